@@ -1,0 +1,42 @@
+"""One root exception for the project, and the few kinds callers tell apart."""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Root of every error smschat-bridge raises on purpose."""
+
+
+class ConfigError(BridgeError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class InvalidInput(BridgeError):
+    """Input from outside (webhook, command, file) that we refuse, with a reason for the sender."""
+
+    def __init__(self, reason: str, *, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class SendError(BridgeError):
+    """A call to Slack or the carrier failed.
+
+    `retryable` tells the outbox whether trying again can help; `retry_after` (seconds)
+    is the wait the remote side asked for, when it said one.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.code = code

@@ -1,0 +1,92 @@
+"""Domain values that cross between the adapters and the core rules."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NewType
+
+PhoneNumber = NewType("PhoneNumber", str)
+"""An E.164 number with its leading '+', e.g. '+447700900001'."""
+
+ChannelId = NewType("ChannelId", str)
+SlackTs = NewType("SlackTs", str)
+UserId = NewType("UserId", str)
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"  # from a contact's phone
+    OUTBOUND = "outbound"  # a staff reply sent as SMS
+    NOTE = "note"  # a staff note that stays in Slack
+    AUTOMATED = "automated"  # an auto-response or confirmation sent by the bridge
+    FORWARDED = "forwarded"  # an inbound text forwarded to a manager's phone
+
+
+class MessageStatus(enum.StrEnum):
+    RECEIVED = "received"  # inbound, stored
+    QUEUED = "queued"  # outbound, waiting in the outbox
+    SUBMITTED = "submitted"  # accepted by the carrier
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    NOT_SENT = "not_sent"  # refused by the bridge (opted out, too long, ...)
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class ConcatPart:
+    """Where one part of a long SMS sits in the whole (SMS API `concat-*` fields)."""
+
+    ref: str
+    total: int
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSms:
+    """A text a contact sent to one of our numbers, as the carrier reported it."""
+
+    provider_message_id: str
+    sender: PhoneNumber
+    recipient: PhoneNumber
+    text: str
+    received_at: datetime
+    part: ConcatPart | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """The carrier's word on an outbound message (or one part of it)."""
+
+    provider_message_id: str
+    status: MessageStatus
+    error_code: str | None = None
+    error_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReply:
+    """A person's message in a case thread, to be sent to the contact."""
+
+    channel: ChannelId
+    thread_ts: SlackTs
+    ts: SlackTs
+    user: UserId
+    text: str
+    has_files: bool = False
+    also_sent_to_channel: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the core decided about an input, for the adapter to tell its sender."""
+
+    accepted: bool
+    reason: str = ""
+    details: dict[str, str] = field(default_factory=dict)
