@@ -1,0 +1,154 @@
+"""The composition root: the one place that knows every room and wires them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.config import Settings
+from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
+from bridge.routing.conversations import Inbox
+from bridge.routing.jobs import JobContext, ReplyRules, job_handlers
+from bridge.routing.ports import SmsSender
+from bridge.slack.listeners import build_bolt_app
+from bridge.slack.poster import SlackPoster
+from bridge.sms.http import VonageWebhooks
+from bridge.sms.sender import VonageSender
+from bridge.store.db import Database, migrate
+from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox
+from bridge.store.repo import Store
+from bridge.tasks import TaskKeeper
+
+log = logging.getLogger(__name__)
+
+# Webhook bodies larger than this are refused with 413 (a long SMS is a few kB).
+MAX_BODY_BYTES = 256 * 1024
+
+
+@dataclass
+class Bridge:
+    """A running bridge: store, adapters, dispatcher and the web application."""
+
+    settings: Settings
+    db: Database
+    store: Store
+    outbox: Outbox
+    dispatcher: Dispatcher
+    bolt: AsyncApp
+    sender: SmsSender
+    metrics: Metrics
+    inbox: Inbox
+    tasks: TaskKeeper = field(default_factory=TaskKeeper)
+    _dispatching: asyncio.Task[None] | None = None
+
+    async def start_background(self) -> None:
+        if self.db.dialect == "sqlite" or not self.settings.redis_url:
+            # One instance owns the database: whatever ran when it last stopped died with it.
+            released = await self.outbox.release_orphans()
+            if released:
+                log.info("resuming %s outbox job(s) interrupted by the last stop", released)
+        self._dispatching = self.tasks.spawn(self.dispatcher.run(), name="outbox-dispatcher")
+
+    async def close(self, *, grace: float = 10.0) -> None:
+        """Stop taking jobs, let the ones in hand finish (up to `grace` seconds), close."""
+        self.dispatcher.stop()
+        if self._dispatching is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._dispatching), grace)
+        await self.tasks.cancel_all()
+        close = getattr(self.sender, "close", None)
+        if close is not None:
+            close()
+        await self.db.close()
+
+
+async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -> Bridge:
+    """Open the store (migrating an embedded SQLite database) and wire everything."""
+    if settings.database_url.startswith("sqlite"):
+        await migrate(settings.database_url)
+    db = Database(settings.database_url)
+    store = Store(db)
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    poster = SlackPoster(client)
+    sender = sender or VonageSender(settings)
+    inbox = Inbox(numbers=settings.vonage_numbers, default_channel=settings.slack_channel)
+    metrics = Metrics()
+    ctx = JobContext(
+        store=store,
+        poster=poster,
+        sender=sender,
+        renderer=poster,
+        inbox=inbox,
+        rules=ReplyRules(),
+    )
+    outbox = Outbox(db)
+
+    def count(job: ClaimedJob, outcome: str) -> None:
+        metrics.jobs.labels(job.kind, outcome).inc()
+
+    dispatcher = Dispatcher(outbox, job_handlers(ctx), on_settled=count)
+    store.on_enqueued(dispatcher.notify)
+    bolt = build_bolt_app(
+        client=client,
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret and not settings.socket_mode
+            else None
+        ),
+        store=store,
+        metrics=metrics,
+    )
+    return Bridge(
+        settings=settings,
+        db=db,
+        store=store,
+        outbox=outbox,
+        dispatcher=dispatcher,
+        bolt=bolt,
+        sender=sender,
+        metrics=metrics,
+        inbox=inbox,
+    )
+
+
+def build_web_app(bridge: Bridge) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    webhooks = VonageWebhooks(
+        bridge.settings, store=bridge.store, metrics=bridge.metrics, inbox=bridge.inbox
+    )
+
+    async def slack_events(request: web.Request) -> web.Response:
+        response = await bridge.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        try:
+            await bridge.db.ping()
+        except Exception as exc:
+            log.warning("health check: store unreachable: %s", type(exc).__name__)
+            return web.json_response({"ok": False, "store": "unreachable"}, status=503)
+        return web.json_response({"ok": True})
+
+    async def metrics(_request: web.Request) -> web.Response:
+        bridge.metrics.outbox_depth.set(await bridge.outbox.depth())
+        bridge.metrics.outbox_dead.set(await bridge.outbox.dead_count())
+        return web.Response(
+            body=bridge.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    if not bridge.settings.socket_mode:
+        app.router.add_post("/slack/events", slack_events)
+    app.router.add_route("*", "/vonage/inbound", webhooks.inbound)
+    app.router.add_route("*", "/vonage/status", webhooks.status)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,173 @@
+"""One typed Settings object; every knob is an environment variable (or a line in `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bridge.errors import ConfigError
+from bridge.routing.model import PhoneNumber
+
+SignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
+
+# Values copied from documentation or templates that nobody replaced.
+_PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "your-secret", "todo", "..."}
+
+
+class Settings(BaseSettings):
+    """Everything the bridge can be told at start. See the table in README.md."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr = Field(description="Bot token (xoxb-...) of the Slack app")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Signing secret; required in HTTP mode"
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="App-level token (xapp-...); when set, Socket Mode is used"
+    )
+    slack_channel: str = Field(description="Id of the inbox channel where cases are posted")
+    slack_api_url: str = "https://slack.com/api/"
+
+    vonage_api_key: str | None = None
+    vonage_api_secret: SecretStr | None = None
+    vonage_application_id: str | None = None
+    vonage_private_key: SecretStr | None = Field(
+        default=None, description="Path to the application's private key, or the PEM text"
+    )
+    vonage_signature_secret: SecretStr | None = None
+    vonage_signature_method: SignatureMethod = "md5hash"
+    vonage_numbers: Annotated[list[PhoneNumber], NoDecode] = Field(
+        description="Comma-separated E.164 numbers we own; the first is the default sender"
+    )
+    vonage_api_host: str | None = None
+    vonage_rest_host: str | None = None
+
+    database_url: str = "sqlite+aiosqlite:///smschat.db"
+    redis_url: str | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("expected a bot token starting with 'xoxb-'")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("expected an app-level token starting with 'xapp-'")
+        return value
+
+    @field_validator("slack_channel")
+    @classmethod
+    def _channel_shape(cls, value: str) -> str:
+        if not value or value[0] not in "CG" or not value.isalnum() or not value.isupper():
+            raise ValueError("expected a channel id such as C0123456789 (not a #name)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("vonage_numbers", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("vonage_numbers")
+    @classmethod
+    def _numbers_shape(cls, value: list[str]) -> list[PhoneNumber]:
+        if not value:
+            raise ValueError("expected at least one E.164 number such as +447700900000")
+        for number in value:
+            digits = number.removeprefix("+")
+            if not number.startswith("+") or not digits.isdigit() or not 7 <= len(digits) <= 15:
+                raise ValueError(f"{number!r} is not an E.164 number such as +447700900000")
+        return [PhoneNumber(n) for n in value]
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        for name, value in self._secrets().items():
+            if value.strip().lower() in _PLACEHOLDERS:
+                raise ValueError(f"{name.upper()}: still holds a placeholder value")
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET: required unless SLACK_APP_TOKEN selects Socket Mode"
+            )
+        if bool(self.vonage_application_id) != bool(self.vonage_private_key):
+            raise ValueError(
+                "VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY: set both to use the Messages API"
+            )
+        if not self.uses_messages_api and not (self.vonage_api_key and self.vonage_api_secret):
+            raise ValueError(
+                "VONAGE_API_KEY and VONAGE_API_SECRET: required unless "
+                "VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY are set"
+            )
+        return self
+
+    def _secrets(self) -> dict[str, str]:
+        return {
+            name: value.get_secret_value() for name, value in self if isinstance(value, SecretStr)
+        }
+
+    @property
+    def uses_messages_api(self) -> bool:
+        return bool(self.vonage_application_id and self.vonage_private_key)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def default_number(self) -> PhoneNumber:
+        return self.vonage_numbers[0]
+
+    def private_key_pem(self) -> str | None:
+        """The application's private key, read from the file when the setting is a path."""
+        if self.vonage_private_key is None:
+            return None
+        value = self.vonage_private_key.get_secret_value()
+        if "-----BEGIN" in value:
+            return value.replace("\\n", "\n")
+        return Path(value).read_text(encoding="utf-8")
+
+    def secret_values(self) -> list[str]:
+        """Every secret's text, so log filters can make sure none is ever written."""
+        return [v for v in self._secrets().values() if v]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        location = "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = f"is required ({Settings.model_fields[str(error['loc'][0])].description})"
+        raise ConfigError(f"{location}: {message}" if location else message) from None

@@ -1,0 +1,48 @@
+"""Logging set-up: secrets never written, phone numbers masked, SDK chatter kept quiet."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+
+# A phone number in free text: '+' optional, 7 to 15 digits.
+_PHONE = re.compile(r"(?<![\w.])\+?\d{3,11}(\d{4})(?![\w.])")
+
+# The Vonage SDK logs request bodies (with api_secret) at DEBUG; Slack's logs payloads.
+_NOISY = ("vonage", "vonage_http_client", "slack_bolt", "slack_sdk", "urllib3", "aiosqlite")
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites every record: secrets become '***', phone numbers keep their last 4 digits."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for secret in self.secrets:
+            message = message.replace(secret, "***")
+        message = _PHONE.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(1), message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            for secret in self.secrets:
+                record.exc_text = record.exc_text.replace(secret, "***")
+        record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(level: str, secrets: Iterable[str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -1,0 +1,232 @@
+"""The outbox jobs: each performs one decision against the chat or the carrier.
+
+Every job is safe to run twice: it checks in the store whether its effect already happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bridge import texts
+from bridge.errors import SendError
+from bridge.routing import conversations as conv
+from bridge.routing.model import ChannelId, MessageStatus, PhoneNumber, SlackTs, UserId
+from bridge.routing.ports import ChatPoster, ReplyRenderer, SmsSender
+from bridge.routing.segments import measure, normalize_typography
+from bridge.store.repo import Repository, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRules:
+    max_segments: int = 6
+    normalize_typography: bool = True
+
+
+@dataclass(slots=True)
+class JobContext:
+    store: Store
+    poster: ChatPoster
+    sender: SmsSender
+    renderer: ReplyRenderer
+    inbox: conv.Inbox
+    rules: ReplyRules
+
+
+class _Job:
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        case_id = payload.get("case_id")
+        if case_id is not None:
+            await _note_in_thread(self.ctx, case_id, texts.POST_GAVE_UP.format(reason=error.reason))
+
+
+class PostCaseHeader(_Job):
+    async def run(self, payload: dict[str, Any]) -> None:
+        async with self.ctx.store.unit() as repo:
+            case = await repo.case(payload["case_id"])
+            if case is None or case.thread_ts is not None:
+                return
+            previous = await repo.case(case.previous_case_id) if case.previous_case_id else None
+            link = None
+            if previous is not None and previous.thread_ts is not None:
+                link = await self.ctx.poster.permalink(
+                    ChannelId(previous.channel), SlackTs(previous.thread_ts)
+                )
+            view = await conv.case_view(repo, case, inbox=self.ctx.inbox, previous_case_link=link)
+        posted = await self.ctx.poster.post_header(ChannelId(case.channel), view)
+        async with self.ctx.store.unit() as repo:
+            await repo.set_thread(case.id, posted.ts)
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("case #%s has no thread: %s", payload["case_id"], error.reason)
+
+
+class PostInbound(_Job):
+    async def run(self, payload: dict[str, Any]) -> None:
+        case_id, message_id = payload["case_id"], payload["message_id"]
+        async with self.ctx.store.unit() as repo:
+            case = await repo.case(case_id)
+            message = await repo.message(message_id)
+            if case is None or message is None:
+                return
+            if case.thread_ts is None:
+                raise SendError(f"case #{case_id} has no thread yet", retryable=True)
+            if await _already_posted(repo, case_id, message_id):
+                return
+        posted = await self.ctx.poster.post_in_thread(
+            ChannelId(case.channel), SlackTs(case.thread_ts), message.text, from_contact=True
+        )
+        async with self.ctx.store.unit() as repo:
+            await repo.set_posted(case_id, message_id, posted.ts)
+
+
+async def _already_posted(repo: Repository, case_id: int, message_id: int) -> bool:
+    return any(case.id == case_id for case, _ts in await repo.postings(message_id))
+
+
+class SendReply(_Job):
+    """Renders a staff reply as SMS text, checks its length, and sends it."""
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        ctx = self.ctx
+        async with ctx.store.unit() as repo:
+            message = await repo.message(payload["message_id"])
+            if message is None or message.status != MessageStatus.QUEUED:
+                return
+            source, to, sender = (
+                message.source_text or "",
+                message.contact_number,
+                message.our_number,
+            )
+        text = await ctx.renderer.render(source)
+        if ctx.rules.normalize_typography:
+            text = normalize_typography(text)
+        size = measure(text)
+        refusal = _refusal(text, size, ctx.rules)
+        async with ctx.store.unit() as repo:
+            message = await repo.message(payload["message_id"])
+            assert message is not None
+            message.text, message.segments, message.encoding = text, size.segments, size.encoding
+            if refusal:
+                message.status, message.error = MessageStatus.NOT_SENT, refusal
+                await _tell_author(repo, message, refusal)
+                return
+        sent = await ctx.sender.send(to=PhoneNumber(to), sender=PhoneNumber(sender), text=text)
+        async with ctx.store.unit() as repo:
+            message = await repo.message(payload["message_id"])
+            assert message is not None
+            await repo.record_sent(message, sent.provider_message_ids)
+        log.info("reply %s submitted in %s segment(s)", payload["message_id"], size.segments)
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        async with self.ctx.store.unit() as repo:
+            message = await repo.message(payload["message_id"])
+            if message is None:
+                return
+            message.status, message.error = MessageStatus.FAILED, error.reason
+            for case, ts in await repo.postings(message.id):
+                await repo.enqueue(
+                    conv.REACT,
+                    queue=conv.slack_queue(case.id),
+                    channel=case.channel,
+                    ts=ts,
+                    name="x",
+                )
+                await repo.enqueue(
+                    conv.THREAD_NOTE,
+                    queue=conv.slack_queue(case.id),
+                    case_id=case.id,
+                    text=(texts.SEND_GAVE_UP if error.retryable else texts.SEND_FAILED).format(
+                        contact=conv.format_number(message.contact_number), reason=error.reason
+                    ),
+                )
+
+
+def _refusal(text: str, size: Any, rules: ReplyRules) -> str | None:
+    if not text.strip():
+        return texts.EMPTY_REPLY
+    if size.segments > rules.max_segments:
+        why = (
+            texts.TOO_LONG_UCS2.format(chars=" ".join(size.non_gsm_chars))
+            if size.non_gsm_chars
+            else ""
+        )
+        return texts.TOO_LONG.format(
+            segments=size.segments, encoding=size.encoding, cap=rules.max_segments, why=why
+        )
+    return None
+
+
+async def _tell_author(repo: Repository, message: Any, text: str) -> None:
+    if message.author and message.origin_channel:
+        case_rows = await repo.postings(message.id)
+        for case, _ts in case_rows:
+            await repo.enqueue(
+                conv.TELL_USER,
+                queue=conv.slack_queue(case.id),
+                channel=case.channel,
+                user=message.author,
+                text=text,
+                thread_ts=case.thread_ts,
+            )
+
+
+async def _note_in_thread(ctx: JobContext, case_id: int, text: str) -> None:
+    async with ctx.store.unit() as repo:
+        await repo.enqueue(
+            conv.THREAD_NOTE, queue=conv.slack_queue(case_id), case_id=case_id, text=text
+        )
+
+
+class React(_Job):
+    async def run(self, payload: dict[str, Any]) -> None:
+        await self.ctx.poster.react(
+            ChannelId(payload["channel"]), SlackTs(payload["ts"]), payload["name"]
+        )
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("could not add reaction %s: %s", payload["name"], error.reason)
+
+
+class ThreadNote(_Job):
+    async def run(self, payload: dict[str, Any]) -> None:
+        async with self.ctx.store.unit() as repo:
+            case = await repo.case(payload["case_id"])
+        if case is None or case.thread_ts is None:
+            return
+        await self.ctx.poster.post_in_thread(
+            ChannelId(case.channel), SlackTs(case.thread_ts), payload["text"], from_contact=False
+        )
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("could not write a note in case #%s: %s", payload["case_id"], error.reason)
+
+
+class TellUser(_Job):
+    async def run(self, payload: dict[str, Any]) -> None:
+        await self.ctx.poster.tell_user(
+            ChannelId(payload["channel"]),
+            UserId(payload["user"]),
+            payload["text"],
+            thread_ts=payload.get("thread_ts"),
+        )
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("could not tell a user: %s", error.reason)
+
+
+def job_handlers(ctx: JobContext) -> dict[str, _Job]:
+    return {
+        conv.POST_HEADER: PostCaseHeader(ctx),
+        conv.POST_INBOUND: PostInbound(ctx),
+        conv.SEND_REPLY: SendReply(ctx),
+        conv.REACT: React(ctx),
+        conv.THREAD_NOTE: ThreadNote(ctx),
+        conv.TELL_USER: TellUser(ctx),
+    }

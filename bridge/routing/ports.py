@@ -1,0 +1,73 @@
+"""The small protocols through which the core rules reach the store and the outside world.
+
+The store implements `Ledger`; the Slack adapter implements `ChatPoster` and
+`ReplyRenderer`; the carrier adapter implements `SmsSender`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bridge.routing.model import ChannelId, PhoneNumber, SlackTs, UserId
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """What a case header shows."""
+
+    case_id: int
+    status: str
+    contact_label: str
+    contact_number: PhoneNumber
+    our_number: PhoneNumber
+    our_number_configured: bool
+    assignee: UserId | None
+    unread: int
+    previous_case_id: int | None
+    previous_case_link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    channel: ChannelId
+    ts: SlackTs
+
+
+class ChatPoster(Protocol):
+    """Posts to the chat; raises `SendError` saying whether a retry can help."""
+
+    async def post_header(self, channel: ChannelId, view: CaseView) -> PostedMessage: ...
+
+    async def update_header(self, channel: ChannelId, ts: SlackTs, view: CaseView) -> None: ...
+
+    async def post_in_thread(
+        self, channel: ChannelId, thread_ts: SlackTs, text: str, *, from_contact: bool
+    ) -> PostedMessage: ...
+
+    async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None: ...
+
+    async def unreact(self, channel: ChannelId, ts: SlackTs, name: str) -> None: ...
+
+    async def tell_user(
+        self, channel: ChannelId, user: UserId, text: str, *, thread_ts: SlackTs | None
+    ) -> None: ...
+
+    async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None: ...
+
+
+class ReplyRenderer(Protocol):
+    """Turns a staff message as the chat stores it into the plain text an SMS carries."""
+
+    async def render(self, source_text: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentSms:
+    provider_message_ids: list[str]
+
+
+class SmsSender(Protocol):
+    """Sends one text; raises `SendError` saying whether a retry can help."""
+
+    async def send(self, *, to: PhoneNumber, sender: PhoneNumber, text: str) -> SentSms: ...

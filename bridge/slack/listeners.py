@@ -1,0 +1,70 @@
+"""Bolt listeners: Slack events in, domain values to the core, nothing called back inside.
+
+Bolt runs with `process_before_response=True`, so Slack gets its 200 only after what the
+event brought is stored; a failure answers 500 and Slack retries, and the unique
+constraints in the store make the retry harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.metrics import Metrics
+from bridge.routing.conversations import accept_reply
+from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
+from bridge.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+# Subtypes that carry a person's new message; everything else (edits, deletions, joins,
+# other bots) is acknowledged and not relayed.
+# https://api.slack.com/events/message#subtypes
+_RELAYED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+def build_bolt_app(
+    *, client: AsyncWebClient, signing_secret: str | None, store: Store, metrics: Metrics
+) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=True,
+    )
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        reply = agent_reply(event)
+        if reply is None:
+            return
+        async with store.unit() as repo:
+            result = await accept_reply(repo, reply)
+        if result.accepted:
+            metrics.messages_out.inc()
+        else:
+            log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
+
+    return app
+
+
+def agent_reply(event: dict[str, Any]) -> AgentReply | None:
+    """The staff reply in a message event, or None when the event is not one to relay."""
+    subtype = event.get("subtype")
+    if subtype not in _RELAYED_SUBTYPES or event.get("bot_id") or not event.get("user"):
+        return None
+    thread_ts = event.get("thread_ts")
+    if not thread_ts or thread_ts == event.get("ts"):
+        return None  # top-level channel messages belong to no case
+    return AgentReply(
+        channel=ChannelId(event["channel"]),
+        thread_ts=SlackTs(thread_ts),
+        ts=SlackTs(event["ts"]),
+        user=UserId(event["user"]),
+        text=event.get("text") or "",
+        has_files=bool(event.get("files")),
+        also_sent_to_channel=subtype == "thread_broadcast",
+    )

@@ -1,0 +1,178 @@
+"""Calls to the Slack Web API for the outbox, with Slack's errors sorted into retryable or not."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.errors import SendError
+from bridge.routing.model import ChannelId, SlackTs, UserId
+from bridge.routing.ports import CaseView, PostedMessage
+from bridge.slack.blocks import header_blocks, header_text
+from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
+
+log = logging.getLogger(__name__)
+
+# Errors that say the request itself is wrong or not allowed: retrying cannot fix them.
+# https://api.slack.com/methods/chat.postMessage#errors
+_PERMANENT_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "msg_too_long",
+    "no_text",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "not_authed",
+    "missing_scope",
+    "restricted_action",
+    "invalid_blocks",
+    "message_not_found",
+    "cant_update_message",
+    "user_not_found",
+    "user_not_in_channel",
+    "thread_not_found",
+    "invalid_arguments",
+}
+# Already in the state we wanted: treat as done.
+_ALREADY_DONE = {"already_reacted", "no_reaction"}
+
+
+class ChannelGate:
+    """Remembers Slack's Retry-After per channel so one busy channel holds back only itself."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._closed_until: dict[str, float] = {}
+
+    def check(self, channel: str) -> None:
+        wait = self._closed_until.get(channel, 0.0) - self._clock()
+        if wait > 0:
+            raise SendError(
+                f"Slack asked to slow down in {channel}", retryable=True, retry_after=wait
+            )
+
+    def close_for(self, channel: str, seconds: float) -> None:
+        self._closed_until[channel] = self._clock() + seconds
+
+
+class SlackPoster:
+    """Implements `ChatPoster` and `ReplyRenderer` over an AsyncWebClient."""
+
+    def __init__(self, client: AsyncWebClient, *, gate: ChannelGate | None = None) -> None:
+        self.client = client
+        self.gate = gate or ChannelGate()
+        self._names: dict[str, str] = {}
+
+    async def _call(
+        self, gate_key: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
+    ) -> Any:
+        """Call Slack unless `gate_key` (a channel) is waiting out a rate limit."""
+        self.gate.check(gate_key)
+        try:
+            return await call(**kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+            if exc.response.status_code == 429:
+                wait = float(exc.response.headers.get("Retry-After", 1))
+                self.gate.close_for(gate_key, wait)
+                raise SendError("Slack rate limit", retryable=True, retry_after=wait) from None
+            if error in _ALREADY_DONE:
+                return None
+            raise SendError(
+                f"Slack answered {error}", retryable=error not in _PERMANENT_ERRORS, code=error
+            ) from None
+        except (SlackClientError, OSError, TimeoutError) as exc:
+            raise SendError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
+
+    async def post_header(self, channel: ChannelId, view: CaseView) -> PostedMessage:
+        response = await self._call(
+            channel,
+            self.client.chat_postMessage,
+            channel=channel,
+            text=header_text(view),
+            blocks=header_blocks(view),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
+
+    async def update_header(self, channel: ChannelId, ts: SlackTs, view: CaseView) -> None:
+        await self._call(
+            channel,
+            self.client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=header_text(view),
+            blocks=header_blocks(view),
+        )
+
+    async def post_in_thread(
+        self, channel: ChannelId, thread_ts: SlackTs, text: str, *, from_contact: bool
+    ) -> PostedMessage:
+        options: dict[str, Any] = {}
+        if from_contact:
+            # A texter's words are shown as they are: escaped, never parsed as mrkdwn.
+            text = escape_for_slack(text)
+            options = {"mrkdwn": False, "parse": "none"}
+        response = await self._call(
+            channel,
+            self.client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            unfurl_links=False,
+            unfurl_media=False,
+            **options,
+        )
+        return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
+
+    async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
+        await self._call(
+            channel, self.client.reactions_add, channel=channel, timestamp=ts, name=name
+        )
+
+    async def unreact(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
+        await self._call(
+            channel, self.client.reactions_remove, channel=channel, timestamp=ts, name=name
+        )
+
+    async def tell_user(
+        self, channel: ChannelId, user: UserId, text: str, *, thread_ts: SlackTs | None
+    ) -> None:
+        await self._call(
+            channel,
+            self.client.chat_postEphemeral,
+            channel=channel,
+            user=user,
+            text=text,
+            thread_ts=thread_ts,
+        )
+
+    async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
+        try:
+            response = await self._call(
+                channel, self.client.chat_getPermalink, channel=channel, message_ts=ts
+            )
+        except SendError as error:
+            log.warning("no permalink for a thread in %s: %s", channel, error.reason)
+            return None
+        return response["permalink"] if response else None
+
+    async def render(self, source_text: str) -> str:
+        """Slack mrkdwn → SMS text, with mentioned people shown by their display names."""
+        names = {user: await self._display_name(user) for user in mentioned_user_ids(source_text)}
+        return slack_to_plain(source_text, user_names=names)
+
+    async def _display_name(self, user: str) -> str:
+        if user not in self._names:
+            response = await self._call("users", self.client.users_info, user=user)
+            profile = (response or {}).get("user", {}).get("profile", {})
+            self._names[user] = profile.get("display_name") or profile.get("real_name") or "someone"
+        return self._names[user]

@@ -1,0 +1,1 @@
+"""Carrier adapter: Vonage."""

@@ -1,0 +1,193 @@
+"""SQLAlchemy models: the single source of truth, for SQLite and PostgreSQL alike.
+
+Migrations in `bridge/store/migrations` must follow every change made here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite would otherwise hand back naive ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Contact(Base):
+    """A person we text with; may hold several numbers."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    numbers: Mapped[list[ContactNumber]] = relationship(
+        back_populates="contact", order_by="ContactNumber.id", lazy="selectin"
+    )
+
+
+class ContactNumber(Base):
+    __tablename__ = "contact_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # E.164 with '+'
+    label: Mapped[str] = mapped_column(String(40), default="Mobile")
+
+    contact: Mapped[Contact] = relationship(back_populates="numbers")
+
+
+class Case(Base):
+    """One conversation with one contact number through one of our numbers; a Slack thread.
+
+    The case id is also its short human reference (`#12`).
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_lookup", "contact_number", "our_number", "status"),
+        UniqueConstraint("channel", "thread_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    contact_number: Mapped[str] = mapped_column(String(32))
+    our_number: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))  # the header message's ts
+    previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    assignee: Mapped[str | None] = mapped_column(String(32))
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Message(Base):
+    """Every text in and out, and every staff note: the messaging log."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Idempotency: a carrier's message id is stored once, a Slack message is relayed once.
+        UniqueConstraint("provider_message_id"),
+        UniqueConstraint("origin_channel", "origin_ts"),
+        Index("ix_messages_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    contact_number: Mapped[str] = mapped_column(String(32))
+    our_number: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)  # as the phone sees it
+    source_text: Mapped[str | None] = mapped_column(Text)  # a staff reply as Slack had it
+    author: Mapped[str | None] = mapped_column(String(32))  # Slack user id for staff texts
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    origin_channel: Mapped[str | None] = mapped_column(String(32))
+    origin_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CaseMessage(Base):
+    """A message as it appears in one case's thread (a text may reach several open cases)."""
+
+    __tablename__ = "case_messages"
+    __table_args__ = (UniqueConstraint("case_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class SentPart(Base):
+    """One carrier message id of an outbound text; long texts are sent as several."""
+
+    __tablename__ = "sent_parts"
+
+    provider_message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+
+
+class OutboxJob(Base):
+    """Durable work for the outside world: a Slack call or an SMS send.
+
+    Jobs sharing a `queue` run one at a time in id order; a job in backoff holds the
+    later jobs of its queue back, which keeps each conversation in order.
+    """
+
+    __tablename__ = "outbox_jobs"
+    __table_args__ = (
+        Index("ix_outbox_ready", "status", "run_after"),
+        Index("ix_outbox_queue", "queue", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    queue: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    run_after: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

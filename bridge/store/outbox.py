@@ -1,0 +1,272 @@
+"""The outbox: durable jobs, claimed one at a time per queue, retried with backoff.
+
+This is the one place where retry policy lives. A job's handler raises `SendError` to say
+whether trying again can help; anything else it raises is a bug, logged and retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from bridge.errors import SendError
+from bridge.store.db import Database
+from bridge.store.models import OutboxJob, utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    queue: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class JobHandler(Protocol):
+    """Performs one kind of job; `give_up` leaves a trace when the job is buried."""
+
+    async def run(self, payload: dict[str, Any]) -> None: ...
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay: float = 2.0
+    max_delay: float = 300.0
+
+    def delay(self, attempts: int, asked: float | None) -> float:
+        """Exponential backoff with jitter, never shorter than what the remote side asked."""
+        backoff = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        jittered = backoff * random.uniform(0.5, 1.0)
+        return max(jittered, asked or 0.0)
+
+
+class Outbox:
+    """Claims, settles and counts jobs in the store."""
+
+    def __init__(self, db: Database, *, lease: timedelta = timedelta(seconds=60)) -> None:
+        self.db = db
+        self.lease = lease
+
+    def _claim_statement(self, now: datetime) -> Any:
+        """One statement claims the oldest runnable job whose queue has nothing older waiting.
+
+        So a job in backoff holds its conversation back, and two workers (or instances)
+        never run jobs of one queue at the same time.
+        """
+        job, earlier = aliased(OutboxJob), aliased(OutboxJob)
+        blocked = (
+            select(earlier.id)
+            .where(
+                earlier.queue == job.queue,
+                earlier.id < job.id,
+                earlier.status.in_([PENDING, RUNNING]),
+            )
+            .exists()
+        )
+        runnable = or_(
+            and_(job.status == PENDING, job.run_after <= now),
+            and_(job.status == RUNNING, job.lease_until < now),
+        )
+        candidate = select(job.id).where(runnable, ~blocked).order_by(job.id).limit(1)
+        if self.db.dialect == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        return (
+            update(OutboxJob)
+            .where(OutboxJob.id == candidate.scalar_subquery())
+            .values(status=RUNNING, attempts=OutboxJob.attempts + 1, lease_until=now + self.lease)
+            .returning(
+                OutboxJob.id, OutboxJob.kind, OutboxJob.queue, OutboxJob.payload, OutboxJob.attempts
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def claim(self) -> ClaimedJob | None:
+        async with self.db.transaction() as session:
+            row = (await session.execute(self._claim_statement(utcnow()))).first()
+        if row is None:
+            return None
+        return ClaimedJob(row.id, row.kind, row.queue, row.payload, row.attempts)
+
+    async def complete(self, job_id: int) -> None:
+        await self._settle(job_id, status=DONE, finished_at=utcnow(), lease_until=None)
+
+    async def retry(self, job_id: int, *, delay: float, error: str) -> None:
+        await self._settle(
+            job_id,
+            status=PENDING,
+            run_after=utcnow() + timedelta(seconds=delay),
+            lease_until=None,
+            last_error=error,
+        )
+
+    async def bury(self, job_id: int, *, error: str) -> None:
+        await self._settle(
+            job_id, status=DEAD, finished_at=utcnow(), lease_until=None, last_error=error
+        )
+
+    async def _settle(self, job_id: int, **values: Any) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(update(OutboxJob).where(OutboxJob.id == job_id).values(**values))
+
+    async def release_orphans(self) -> int:
+        """Jobs a dead process left running: make them runnable now (single instance only)."""
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxJob)
+                .where(OutboxJob.status == RUNNING)
+                .values(status=PENDING, lease_until=None, run_after=utcnow())
+            )
+        return result.rowcount or 0
+
+    async def depth(self) -> int:
+        async with self.db.reading() as session:
+            count = await session.scalar(
+                select(func.count()).where(OutboxJob.status.in_([PENDING, RUNNING]))
+            )
+        return int(count or 0)
+
+    async def dead_count(self) -> int:
+        async with self.db.reading() as session:
+            count = await session.scalar(select(func.count()).where(OutboxJob.status == DEAD))
+        return int(count or 0)
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest waiting job (or lease) comes due, to sleep exactly that long."""
+        async with self.db.reading() as session:
+            pending = await session.scalar(
+                select(func.min(OutboxJob.run_after)).where(OutboxJob.status == PENDING)
+            )
+            leased = await session.scalar(
+                select(func.min(OutboxJob.lease_until)).where(OutboxJob.status == RUNNING)
+            )
+        times = [t for t in (pending, leased) if t is not None]
+        return min(times) if times else None
+
+
+class Dispatcher:
+    """Runs outbox jobs with a few concurrent workers; wakes on `notify()` or when due."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        handlers: Mapping[str, JobHandler],
+        *,
+        policy: RetryPolicy | None = None,
+        workers: int = 8,
+        on_settled: Callable[[ClaimedJob, str], Awaitable[None] | None] | None = None,
+        max_idle: float = 30.0,
+    ) -> None:
+        self.outbox = outbox
+        self.handlers = handlers
+        self.policy = policy or RetryPolicy()
+        self.workers = workers
+        self.on_settled = on_settled
+        self.max_idle = max_idle
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def notify(self) -> None:
+        """New work was committed: wake a sleeping worker."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+
+    def stop(self) -> None:
+        """Let each worker finish the job in hand, then end `run()`."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _worker(self) -> None:
+        failures = 0
+        while not self._stopping:
+            # Clear before claiming: a notify that lands after the claim is not lost.
+            self._wake.clear()
+            try:
+                job = await self.outbox.claim()
+                if job is not None:
+                    await self.run_job(job)
+                    failures = 0
+                    continue
+                if not self._stopping:
+                    await self._sleep_until_due()
+            except Exception:
+                # The store itself failed (connection lost, disk full): back off and go on,
+                # the jobs are safe in the store and their leases bring them back.
+                failures += 1
+                log.exception("outbox worker could not reach the store")
+                await asyncio.sleep(self.policy.delay(failures, None))
+
+    async def _sleep_until_due(self) -> None:
+        due = await self.outbox.next_due()
+        timeout = self.max_idle
+        if due is not None:
+            timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()) + 0.01)
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def run_job(self, job: ClaimedJob) -> None:
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            await self._bury(job, None, SendError(f"no handler for {job.kind}", retryable=False))
+            return
+        try:
+            await handler.run(job.payload)
+        except SendError as error:
+            await self._failed(job, handler, error)
+        except Exception as exc:
+            log.exception("outbox job %s (%s) crashed", job.id, job.kind)
+            await self._failed(job, handler, SendError(f"internal error: {exc}", retryable=True))
+        else:
+            await self.outbox.complete(job.id)
+            await self._settled(job, DONE)
+
+    async def _failed(self, job: ClaimedJob, handler: JobHandler, error: SendError) -> None:
+        if error.retryable and job.attempts < self.policy.max_attempts:
+            delay = self.policy.delay(job.attempts, error.retry_after)
+            log.warning(
+                "outbox job %s (%s) attempt %s failed, retrying in %.1fs: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                delay,
+                error.reason,
+            )
+            await self.outbox.retry(job.id, delay=delay, error=error.reason)
+            await self._settled(job, "retry")
+            return
+        await self._bury(job, handler, error)
+
+    async def _bury(self, job: ClaimedJob, handler: JobHandler | None, error: SendError) -> None:
+        log.error("outbox job %s (%s) gave up: %s", job.id, job.kind, error.reason)
+        await self.outbox.bury(job.id, error=error.reason)
+        if handler is not None:
+            try:
+                await handler.give_up(job.payload, error)
+            except Exception:
+                log.exception("could not report the failure of outbox job %s", job.id)
+        await self._settled(job, DEAD)
+
+    async def _settled(self, job: ClaimedJob, outcome: str) -> None:
+        if self.on_settled is not None:
+            result = self.on_settled(job, outcome)
+            if result is not None:
+                await result

@@ -1,0 +1,283 @@
+"""Repository over one transaction: the reads and writes the core rules ask for."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.routing.model import (
+    AgentReply,
+    CaseStatus,
+    DeliveryReceipt,
+    Direction,
+    InboundSms,
+    MessageStatus,
+    PhoneNumber,
+)
+from bridge.store.db import Database
+from bridge.store.models import (
+    Case,
+    CaseMessage,
+    Contact,
+    ContactNumber,
+    Message,
+    OutboxJob,
+    SentPart,
+    utcnow,
+)
+
+
+class Repository:
+    """All access to the store goes through here, inside one transaction (`session`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.enqueued = 0
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.bind.dialect.name
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+
+    async def lock_conversation(self, contact_number: str, our_number: str) -> None:
+        """Serialise decisions about one conversation across instances until commit.
+
+        SQLite needs nothing: every write transaction starts with BEGIN IMMEDIATE.
+        """
+        if self._dialect == "postgresql":
+            key = zlib.crc32(f"{contact_number}|{our_number}".encode()) - 2**31
+            await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    # -- contacts -------------------------------------------------------------------------
+
+    async def contact_for_number(self, number: PhoneNumber) -> Contact:
+        """The contact holding this number; an unknown number gets a contact of its own."""
+        found = await self.session.scalar(
+            select(Contact).join(ContactNumber).where(ContactNumber.number == number)
+        )
+        if found is not None:
+            return found
+        contact = Contact(properties={})
+        self.session.add(contact)
+        await self.session.flush()
+        self.session.add(ContactNumber(contact_id=contact.id, number=number, label="Mobile"))
+        await self.session.flush()
+        return contact
+
+    async def number_label(self, number: str) -> tuple[str | None, str]:
+        """(contact name, number label) for a header such as 'Bob Smith – Mobile'."""
+        row = (
+            await self.session.execute(
+                select(Contact.name, ContactNumber.label)
+                .join(ContactNumber)
+                .where(ContactNumber.number == number)
+            )
+        ).first()
+        return (row[0], row[1]) if row else (None, "Mobile")
+
+    # -- cases ----------------------------------------------------------------------------
+
+    async def open_cases(self, contact_number: str, our_number: str) -> Sequence[Case]:
+        return (
+            await self.session.scalars(
+                select(Case)
+                .where(
+                    Case.contact_number == contact_number,
+                    Case.our_number == our_number,
+                    Case.status == CaseStatus.OPEN,
+                )
+                .order_by(Case.id)
+            )
+        ).all()
+
+    async def last_case(self, contact_number: str, our_number: str) -> Case | None:
+        return await self.session.scalar(
+            select(Case)
+            .where(Case.contact_number == contact_number, Case.our_number == our_number)
+            .order_by(Case.id.desc())
+            .limit(1)
+        )
+
+    async def create_case(
+        self,
+        *,
+        contact_id: int,
+        contact_number: str,
+        our_number: str,
+        channel: str,
+        previous_case_id: int | None,
+    ) -> Case:
+        case = Case(
+            contact_id=contact_id,
+            contact_number=contact_number,
+            our_number=our_number,
+            channel=channel,
+            previous_case_id=previous_case_id,
+            status=CaseStatus.OPEN,
+            unread=0,
+        )
+        self.session.add(case)
+        await self.session.flush()
+        return case
+
+    async def case(self, case_id: int) -> Case | None:
+        return await self.session.get(Case, case_id)
+
+    async def case_by_thread(self, channel: str, thread_ts: str) -> Case | None:
+        return await self.session.scalar(
+            select(Case).where(Case.channel == channel, Case.thread_ts == thread_ts)
+        )
+
+    async def set_thread(self, case_id: int, thread_ts: str) -> None:
+        await self.session.execute(
+            update(Case).where(Case.id == case_id).values(thread_ts=thread_ts)
+        )
+
+    async def touch_case(self, case: Case, *, at: datetime, unread_delta: int = 0) -> None:
+        case.last_activity_at = at
+        case.unread = case.unread + unread_delta
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def insert_inbound(self, sms: InboundSms) -> int | None:
+        """Store an inbound text once; None when its carrier id was already stored."""
+        statement = (
+            self._insert(Message)
+            .values(
+                direction=Direction.INBOUND,
+                contact_number=sms.sender,
+                our_number=sms.recipient,
+                text=sms.text,
+                status=MessageStatus.RECEIVED,
+                provider_message_id=sms.provider_message_id,
+                created_at=sms.received_at,
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["provider_message_id"])
+            .returning(Message.id)
+        )
+        return await self.session.scalar(statement)
+
+    async def insert_reply(self, reply: AgentReply, case: Case) -> int | None:
+        """Store a staff reply once; None when this Slack message was already taken."""
+        statement = (
+            self._insert(Message)
+            .values(
+                direction=Direction.OUTBOUND,
+                contact_number=case.contact_number,
+                our_number=case.our_number,
+                text="",
+                source_text=reply.text,
+                author=reply.user,
+                status=MessageStatus.QUEUED,
+                origin_channel=reply.channel,
+                origin_ts=reply.ts,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["origin_channel", "origin_ts"])
+            .returning(Message.id)
+        )
+        return await self.session.scalar(statement)
+
+    async def refuse(self, message_id: int, reason: str) -> None:
+        await self.session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(status=MessageStatus.NOT_SENT, error=reason)
+        )
+
+    async def message(self, message_id: int) -> Message | None:
+        return await self.session.get(Message, message_id)
+
+    async def link(self, case_id: int, message_id: int, *, slack_ts: str | None = None) -> None:
+        self.session.add(CaseMessage(case_id=case_id, message_id=message_id, slack_ts=slack_ts))
+        await self.session.flush()
+
+    async def set_posted(self, case_id: int, message_id: int, slack_ts: str) -> None:
+        await self.session.execute(
+            update(CaseMessage)
+            .where(CaseMessage.case_id == case_id, CaseMessage.message_id == message_id)
+            .values(slack_ts=slack_ts)
+        )
+
+    async def postings(self, message_id: int) -> Sequence[tuple[Case, str]]:
+        """Each case thread where a message shows, with its Slack ts there."""
+        rows = await self.session.execute(
+            select(Case, CaseMessage.slack_ts)
+            .join(CaseMessage, CaseMessage.case_id == Case.id)
+            .where(CaseMessage.message_id == message_id, CaseMessage.slack_ts.is_not(None))
+        )
+        return [(case, ts) for case, ts in rows.all()]
+
+    async def record_sent(self, message: Message, provider_ids: Sequence[str]) -> None:
+        message.status = MessageStatus.SUBMITTED
+        message.provider_message_id = provider_ids[0] if provider_ids else None
+        for provider_id in provider_ids:
+            self.session.add(
+                SentPart(
+                    provider_message_id=provider_id,
+                    message_id=message.id,
+                    status=MessageStatus.SUBMITTED,
+                )
+            )
+        await self.session.flush()
+
+    async def update_part_status(self, receipt: DeliveryReceipt) -> Message | None:
+        """Set one sent part's status; the message it belongs to, or None if unknown."""
+        part = await self.session.get(SentPart, receipt.provider_message_id)
+        if part is None:
+            return None
+        part.status, part.error_code = receipt.status, receipt.error_code
+        await self.session.flush()
+        return await self.session.get(Message, part.message_id)
+
+    async def aggregate_status(self, message_id: int) -> MessageStatus:
+        """A long text is as far along as its least advanced part; any failed part fails it."""
+        statuses = {
+            MessageStatus(s)
+            for s in await self.session.scalars(
+                select(SentPart.status).where(SentPart.message_id == message_id)
+            )
+        }
+        for bad in (MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.EXPIRED):
+            if bad in statuses:
+                return bad
+        if statuses == {MessageStatus.DELIVERED}:
+            return MessageStatus.DELIVERED
+        return MessageStatus.SUBMITTED
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def enqueue(self, kind: str, *, queue: str, **payload: Any) -> None:
+        self.session.add(OutboxJob(kind=kind, queue=queue, payload=payload, status="pending"))
+        self.enqueued += 1
+
+
+class Store:
+    """Units of work over the database; wakes the dispatcher when one commits new jobs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_enqueued(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Repository]:
+        async with self.db.transaction() as session:
+            repo = Repository(session)
+            yield repo
+        if repo.enqueued:
+            for listener in self._listeners:
+                listener()

@@ -1,0 +1,216 @@
+"""Shared fixtures: real stores (SQLite file, PostgreSQL), fake Slack and Vonage, a live bridge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bridge.app import Bridge, build_bridge, build_web_app
+from bridge.config import Settings
+from bridge.fakes import FakeSlack, FakeVonage, TestTls
+from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
+from bridge.store.db import Database, migrate
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-test-bot-token-0123456789"
+VONAGE_KEY, VONAGE_SECRET = "abcd1234", "s3cr3t-vonage-api"
+INBOX = "C0INBOX"
+OUR_NUMBER = "+447700900000"
+STAFF = "U0STAFF"
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_SERVICES = os.environ.get("BRIDGE_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("+asyncpg", ""))
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(url: str, port: int, what: str) -> None:
+    """Skip when a server is absent, unless CI demands it (then fail loudly)."""
+    if _reachable(url, port):
+        return
+    message = f"{what} is not reachable at {url}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} and BRIDGE_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
+
+
+async def _reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    db = Database(url)
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await db.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}"
+    else:
+        need_service(POSTGRES_URL, 5432, "PostgreSQL")
+        url = POSTGRES_URL
+        await _reset_postgres(url)
+    await migrate(url)
+    return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.close()
+
+
+@pytest.fixture(scope="session")
+def tls() -> TestTls:
+    return TestTls()
+
+
+@pytest.fixture
+def ca_bundle(tls: TestTls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tls.ca_bundle_path(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(path))
+    return path
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(token=BOT_TOKEN) as slack:
+        slack.add_user(STAFF, "dana", display_name="Dana")
+        yield slack
+
+
+@pytest.fixture
+async def fake_vonage(tls: TestTls, ca_bundle: Path) -> AsyncIterator[FakeVonage]:
+    async with FakeVonage(tls=tls, api_key=VONAGE_KEY, api_secret=VONAGE_SECRET) as vonage:
+        yield vonage
+
+
+def bridge_env(
+    *, database_url: str, slack: FakeSlack, vonage: FakeVonage, **extra: str
+) -> dict[str, str]:
+    """The environment a deployment would set, pointed at the fakes."""
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CHANNEL": INBOX,
+        "SLACK_API_URL": slack.base_url,
+        "VONAGE_API_KEY": VONAGE_KEY,
+        "VONAGE_API_SECRET": VONAGE_SECRET,
+        "VONAGE_NUMBERS": OUR_NUMBER,
+        "VONAGE_REST_HOST": vonage.host,
+        "VONAGE_API_HOST": vonage.host,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "DEBUG",
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LiveBridge:
+    """A bridge served on loopback, with helpers that speak Slack's and Vonage's wire formats."""
+
+    bridge: Bridge
+    url: str
+    http: aiohttp.ClientSession
+    slack: FakeSlack
+    vonage: FakeVonage
+
+    async def vonage_webhook(
+        self, path: str, params: dict[str, Any], *, as_: str = "form", headers: dict | None = None
+    ) -> aiohttp.ClientResponse:
+        url = f"{self.url}{path}"
+        if as_ == "get":
+            return await self.http.get(f"{url}?{urlencode(params)}", headers=headers)
+        if as_ == "json":
+            return await self.http.post(url, json=params, headers=headers)
+        return await self.http.post(url, data=params, headers=headers)
+
+    async def slack_event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry: int | None = None,
+        secret: str = SIGNING_SECRET,
+    ) -> aiohttp.ClientResponse:
+        body = json.dumps(
+            event_callback_body(event, event_id=event_id or f"Ev{uuid.uuid4().hex[:10].upper()}")
+        ).encode()
+        headers = {"Content-Type": "application/json", **slack_signature_headers(secret, body)}
+        if retry is not None:
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"})
+        return await self.http.post(f"{self.url}/slack/events", data=body, headers=headers)
+
+    async def drained(self) -> None:
+        """Wait (at most 10 s) until the outbox has nothing waiting or running."""
+        async with asyncio.timeout(10):
+            while await self.bridge.outbox.depth():  # noqa: ASYNC110 (the store is what we wait on)
+                await asyncio.sleep(0.02)
+
+    async def staff_reply(self, thread_ts: str, text: str, **extra: Any) -> aiohttp.ClientResponse:
+        """A person types in the thread: Slack stores it, then sends the bridge the event."""
+        posted = await self.slack.post_as_user(INBOX, STAFF, text, thread_ts=thread_ts)
+        event = message_event(INBOX, STAFF, text, posted["ts"], thread_ts=thread_ts, **extra)
+        return await self.slack_event(event)
+
+
+@pytest.fixture
+def make_settings(database_url: str, fake_slack: FakeSlack, fake_vonage: FakeVonage):
+    def make(**extra: str) -> Settings:
+        env = bridge_env(database_url=database_url, slack=fake_slack, vonage=fake_vonage, **extra)
+        return Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})
+
+    return make
+
+
+@pytest.fixture
+async def live(
+    make_settings, fake_slack: FakeSlack, fake_vonage: FakeVonage
+) -> AsyncIterator[LiveBridge]:
+    bridge = await build_bridge(make_settings())
+    runner = web.AppRunner(build_web_app(bridge))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    await bridge.start_background()
+    async with aiohttp.ClientSession() as http:
+        yield LiveBridge(bridge, f"http://{host}:{port}", http, fake_slack, fake_vonage)
+    await runner.cleanup()
+    await bridge.close()
+
+
+@pytest.fixture
+def free_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield port
