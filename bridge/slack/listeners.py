@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 # https://api.slack.com/events/message#subtypes
 _RELAYED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
+# What the listeners below subscribe to, as manifest.yml must declare it (a test checks).
+SUBSCRIBED_BOT_EVENTS = ("message.channels", "message.groups")
+SLASH_COMMANDS: tuple[str, ...] = ()
+
 
 def build_bolt_app(
     *, client: AsyncWebClient, signing_secret: str | None, store: Store, metrics: Metrics
