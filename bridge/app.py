@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -15,8 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge.config import Settings
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.conversations import Inbox
-from bridge.routing.jobs import JobContext, ReplyRules, job_handlers
+from bridge.routing.jobs import JobContext, job_handlers
 from bridge.routing.ports import SmsSender
+from bridge.routing.rules import ChatRules
 from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
 from bridge.sms.http import VonageWebhooks
@@ -45,6 +47,7 @@ class Bridge:
     sender: SmsSender
     metrics: Metrics
     inbox: Inbox
+    rules: ChatRules
     tasks: TaskKeeper = field(default_factory=TaskKeeper)
     _dispatching: asyncio.Task[None] | None = None
 
@@ -82,13 +85,14 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
     sender = sender or VonageSender(settings)
     inbox = Inbox(numbers=settings.vonage_numbers, default_channel=settings.slack_channel)
     metrics = Metrics()
+    rules = chat_rules(settings)
     ctx = JobContext(
         store=store,
         poster=poster,
         sender=sender,
         renderer=poster,
         inbox=inbox,
-        rules=ReplyRules(),
+        rules=rules,
     )
     outbox = Outbox(db)
 
@@ -106,6 +110,7 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         ),
         store=store,
         metrics=metrics,
+        rules=rules,
     )
     return Bridge(
         settings=settings,
@@ -117,13 +122,29 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         sender=sender,
         metrics=metrics,
         inbox=inbox,
+        rules=rules,
+    )
+
+
+def chat_rules(settings: Settings) -> ChatRules:
+    return ChatRules(
+        max_segments=settings.sms_max_segments,
+        normalize_typography=settings.sms_normalize_typography,
+        notes_prefix=settings.notes_prefix,
+        help_text=settings.sms_help_text,
+        concat_timeout=timedelta(seconds=settings.concat_timeout_seconds),
     )
 
 
 def build_web_app(bridge: Bridge) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     webhooks = VonageWebhooks(
-        bridge.settings, store=bridge.store, metrics=bridge.metrics, inbox=bridge.inbox
+        store=bridge.store,
+        metrics=bridge.metrics,
+        inbox=bridge.inbox,
+        rules=bridge.rules,
+        signature_secret=bridge.settings.vonage_signature_secret,
+        signature_method=bridge.settings.vonage_signature_method,
     )
 
     async def slack_events(request: web.Request) -> web.Response:

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     vonage_api_host: str | None = None
     vonage_rest_host: str | None = None
 
+    sms_max_segments: int = Field(default=6, ge=1, le=30)
+    sms_normalize_typography: bool = True
+    notes_prefix: str = Field(default="//", min_length=1, max_length=20)
+    sms_help_text: str = Field(
+        default="Reply to this number to reach our team. Text STOP to opt out.",
+        min_length=1,
+        max_length=300,
+    )
+    concat_timeout_seconds: int = Field(default=600, ge=1, le=86400)
+
     database_url: str = "sqlite+aiosqlite:///smschat.db"
     redis_url: str | None = None
     host: str = "0.0.0.0"

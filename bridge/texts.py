@@ -17,3 +17,28 @@ NUMBER_NOT_CONFIGURED = (
     "replies will still be sent from it."
 )
 PREVIOUS_CASE = "Previous case: {link}"
+PARTS_MISSING = " [incomplete: part {missing} of {total} never arrived]"
+EMPTY_INBOUND = "[empty message]"
+NOTE_KEPT = "Staff note: kept in Slack, not sent."
+CANNOT_RECALL = (
+    "That reply was already sent by SMS; a text cannot be recalled or edited. "
+    "Send a correction as a new reply if needed."
+)
+OPTED_OUT = (
+    "Not sent: {contact} has opted out of texts from {number} (they texted STOP). "
+    "They can opt back in by texting START."
+)
+OPT_OUT_CONFIRMATION = (
+    "You have been unsubscribed and will get no more texts from us. Text START to subscribe again."
+)
+OPT_IN_CONFIRMATION = "You are subscribed again. Text STOP to opt out."
+OPT_OUT_NOTE = (
+    ":no_bell: The contact texted {word} and is opted out of texts from {number}; "
+    "replies will not be sent."
+)
+OPT_IN_NOTE = ":bell: The contact texted {word} and can receive texts again."
+BLOCKED_NOTE = (
+    ":no_bell: The carrier reports that the contact blocks our texts ({reason}); "
+    "replies will not be sent until they text START."
+)
+AUTOMATED = ":robot_face: Automated reply sent: {text}"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import and_, func, or_, select
 
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.store.db import Database, migrate
+from bridge.store.models import OutboxJob, utcnow
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
@@ -170,10 +173,23 @@ class LiveBridge:
         return await self.http.post(f"{self.url}/slack/events", data=body, headers=headers)
 
     async def drained(self) -> None:
-        """Wait (at most 10 s) until the outbox has nothing waiting or running."""
+        """Wait (at most 10 s) until no outbox job is due or running."""
         async with asyncio.timeout(10):
-            while await self.bridge.outbox.depth():  # noqa: ASYNC110 (the store is what we wait on)
+            while await self._busy():  # noqa: ASYNC110 (the store is what we wait on)
                 await asyncio.sleep(0.02)
+
+    async def _busy(self) -> int:
+        async with self.bridge.db.reading() as session:
+            return await session.scalar(
+                select(func.count())
+                .select_from(OutboxJob)
+                .where(
+                    or_(
+                        OutboxJob.status == "running",
+                        and_(OutboxJob.status == "pending", OutboxJob.run_after <= utcnow()),
+                    )
+                )
+            )
 
     async def staff_reply(self, thread_ts: str, text: str, **extra: Any) -> aiohttp.ClientResponse:
         """A person types in the thread: Slack stores it, then sends the bridge the event."""
@@ -192,20 +208,32 @@ def make_settings(database_url: str, fake_slack: FakeSlack, fake_vonage: FakeVon
 
 
 @pytest.fixture
-async def live(
+async def start_live(
     make_settings, fake_slack: FakeSlack, fake_vonage: FakeVonage
-) -> AsyncIterator[LiveBridge]:
-    bridge = await build_bridge(make_settings())
-    runner = web.AppRunner(build_web_app(bridge))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    await bridge.start_background()
-    async with aiohttp.ClientSession() as http:
-        yield LiveBridge(bridge, f"http://{host}:{port}", http, fake_slack, fake_vonage)
-    await runner.cleanup()
-    await bridge.close()
+) -> AsyncIterator[Callable[..., Awaitable[LiveBridge]]]:
+    """Start a bridge with extra settings (as environment names), stopped after the test."""
+    stack = contextlib.AsyncExitStack()
+
+    async def start(**extra: str) -> LiveBridge:
+        bridge = await build_bridge(make_settings(**extra))
+        runner = web.AppRunner(build_web_app(bridge))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        await bridge.start_background()
+        stack.push_async_callback(bridge.close)
+        stack.push_async_callback(runner.cleanup)
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        return LiveBridge(bridge, f"http://{host}:{port}", http, fake_slack, fake_vonage)
+
+    async with stack:
+        yield start
+
+
+@pytest.fixture
+async def live(start_live) -> LiveBridge:
+    return await start_live()
 
 
 @pytest.fixture

@@ -291,7 +291,7 @@ def test_code_tables_cover_the_documented_codes() -> None:
 SEND_LOOKUPS = [
     ("throttled-retryable", 1, "Throttled", True, True),
     ("barred-final", "7", "Number Barred", False, True),
-    ("out-of-credit-retryable", 9, "Partner Quota Violation", True, True),
+    ("out-of-credit-not-retried", 9, "Partner Quota Violation", False, True),
     ("unlisted", 13, "Unknown status", False, False),
     ("garbage", "abc", "Unknown status", False, False),
     ("none", None, "Unknown status", False, False),

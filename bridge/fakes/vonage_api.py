@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from bridge.fakes.tls import TestTls
+from bridge.sms.signatures import sign_sms_params
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +270,9 @@ class FakeVonage:
         if key and "sig" in params:  # signed request: api_key, timestamp and sig, no secret
             unsigned = {k: v for k, v in params.items() if k != "sig"}
             good = self.signature_secret is not None and hmac.compare_digest(
-                _signature(unsigned, secret=self.signature_secret, method=self.signature_method),
+                sign_sms_params(
+                    unsigned, secret=self.signature_secret, method=self.signature_method
+                ),
                 params["sig"].lower(),
             )
             return None if good and key == self.api_key else "14"
@@ -475,22 +478,11 @@ def _sms_parts(text: str, *, unicode: bool = False) -> int:
 
 # -- what Vonage sends the bridge --------------------------------------------------------
 def sign_params(params: Mapping[str, str], *, secret: str, method: str = "md5") -> dict[str, str]:
-    """Add `timestamp`, `nonce` and `sig` as Vonage signs webhooks (HMAC, `method` digest)."""
+    """Add `timestamp`, `nonce` and `sig` as Vonage signs webhooks (`method` as configured)."""
     signed = dict(params)
     signed.setdefault("timestamp", str(int(time.time())))
     signed.setdefault("nonce", str(uuid.uuid4()))
-    return signed | {"sig": _signature(signed, secret=secret, method=method)}
-
-
-def _signature(params: Mapping[str, str], *, secret: str, method: str) -> str:
-    """HMAC over "&key=value" for the sorted keys, "&" and "=" in values replaced by "_":
-    https://developer.vonage.com/en/getting-started/concepts/signing-messages
-    """
-    hasher = hmac.new(secret.encode(), digestmod=getattr(hashlib, method))
-    for key in sorted(params):
-        value = str(params[key]).replace("&", "_").replace("=", "_")
-        hasher.update(f"&{key}={value}".encode())
-    return hasher.hexdigest()
+    return signed | {"sig": sign_sms_params(signed, secret=secret, method=method)}
 
 
 def _signed(params: dict[str, str], secret: str | None, method: str) -> dict[str, str]:

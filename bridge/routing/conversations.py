@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from bridge import texts
+from bridge.routing.long_texts import add_part
 from bridge.routing.model import (
     AgentReply,
     ChannelId,
@@ -18,6 +19,7 @@ from bridge.routing.model import (
     PhoneNumber,
 )
 from bridge.routing.ports import CaseView
+from bridge.routing.rules import ChatRules, Keyword, keyword
 from bridge.store.models import Case, utcnow
 from bridge.store.repo import Repository
 
@@ -25,8 +27,8 @@ log = logging.getLogger(__name__)
 
 # Job kinds: the work a decision leaves in the outbox (handlers in bridge/routing/jobs.py).
 POST_HEADER = "slack.post_header"
-POST_INBOUND = "slack.post_inbound"
-SEND_REPLY = "sms.send_reply"
+POST_MESSAGE = "slack.post_message"
+SEND_SMS = "sms.send"
 REACT = "slack.react"
 THREAD_NOTE = "slack.thread_note"
 TELL_USER = "slack.tell_user"
@@ -63,9 +65,26 @@ class InboundResult:
     case_ids: tuple[int, ...] = ()
 
 
-async def accept_inbound(repo: Repository, sms: InboundSms, *, inbox: Inbox) -> InboundResult:
-    """Record an inbound text in every open case of its number, opening one if there is none."""
+async def accept_inbound(
+    repo: Repository, sms: InboundSms, *, inbox: Inbox, rules: ChatRules
+) -> InboundResult:
+    """Record an inbound text in every open case of its number, opening one if there is none.
+
+    A part of a long text waits in the store until the whole text is here.
+    """
     await repo.lock_conversation(sms.sender, sms.recipient)
+    if sms.part is not None:
+        whole = await add_part(repo, sms, give_up_after=rules.concat_timeout)
+        if whole is None:
+            return InboundResult(duplicate=False)
+        sms = whole
+    return await record_inbound(repo, sms, inbox=inbox, rules=rules)
+
+
+async def record_inbound(
+    repo: Repository, sms: InboundSms, *, inbox: Inbox, rules: ChatRules
+) -> InboundResult:
+    """Record a whole inbound text (the conversation's lock is held)."""
     message_id = await repo.insert_inbound(sms)
     if message_id is None:
         log.info("inbound %s already stored; ignoring the repeat", sms.provider_message_id)
@@ -79,9 +98,51 @@ async def accept_inbound(repo: Repository, sms: InboundSms, *, inbox: Inbox) -> 
         await repo.link(case.id, message_id)
         await repo.touch_case(case, at=sms.received_at, unread_delta=1)
         await repo.enqueue(
-            POST_INBOUND, queue=slack_queue(case.id), case_id=case.id, message_id=message_id
+            POST_MESSAGE, queue=slack_queue(case.id), case_id=case.id, message_id=message_id
         )
+    await _answer_keyword(repo, sms, cases, rules=rules)
     return InboundResult(duplicate=False, case_ids=tuple(case.id for case in cases))
+
+
+async def _answer_keyword(
+    repo: Repository, sms: InboundSms, cases: list[Case], *, rules: ChatRules
+) -> None:
+    """STOP opts out, START opts back in, HELP gets the help text: each answered once."""
+    word = keyword(sms.text)
+    if word is None:
+        return
+    shown = sms.text.strip().upper()
+    number = format_number(sms.recipient)
+    reply: str | None = None
+    if word is Keyword.OPT_OUT:
+        if await repo.opt_out(sms.sender, sms.recipient, reason=f"texted {shown}"):
+            reply, note = texts.OPT_OUT_CONFIRMATION, texts.OPT_OUT_NOTE
+    elif word is Keyword.OPT_IN:
+        if await repo.opt_in(sms.sender, sms.recipient):
+            reply, note = texts.OPT_IN_CONFIRMATION, texts.OPT_IN_NOTE
+    else:
+        reply, note = rules.help_text, None
+    if reply is None:
+        return
+    await send_automated(repo, sms.sender, sms.recipient, reply, cases)
+    for case in cases:
+        if note:
+            await repo.enqueue(
+                THREAD_NOTE,
+                queue=slack_queue(case.id),
+                case_id=case.id,
+                text=note.format(word=shown, number=number),
+            )
+
+
+async def send_automated(
+    repo: Repository, contact_number: str, our_number: str, text: str, cases: list[Case]
+) -> None:
+    """Queue a text the bridge itself sends, shown in the cases' threads when it goes."""
+    message_id = await repo.insert_automated(contact_number, our_number, text)
+    for case in cases:
+        await repo.link(case.id, message_id)
+    await repo.enqueue(SEND_SMS, queue=sms_queue(our_number, contact_number), message_id=message_id)
 
 
 async def _open_case(
@@ -106,8 +167,11 @@ class ReplyResult:
     reason: str = ""
 
 
-async def accept_reply(repo: Repository, reply: AgentReply) -> ReplyResult:
-    """Record a staff message in a case thread and queue it for sending as SMS."""
+async def accept_reply(repo: Repository, reply: AgentReply, *, rules: ChatRules) -> ReplyResult:
+    """Record a staff message in a case thread and queue it for sending as SMS.
+
+    Notes (the notes prefix) and file-only messages stay in Slack, recorded in the log.
+    """
     case = await repo.case_by_thread(reply.channel, reply.thread_ts)
     if case is None:
         return ReplyResult(accepted=False, reason="not a case thread")
@@ -117,24 +181,50 @@ async def accept_reply(repo: Repository, reply: AgentReply) -> ReplyResult:
         return ReplyResult(accepted=False, reason="already taken")
     await repo.link(case.id, message_id, slack_ts=reply.ts)
     await repo.touch_case(case, at=utcnow())
+    if rules.is_note(reply.text):
+        await repo.keep_internal(message_id)
+        await repo.enqueue(
+            REACT, queue=slack_queue(case.id), channel=reply.channel, ts=reply.ts, name="lock"
+        )
+        return ReplyResult(accepted=False, reason="staff note")
     if reply.has_files and not reply.text.strip():
         await repo.refuse(message_id, texts.FILES_NOT_SENT)
-        await repo.enqueue(
-            TELL_USER,
-            queue=slack_queue(case.id),
-            channel=reply.channel,
-            user=reply.user,
-            text=texts.FILES_NOT_SENT,
-            thread_ts=reply.thread_ts,
-        )
+        await tell(repo, case, reply.user, texts.FILES_NOT_SENT)
         return ReplyResult(accepted=False, reason="files only")
     await repo.enqueue(
-        SEND_REPLY,
+        SEND_SMS,
         queue=sms_queue(case.our_number, case.contact_number),
         message_id=message_id,
-        case_id=case.id,
     )
     return ReplyResult(accepted=True)
+
+
+async def tell(repo: Repository, case: Case, user: str, text: str) -> None:
+    """An ephemeral word to one person in a case's thread."""
+    await repo.enqueue(
+        TELL_USER,
+        queue=slack_queue(case.id),
+        channel=case.channel,
+        user=user,
+        text=text,
+        thread_ts=case.thread_ts,
+    )
+
+
+async def accept_edit(repo: Repository, *, channel: str, ts: str, user: str) -> bool:
+    """A staff message was edited or deleted in Slack; tell its author if it already went."""
+    message = await repo.message_from_slack(channel, ts)
+    if message is None or message.status in (
+        MessageStatus.INTERNAL,
+        MessageStatus.NOT_SENT,
+        MessageStatus.FAILED,
+    ):
+        return False
+    cases = await repo.cases_of_message(message.id)
+    if not cases:
+        return False
+    await tell(repo, cases[0], user, texts.CANNOT_RECALL)
+    return True
 
 
 # A reaction on the relayed reply for each carrier state worth showing.
@@ -151,7 +241,8 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
     """Record the carrier's word on a sent text and show a change of state in its thread."""
     message = await repo.update_part_status(receipt)
     if message is None:
-        log.info("receipt for unknown message %s ignored", receipt.provider_message_id)
+        # Receipts can outrun the recording of the send they are about; keep it for then.
+        await repo.keep_early_receipt(receipt)
         return
     old, new = message.status, await repo.aggregate_status(message.id)
     if new == old:
@@ -159,6 +250,9 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
     message.status = new
     if new in _FINAL:
         message.error = receipt.error_text or receipt.error_code or new
+    blocked = receipt.recipient_blocked and await repo.opt_out(
+        message.contact_number, message.our_number, reason=f"carrier: {message.error}"
+    )
     for case, ts in await repo.postings(message.id):
         if new in STATUS_REACTIONS:
             await repo.enqueue(
@@ -176,6 +270,13 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
                 text=texts.SEND_FAILED.format(
                     contact=format_number(message.contact_number), reason=message.error
                 ),
+            )
+        if blocked:
+            await repo.enqueue(
+                THREAD_NOTE,
+                queue=slack_queue(case.id),
+                case_id=case.id,
+                text=texts.BLOCKED_NOTE.format(reason=message.error),
             )
 
 

@@ -12,18 +12,21 @@ from typing import Any
 from bridge import texts
 from bridge.errors import SendError
 from bridge.routing import conversations as conv
-from bridge.routing.model import ChannelId, MessageStatus, PhoneNumber, SlackTs, UserId
+from bridge.routing.long_texts import FLUSH_PARTS, flush_parts
+from bridge.routing.model import (
+    ChannelId,
+    Direction,
+    MessageStatus,
+    PhoneNumber,
+    SlackTs,
+    UserId,
+)
 from bridge.routing.ports import ChatPoster, ReplyRenderer, SmsSender
-from bridge.routing.segments import measure, normalize_typography
+from bridge.routing.rules import ChatRules
+from bridge.routing.segments import SmsMeasure, measure, normalize_typography
 from bridge.store.repo import Repository, Store
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyRules:
-    max_segments: int = 6
-    normalize_typography: bool = True
 
 
 @dataclass(slots=True)
@@ -33,7 +36,7 @@ class JobContext:
     sender: SmsSender
     renderer: ReplyRenderer
     inbox: conv.Inbox
-    rules: ReplyRules
+    rules: ChatRules
 
 
 class _Job:
@@ -67,7 +70,9 @@ class PostCaseHeader(_Job):
         log.error("case #%s has no thread: %s", payload["case_id"], error.reason)
 
 
-class PostInbound(_Job):
+class PostMessage(_Job):
+    """Shows a text in a case's thread: a contact's words, or what the bridge sent itself."""
+
     async def run(self, payload: dict[str, Any]) -> None:
         case_id, message_id = payload["case_id"], payload["message_id"]
         async with self.ctx.store.unit() as repo:
@@ -79,19 +84,37 @@ class PostInbound(_Job):
                 raise SendError(f"case #{case_id} has no thread yet", retryable=True)
             if await _already_posted(repo, case_id, message_id):
                 return
+        if message.direction == Direction.AUTOMATED:
+            text, from_contact = texts.AUTOMATED.format(text=message.text), False
+        else:
+            text, from_contact = message.text or texts.EMPTY_INBOUND, True
         posted = await self.ctx.poster.post_in_thread(
-            ChannelId(case.channel), SlackTs(case.thread_ts), message.text, from_contact=True
+            ChannelId(case.channel), SlackTs(case.thread_ts), text, from_contact=from_contact
         )
         async with self.ctx.store.unit() as repo:
             await repo.set_posted(case_id, message_id, posted.ts)
+
+
+class FlushParts(_Job):
+    """The rest of a long text never came: post what did, marked as incomplete."""
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        ctx = self.ctx
+        async with ctx.store.unit() as repo:
+            await repo.lock_conversation(payload["sender"], payload["recipient"])
+            whole = await flush_parts(
+                repo, sender=payload["sender"], recipient=payload["recipient"], ref=payload["ref"]
+            )
+            if whole is not None:
+                await conv.record_inbound(repo, whole, inbox=ctx.inbox, rules=ctx.rules)
 
 
 async def _already_posted(repo: Repository, case_id: int, message_id: int) -> bool:
     return any(case.id == case_id for case, _ts in await repo.postings(message_id))
 
 
-class SendReply(_Job):
-    """Renders a staff reply as SMS text, checks its length, and sends it."""
+class SendSms(_Job):
+    """Sends a staff reply (rendered as SMS text, measured, checked) or an automated text."""
 
     async def run(self, payload: dict[str, Any]) -> None:
         ctx = self.ctx
@@ -99,20 +122,19 @@ class SendReply(_Job):
             message = await repo.message(payload["message_id"])
             if message is None or message.status != MessageStatus.QUEUED:
                 return
+            automated = message.direction == Direction.AUTOMATED
             source, to, sender = (
-                message.source_text or "",
+                message.source_text or message.text,
                 message.contact_number,
                 message.our_number,
             )
-        text = await ctx.renderer.render(source)
-        if ctx.rules.normalize_typography:
-            text = normalize_typography(text)
+        text = source if automated else await self._render(source)
         size = measure(text)
-        refusal = _refusal(text, size, ctx.rules)
         async with ctx.store.unit() as repo:
             message = await repo.message(payload["message_id"])
             assert message is not None
             message.text, message.segments, message.encoding = text, size.segments, size.encoding
+            refusal = None if automated else await self._refusal(repo, message, size)
             if refusal:
                 message.status, message.error = MessageStatus.NOT_SENT, refusal
                 await _tell_author(repo, message, refusal)
@@ -122,7 +144,42 @@ class SendReply(_Job):
             message = await repo.message(payload["message_id"])
             assert message is not None
             await repo.record_sent(message, sent.provider_message_ids)
-        log.info("reply %s submitted in %s segment(s)", payload["message_id"], size.segments)
+            for receipt in await repo.take_early_receipts(sent.provider_message_ids):
+                await conv.accept_receipt(repo, receipt)
+            if automated:
+                for case in await repo.cases_of_message(message.id):
+                    await repo.enqueue(
+                        conv.POST_MESSAGE,
+                        queue=conv.slack_queue(case.id),
+                        case_id=case.id,
+                        message_id=message.id,
+                    )
+        log.info("text %s submitted in %s segment(s)", payload["message_id"], size.segments)
+
+    async def _render(self, source: str) -> str:
+        text = await self.ctx.renderer.render(source)
+        return normalize_typography(text) if self.ctx.rules.normalize_typography else text
+
+    async def _refusal(self, repo: Repository, message: Any, size: SmsMeasure) -> str | None:
+        """Why a staff reply must not go out, in words for its author; None if it may."""
+        rules = self.ctx.rules
+        if await repo.is_opted_out(message.contact_number, message.our_number):
+            return texts.OPTED_OUT.format(
+                contact=conv.format_number(message.contact_number),
+                number=conv.format_number(message.our_number),
+            )
+        if not message.text.strip():
+            return texts.EMPTY_REPLY
+        if size.segments > rules.max_segments:
+            why = (
+                texts.TOO_LONG_UCS2.format(chars=" ".join(size.non_gsm_chars))
+                if size.non_gsm_chars
+                else ""
+            )
+            return texts.TOO_LONG.format(
+                segments=size.segments, encoding=size.encoding, cap=rules.max_segments, why=why
+            )
+        return None
 
     async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
         async with self.ctx.store.unit() as repo:
@@ -146,21 +203,6 @@ class SendReply(_Job):
                         contact=conv.format_number(message.contact_number), reason=error.reason
                     ),
                 )
-
-
-def _refusal(text: str, size: Any, rules: ReplyRules) -> str | None:
-    if not text.strip():
-        return texts.EMPTY_REPLY
-    if size.segments > rules.max_segments:
-        why = (
-            texts.TOO_LONG_UCS2.format(chars=" ".join(size.non_gsm_chars))
-            if size.non_gsm_chars
-            else ""
-        )
-        return texts.TOO_LONG.format(
-            segments=size.segments, encoding=size.encoding, cap=rules.max_segments, why=why
-        )
-    return None
 
 
 async def _tell_author(repo: Repository, message: Any, text: str) -> None:
@@ -224,8 +266,9 @@ class TellUser(_Job):
 def job_handlers(ctx: JobContext) -> dict[str, _Job]:
     return {
         conv.POST_HEADER: PostCaseHeader(ctx),
-        conv.POST_INBOUND: PostInbound(ctx),
-        conv.SEND_REPLY: SendReply(ctx),
+        conv.POST_MESSAGE: PostMessage(ctx),
+        conv.SEND_SMS: SendSms(ctx),
+        FLUSH_PARTS: FlushParts(ctx),
         conv.REACT: React(ctx),
         conv.THREAD_NOTE: ThreadNote(ctx),
         conv.TELL_USER: TellUser(ctx),

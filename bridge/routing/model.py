@@ -32,6 +32,7 @@ class MessageStatus(enum.StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     NOT_SENT = "not_sent"  # refused by the bridge (opted out, too long, ...)
+    INTERNAL = "internal"  # a staff note: never sent
 
 
 class CaseStatus(enum.StrEnum):
@@ -68,6 +69,7 @@ class DeliveryReceipt:
     status: MessageStatus
     error_code: str | None = None
     error_text: str | None = None
+    recipient_blocked: bool = False  # the carrier says the recipient opted out or blocks us
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.metrics import Metrics
-from bridge.routing.conversations import accept_reply
+from bridge.routing.conversations import accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
+from bridge.routing.rules import ChatRules
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,12 @@ SLASH_COMMANDS: tuple[str, ...] = ()
 
 
 def build_bolt_app(
-    *, client: AsyncWebClient, signing_secret: str | None, store: Store, metrics: Metrics
+    *,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    store: Store,
+    metrics: Metrics,
+    rules: ChatRules,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -42,17 +48,39 @@ def build_bolt_app(
 
     @app.event("message")
     async def on_message(event: dict[str, Any]) -> None:
+        edited = edited_message(event)
+        if edited is not None:
+            async with store.unit() as repo:
+                await accept_edit(repo, **edited)
+            return
         reply = agent_reply(event)
         if reply is None:
             return
         async with store.unit() as repo:
-            result = await accept_reply(repo, reply)
+            result = await accept_reply(repo, reply, rules=rules)
         if result.accepted:
             metrics.messages_out.inc()
         else:
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
     return app
+
+
+def edited_message(event: dict[str, Any]) -> dict[str, str] | None:
+    """For an edit or deletion of a person's thread message: which message, by whom."""
+    subtype = event.get("subtype")
+    if subtype == "message_changed":
+        before = event.get("previous_message") or {}
+        after = event.get("message") or {}
+        if after.get("text") == before.get("text"):
+            return None  # unfurls and reply counts change a message too
+    elif subtype == "message_deleted":
+        before = event.get("previous_message") or {}
+    else:
+        return None
+    if before.get("bot_id") or not before.get("user") or not before.get("ts"):
+        return None
+    return {"channel": event["channel"], "ts": before["ts"], "user": before["user"]}
 
 
 def agent_reply(event: dict[str, Any]) -> AgentReply | None:

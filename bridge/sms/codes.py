@@ -70,8 +70,14 @@ _SEND_STATUS_ROWS: tuple[tuple[int, str, str, bool], ...] = (
         "The Vonage account is suspended; contact Vonage support.",
         False,
     ),
-    # Vonage's advice is "top-up and retry": a later attempt succeeds once credit is added.
-    (9, "Partner Quota Violation", "The Vonage account is out of credit; top it up.", True),
+    # Vonage's advice is "top-up and retry", but a top-up takes a person: the outbox's
+    # backoff would give up first, so staff are told at once and resend afterwards.
+    (
+        9,
+        "Partner Quota Violation",
+        "The Vonage account is out of credit; top it up and send again.",
+        False,
+    ),
     (
         10,
         "Too Many Existing Binds",

@@ -8,11 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from pydantic import SecretStr
 
-from bridge.config import Settings
+from bridge.config import SignatureMethod
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.conversations import Inbox, accept_inbound, accept_receipt
+from bridge.routing.rules import ChatRules
 from bridge.sms.signatures import verify_messages_jwt, verify_sms_signature
 from bridge.sms.webhooks import (
     WebhookRequest,
@@ -29,17 +31,28 @@ log = logging.getLogger(__name__)
 class VonageWebhooks:
     """aiohttp handlers for `/vonage/inbound` and `/vonage/status`."""
 
-    def __init__(self, settings: Settings, *, store: Store, metrics: Metrics, inbox: Inbox) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        *,
+        store: Store,
+        metrics: Metrics,
+        inbox: Inbox,
+        rules: ChatRules,
+        signature_secret: SecretStr | None,
+        signature_method: SignatureMethod,
+    ) -> None:
         self.store = store
         self.metrics = metrics
         self.inbox = inbox
+        self.rules = rules
+        self.signature_secret = signature_secret
+        self.signature_method = signature_method
 
     async def inbound(self, request: web.Request) -> web.Response:
         async def store_inbound(params: dict[str, Any]) -> None:
             sms = parse_inbound(params)
             async with self.store.unit() as repo:
-                result = await accept_inbound(repo, sms, inbox=self.inbox)
+                result = await accept_inbound(repo, sms, inbox=self.inbox, rules=self.rules)
             if not result.duplicate:
                 self.metrics.messages_in.inc()
 
@@ -81,7 +94,7 @@ class VonageWebhooks:
         return web.Response(status=200)
 
     def _verify(self, params: dict[str, Any], request: WebhookRequest) -> None:
-        secret = self.settings.vonage_signature_secret
+        secret = self.signature_secret
         if secret is None:
             return
         if is_messages_api(params) or "authorization" in {k.lower() for k in request.headers}:
@@ -95,6 +108,6 @@ class VonageWebhooks:
         verify_sms_signature(
             {k: str(v) for k, v in params.items()},
             secret=secret.get_secret_value(),
-            method=self.settings.vonage_signature_method,
+            method=self.signature_method,
             now=time.time(),
         )

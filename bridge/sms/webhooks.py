@@ -339,6 +339,7 @@ def _parse_sms_api_receipt(params: Params) -> DeliveryReceipt:
         status=status,
         error_code=info.code,
         error_text=f"{info.name}: {info.words}",
+        recipient_blocked=info.means_recipient_blocked,
     )
 
 

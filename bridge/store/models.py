@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -165,6 +167,52 @@ class SentPart(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(16))
+
+
+class EarlyReceipt(Base):
+    """A delivery receipt that arrived before its send was recorded; applied when it is."""
+
+    __tablename__ = "early_receipts"
+
+    provider_message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error_text: Mapped[str | None] = mapped_column(Text)
+    recipient_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class OptOut(Base):
+    """A contact number that asked one of our numbers to stop texting it."""
+
+    __tablename__ = "opt_outs"
+
+    contact_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    our_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class InboundPart(Base):
+    """One part of a long inbound text, waiting in the store until the whole is here."""
+
+    __tablename__ = "inbound_parts"
+    __table_args__ = (
+        UniqueConstraint("provider_message_id"),
+        Index("ix_inbound_parts_group", "contact_number", "our_number", "concat_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_number: Mapped[str] = mapped_column(String(32))
+    our_number: Mapped[str] = mapped_column(String(32))
+    concat_ref: Mapped[str] = mapped_column(String(32))
+    part: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    provider_message_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Assembled parts stay as the record of their carrier ids, so a late repeat is known.
+    assembled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OutboxJob(Base):

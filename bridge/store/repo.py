@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,10 @@ from bridge.store.models import (
     CaseMessage,
     Contact,
     ContactNumber,
+    EarlyReceipt,
+    InboundPart,
     Message,
+    OptOut,
     OutboxJob,
     SentPart,
     utcnow,
@@ -49,13 +52,17 @@ class Repository:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
-        """Serialise decisions about one conversation across instances until commit.
+        """Serialise decisions about one conversation across instances until commit."""
+        await self.lock(f"conversation|{contact_number}|{our_number}")
+
+    async def lock(self, key: str) -> None:
+        """A lock on `key` held until this transaction ends, shared by every instance.
 
         SQLite needs nothing: every write transaction starts with BEGIN IMMEDIATE.
         """
         if self._dialect == "postgresql":
-            key = zlib.crc32(f"{contact_number}|{our_number}".encode()) - 2**31
-            await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+            number = zlib.crc32(key.encode()) - 2**31
+            await self.session.execute(select(func.pg_advisory_xact_lock(number)))
 
     # -- contacts -------------------------------------------------------------------------
 
@@ -189,6 +196,40 @@ class Repository:
         )
         return await self.session.scalar(statement)
 
+    async def insert_automated(self, contact_number: str, our_number: str, text: str) -> int:
+        message = Message(
+            direction=Direction.AUTOMATED,
+            contact_number=contact_number,
+            our_number=our_number,
+            text=text,
+            status=MessageStatus.QUEUED,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        return message.id
+
+    async def keep_internal(self, message_id: int) -> None:
+        await self.session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(direction=Direction.NOTE, status=MessageStatus.INTERNAL)
+        )
+
+    async def message_from_slack(self, channel: str, ts: str) -> Message | None:
+        return await self.session.scalar(
+            select(Message).where(Message.origin_channel == channel, Message.origin_ts == ts)
+        )
+
+    async def cases_of_message(self, message_id: int) -> Sequence[Case]:
+        return (
+            await self.session.scalars(
+                select(Case)
+                .join(CaseMessage, CaseMessage.case_id == Case.id)
+                .where(CaseMessage.message_id == message_id)
+                .order_by(Case.id)
+            )
+        ).all()
+
     async def refuse(self, message_id: int, reason: str) -> None:
         await self.session.execute(
             update(Message)
@@ -220,6 +261,9 @@ class Repository:
         return [(case, ts) for case, ts in rows.all()]
 
     async def record_sent(self, message: Message, provider_ids: Sequence[str]) -> None:
+        # The same locks as a receipt takes: a receipt either sees the parts or is kept early.
+        for provider_id in sorted(provider_ids):
+            await self.lock(f"part|{provider_id}")
         message.status = MessageStatus.SUBMITTED
         message.provider_message_id = provider_ids[0] if provider_ids else None
         for provider_id in provider_ids:
@@ -234,12 +278,49 @@ class Repository:
 
     async def update_part_status(self, receipt: DeliveryReceipt) -> Message | None:
         """Set one sent part's status; the message it belongs to, or None if unknown."""
+        await self.lock(f"part|{receipt.provider_message_id}")
         part = await self.session.get(SentPart, receipt.provider_message_id)
         if part is None:
             return None
         part.status, part.error_code = receipt.status, receipt.error_code
         await self.session.flush()
         return await self.session.get(Message, part.message_id)
+
+    async def keep_early_receipt(self, receipt: DeliveryReceipt) -> None:
+        statement = (
+            self._insert(EarlyReceipt)
+            .values(
+                provider_message_id=receipt.provider_message_id,
+                status=receipt.status,
+                error_code=receipt.error_code,
+                error_text=receipt.error_text,
+                recipient_blocked=receipt.recipient_blocked,
+                received_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["provider_message_id"])
+        )
+        await self.session.execute(statement)
+
+    async def take_early_receipts(self, provider_ids: Sequence[str]) -> list[DeliveryReceipt]:
+        rows = list(
+            await self.session.scalars(
+                select(EarlyReceipt)
+                .where(EarlyReceipt.provider_message_id.in_(provider_ids))
+                .order_by(EarlyReceipt.received_at)
+            )
+        )
+        for row in rows:
+            await self.session.delete(row)
+        return [
+            DeliveryReceipt(
+                provider_message_id=row.provider_message_id,
+                status=MessageStatus(row.status),
+                error_code=row.error_code,
+                error_text=row.error_text,
+                recipient_blocked=row.recipient_blocked,
+            )
+            for row in rows
+        ]
 
     async def aggregate_status(self, message_id: int) -> MessageStatus:
         """A long text is as far along as its least advanced part; any failed part fails it."""
@@ -256,10 +337,88 @@ class Repository:
             return MessageStatus.DELIVERED
         return MessageStatus.SUBMITTED
 
+    # -- long inbound texts -------------------------------------------------------------
+
+    async def insert_part(self, sms: InboundSms) -> bool:
+        """Store one part of a long text; False when this part (its carrier id) was stored."""
+        assert sms.part is not None
+        statement = (
+            self._insert(InboundPart)
+            .values(
+                contact_number=sms.sender,
+                our_number=sms.recipient,
+                concat_ref=sms.part.ref,
+                part=sms.part.number,
+                total=sms.part.total,
+                text=sms.text,
+                provider_message_id=sms.provider_message_id,
+                received_at=sms.received_at,
+            )
+            .on_conflict_do_nothing(index_elements=["provider_message_id"])
+            .returning(InboundPart.id)
+        )
+        return await self.session.scalar(statement) is not None
+
+    async def waiting_parts(self, sender: str, recipient: str, ref: str) -> list[InboundPart]:
+        return list(
+            await self.session.scalars(
+                select(InboundPart).where(
+                    InboundPart.contact_number == sender,
+                    InboundPart.our_number == recipient,
+                    InboundPart.concat_ref == ref,
+                    InboundPart.assembled.is_(False),
+                )
+            )
+        )
+
+    async def mark_parts_assembled(self, part_ids: Sequence[int]) -> None:
+        await self.session.execute(
+            update(InboundPart).where(InboundPart.id.in_(part_ids)).values(assembled=True)
+        )
+
+    # -- opt-out --------------------------------------------------------------------------
+
+    async def opt_out(self, contact_number: str, our_number: str, *, reason: str) -> bool:
+        """Record an opt-out; False when the number had already opted out."""
+        statement = (
+            self._insert(OptOut)
+            .values(
+                contact_number=contact_number,
+                our_number=our_number,
+                reason=reason,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["contact_number", "our_number"])
+            .returning(OptOut.contact_number)
+        )
+        return await self.session.scalar(statement) is not None
+
+    async def opt_in(self, contact_number: str, our_number: str) -> bool:
+        """Lift an opt-out; False when there was none."""
+        result = await self.session.execute(
+            delete(OptOut).where(
+                OptOut.contact_number == contact_number, OptOut.our_number == our_number
+            )
+        )
+        return bool(result.rowcount)
+
+    async def is_opted_out(self, contact_number: str, our_number: str) -> bool:
+        return (await self.session.get(OptOut, (contact_number, our_number))) is not None
+
     # -- outbox ---------------------------------------------------------------------------
 
-    async def enqueue(self, kind: str, *, queue: str, **payload: Any) -> None:
-        self.session.add(OutboxJob(kind=kind, queue=queue, payload=payload, status="pending"))
+    async def enqueue(
+        self, kind: str, *, queue: str, run_after: datetime | None = None, **payload: Any
+    ) -> None:
+        self.session.add(
+            OutboxJob(
+                kind=kind,
+                queue=queue,
+                payload=payload,
+                status="pending",
+                run_after=run_after or utcnow(),
+            )
+        )
         self.enqueued += 1
 
 
