@@ -282,3 +282,23 @@ async def test_with_a_signature_secret_unsigned_webhooks_are_refused(start_live)
     async with live.bridge.db.reading() as session:
         stored = list(await session.scalars(select(Message.text).order_by(Message.id)))
     assert stored == ["signed", "via JWT"]
+
+
+async def test_parts_arriving_at_two_instances_are_assembled_once(start_live) -> None:
+    first, second = await start_live(), await start_live()
+    await first.vonage_webhook("/vonage/inbound", part("one ", 1, total=2, ref="C3"))
+    await second.vonage_webhook("/vonage/inbound", part("two", 2, total=2, ref="C3"))
+    await first.vonage_webhook("/vonage/inbound", part("two", 2, total=2, ref="C3"))
+    await first.slack.wait_for("chat.postMessage", count=2)
+    await first.drained()
+    await second.drained()
+    posts = [c.params["text"] for c in first.slack.calls("chat.postMessage")]
+    assert posts[1:] == ["one two"]
+
+
+async def test_a_reply_also_sent_to_the_channel_is_texted_once(live: LiveBridge) -> None:
+    thread = await open_case(live)
+    await live.staff_reply(thread, "Broadcast and reply", subtype="thread_broadcast")
+    await live.vonage.wait_for_sends(1)
+    await live.drained()
+    assert [s.text for s in live.vonage.sends] == ["Broadcast and reply"]
