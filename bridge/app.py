@@ -133,6 +133,7 @@ def chat_rules(settings: Settings) -> ChatRules:
         notes_prefix=settings.notes_prefix,
         help_text=settings.sms_help_text,
         concat_timeout=timedelta(seconds=settings.concat_timeout_seconds),
+        case_ref_suffix=settings.case_ref_suffix,
     )
 
 

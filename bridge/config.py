@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         max_length=300,
     )
     concat_timeout_seconds: int = Field(default=600, ge=1, le=86400)
+    case_ref_suffix: str = Field(default=" (#{ref})", max_length=40)
+
+    @field_validator("case_ref_suffix")
+    @classmethod
+    def _suffix_shape(cls, value: str) -> str:
+        if value and "#{ref}" not in value:
+            raise ValueError("expected a text holding #{ref}, such as ' (#{ref})', or nothing")
+        return value
 
     database_url: str = "sqlite+aiosqlite:///smschat.db"
     redis_url: str | None = None

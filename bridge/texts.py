@@ -17,6 +17,21 @@ NUMBER_NOT_CONFIGURED = (
     "replies will still be sent from it."
 )
 PREVIOUS_CASE = "Previous case: {link}"
+BAD_CASE_REF = "Expected a case reference such as #12, not {given}."
+UNKNOWN_CASE = "There is no case #{ref}."
+ALREADY_CLOSED = "Case #{ref} is already closed."
+ALREADY_OPEN = "Case #{ref} is already open."
+CLOSED_NOTE = (
+    ":white_circle: Case closed by <@{user}>. The next text from this number opens a new case."
+)
+CLOSED_DONE = "Closed case #{ref}."
+REOPENED_NOTE = ":large_green_circle: Case reopened by <@{user}>."
+REOPENED_DONE = "Reopened case #{ref}."
+ASSIGNED_NOTE = "<@{user}> assigned this case to <@{assignee}>."
+UNASSIGNED_NOTE = "<@{user}> unassigned this case."
+ASSIGNED_DM = "<@{user}> assigned SMS case #{ref} to you: {link}"
+ASSIGNED_DONE = "Case #{ref} is now assigned to {who}."
+ALREADY_ASSIGNED = "Case #{ref} is already assigned to {who}."
 PARTS_MISSING = " [incomplete: part {missing} of {total} never arrived]"
 EMPTY_INBOUND = "[empty message]"
 NOTE_KEPT = "Staff note: kept in Slack, not sent."
@@ -42,3 +57,6 @@ BLOCKED_NOTE = (
     "replies will not be sent until they text START."
 )
 AUTOMATED = ":robot_face: Automated reply sent: {text}"
+CONTACT_NAME_REQUIRED = "Give the contact a name."
+UNKNOWN_COMMAND = "`{verb}` is not a `/smschat` command."
+BAD_ASSIGNEE = "Expected `me`, `nobody` or a person such as @dana, not {given}."

@@ -22,7 +22,14 @@ from sqlalchemy import and_, func, or_, select
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
-from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
+from bridge.fakes.slack_api import (
+    block_actions_payload,
+    event_callback_body,
+    interaction_form,
+    message_event,
+    slack_signature_headers,
+    slash_command_form,
+)
 from bridge.store.db import Database, migrate
 from bridge.store.models import OutboxJob, utcnow
 
@@ -171,6 +178,40 @@ class LiveBridge:
         if retry is not None:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "timeout"})
         return await self.http.post(f"{self.url}/slack/events", data=body, headers=headers)
+
+    async def signed_form(self, form: dict[str, str]) -> aiohttp.ClientResponse:
+        body = urlencode(form).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **slack_signature_headers(SIGNING_SECRET, body),
+        }
+        return await self.http.post(f"{self.url}/slack/events", data=body, headers=headers)
+
+    async def command(self, text: str, *, user: str = STAFF) -> str:
+        """Run `/smschat <text>` as `user`; the ephemeral answer's text."""
+        response = await self.signed_form(slash_command_form("/smschat", text, user, INBOX))
+        assert response.status == 200
+        body = await response.text()
+        return json.loads(body).get("text", "") if body.startswith("{") else body
+
+    async def press(
+        self, action_id: str, case_id: int, *, user: str = STAFF, **action: Any
+    ) -> aiohttp.ClientResponse:
+        """Press a case header's button (or pick in its menu), as Slack sends it."""
+        header = next(m for m in self.slack.messages(INBOX) if f"#{case_id}" in m["text"])
+        payload = block_actions_payload(
+            user=user,
+            channel=INBOX,
+            message=header,
+            action={
+                "action_id": action_id,
+                "block_id": f"case:{case_id}",
+                "value": str(case_id),
+                "type": "button",
+                **action,
+            },
+        )
+        return await self.signed_form(interaction_form(payload))
 
     async def drained(self) -> None:
         """Wait (at most 10 s) until no outbox job is due or running."""

@@ -51,7 +51,7 @@ async def test_inbound_text_opens_a_case_thread_and_a_reply_reaches_the_phone(
     sends = await live.vonage.wait_for_sends(1)
     assert sends[0].to == CONTACT.removeprefix("+")
     assert sends[0].from_ == OUR_NUMBER.removeprefix("+")
-    assert sends[0].text == "Yes, until 6pm & on Saturdays @Dana"
+    assert sends[0].text == "Yes, until 6pm & on Saturdays @Dana (#1)"
 
     # A second text from the same phone joins the open case's thread.
     await live.vonage_webhook("/vonage/inbound", inbound("Thanks!", message_id="0A0000002"))
@@ -128,7 +128,7 @@ async def test_slack_event_retried_sends_one_sms(live: LiveBridge) -> None:
         assert response.status == 200
     await live.vonage.wait_for_sends(1)
     await live.drained()
-    assert [s.text for s in live.vonage.sends] == ["Reply once"]
+    assert [s.text for s in live.vonage.sends] == ["Reply once (#1)"]
 
 
 async def test_bots_and_top_level_messages_are_not_relayed(live: LiveBridge) -> None:

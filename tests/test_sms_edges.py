@@ -183,7 +183,7 @@ async def test_typographic_punctuation_is_sent_as_gsm7(live: LiveBridge) -> None
     thread = await open_case(live)
     await live.staff_reply(thread, "It’s “fine” – really…")
     sends = await live.vonage.wait_for_sends(1)
-    assert sends[0].text == 'It\'s "fine" - really...'
+    assert sends[0].text == 'It\'s "fine" - really... (#1)'
     async with live.bridge.db.reading() as session:
         sent = await session.scalar(select(Message).where(Message.direction == "outbound"))
     assert sent is not None and sent.encoding == "GSM-7" and sent.segments == 1
@@ -301,4 +301,4 @@ async def test_a_reply_also_sent_to_the_channel_is_texted_once(live: LiveBridge)
     await live.staff_reply(thread, "Broadcast and reply", subtype="thread_broadcast")
     await live.vonage.wait_for_sends(1)
     await live.drained()
-    assert [s.text for s in live.vonage.sends] == ["Broadcast and reply"]
+    assert [s.text for s in live.vonage.sends] == ["Broadcast and reply (#1)"]

@@ -603,3 +603,56 @@ def slash_command_form(
 def interaction_form(payload: Params) -> dict[str, str]:
     """Interactivity requests are a form with one field, `payload`, holding JSON."""
     return {"payload": json.dumps(payload)}
+
+
+def block_actions_payload(
+    *, user: str, channel: str, message: Params, action: Params, team_id: str = "T0TEAM"
+) -> Params:
+    """A `block_actions` interaction: a button pressed (or menu picked) on a message."""
+    trigger = f"{time.time_ns() % 10**13}.{uuid.uuid4().hex[:24]}"
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": "A0APP",
+        "token": "fake-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger,
+        "team": {"id": team_id, "domain": "fake-workspace"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "sms-inbox"},
+        "message": message,
+        "state": {"values": {}},
+        "response_url": f"https://hooks.slack.com/actions/{team_id}/1/fake",
+        "actions": [{"action_ts": f"{time.time():.6f}", **action}],
+    }
+
+
+def view_submission_payload(
+    *, user: str, view: Params, values: Params, team_id: str = "T0TEAM"
+) -> Params:
+    """A `view_submission` interaction: a modal's Submit pressed with `values` filled in."""
+    submitted = {
+        "id": "V" + uuid.uuid4().hex[:10].upper(),
+        "team_id": team_id,
+        "app_id": "A0APP",
+        "hash": uuid.uuid4().hex[:16],
+        "state": {"values": values},
+        **view,
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "fake-workspace"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": "A0APP",
+        "token": "fake-verification-token",
+        "trigger_id": f"{time.time_ns() % 10**13}.{uuid.uuid4().hex[:24]}",
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # Job kinds: the work a decision leaves in the outbox (handlers in bridge/routing/jobs.py).
 POST_HEADER = "slack.post_header"
+UPDATE_HEADER = "slack.update_header"
 POST_MESSAGE = "slack.post_message"
 SEND_SMS = "sms.send"
 REACT = "slack.react"
@@ -94,12 +96,18 @@ async def record_inbound(
     cases = list(await repo.open_cases(sms.sender, sms.recipient))
     if not cases:
         cases = [await _open_case(repo, sms.sender, sms.recipient, inbox=inbox)]
+    # A text naming one of the number's open cases (#12) goes to that case alone.
+    named = [case for case in cases if case.id in refs_in(sms.text)]
+    if named:
+        cases = named
     for case in cases:
         await repo.link(case.id, message_id)
         await repo.touch_case(case, at=sms.received_at, unread_delta=1)
         await repo.enqueue(
             POST_MESSAGE, queue=slack_queue(case.id), case_id=case.id, message_id=message_id
         )
+        if case.thread_ts is not None:
+            await refresh_header(repo, case)
     await _answer_keyword(repo, sms, cases, rules=rules)
     return InboundResult(duplicate=False, case_ids=tuple(case.id for case in cases))
 
@@ -181,6 +189,9 @@ async def accept_reply(repo: Repository, reply: AgentReply, *, rules: ChatRules)
         return ReplyResult(accepted=False, reason="already taken")
     await repo.link(case.id, message_id, slack_ts=reply.ts)
     await repo.touch_case(case, at=utcnow())
+    if case.unread:
+        case.unread = 0  # replying reads the case
+        await refresh_header(repo, case)
     if rules.is_note(reply.text):
         await repo.keep_internal(message_id)
         await repo.enqueue(
@@ -195,6 +206,7 @@ async def accept_reply(repo: Repository, reply: AgentReply, *, rules: ChatRules)
         SEND_SMS,
         queue=sms_queue(case.our_number, case.contact_number),
         message_id=message_id,
+        case_id=case.id,
     )
     return ReplyResult(accepted=True)
 
@@ -296,7 +308,25 @@ async def case_view(
         unread=case.unread,
         previous_case_id=case.previous_case_id,
         previous_case_link=previous_case_link,
+        last_activity=case.last_activity_at,
+        contact_named=bool(name),
     )
+
+
+# `#12` in a text: a case reference (Smap's "#123" convention), not inside a longer word.
+CASE_REF = re.compile(r"(?<![\w#])#(\d{1,9})\b")
+
+
+def refs_in(text: str) -> set[int]:
+    return {int(m) for m in CASE_REF.findall(text)}
+
+
+async def refresh_header(repo: Repository, case: Case) -> None:
+    """Queue a header update; updates render the case as it is when they run, so a
+    burst of changes needs only the one update still waiting."""
+    if await repo.has_pending_job(UPDATE_HEADER, queue=slack_queue(case.id)):
+        return
+    await repo.enqueue(UPDATE_HEADER, queue=slack_queue(case.id), case_id=case.id)
 
 
 def format_number(number: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from bridge import texts
 from bridge.errors import SendError
 from bridge.routing import conversations as conv
+from bridge.routing.cases import NOTIFY_ASSIGNEE
 from bridge.routing.long_texts import FLUSH_PARTS, flush_parts
 from bridge.routing.model import (
     ChannelId,
@@ -128,7 +129,7 @@ class SendSms(_Job):
                 message.contact_number,
                 message.our_number,
             )
-        text = source if automated else await self._render(source)
+        text = source if automated else await self._render(source, payload.get("case_id"))
         size = measure(text)
         async with ctx.store.unit() as repo:
             message = await repo.message(payload["message_id"])
@@ -156,9 +157,14 @@ class SendSms(_Job):
                     )
         log.info("text %s submitted in %s segment(s)", payload["message_id"], size.segments)
 
-    async def _render(self, source: str) -> str:
+    async def _render(self, source: str, case_id: int | None) -> str:
+        rules = self.ctx.rules
         text = await self.ctx.renderer.render(source)
-        return normalize_typography(text) if self.ctx.rules.normalize_typography else text
+        if rules.normalize_typography:
+            text = normalize_typography(text)
+        if case_id is not None and text.strip():
+            text = rules.with_case_ref(text, case_id)
+        return text
 
     async def _refusal(self, repo: Repository, message: Any, size: SmsMeasure) -> str | None:
         """Why a staff reply must not go out, in words for its author; None if it may."""
@@ -226,6 +232,40 @@ async def _note_in_thread(ctx: JobContext, case_id: int, text: str) -> None:
         )
 
 
+class UpdateCaseHeader(_Job):
+    """Renders the case as it is now; one update covers every change made before it ran."""
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        async with self.ctx.store.unit() as repo:
+            case = await repo.case(payload["case_id"])
+            if case is None or case.thread_ts is None:
+                return
+            view = await conv.case_view(repo, case, inbox=self.ctx.inbox)
+        await self.ctx.poster.update_header(ChannelId(case.channel), SlackTs(case.thread_ts), view)
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("header of case #%s not updated: %s", payload["case_id"], error.reason)
+
+
+class NotifyAssignee(_Job):
+    """A direct message to the new assignee with a link to the thread."""
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        async with self.ctx.store.unit() as repo:
+            case = await repo.case(payload["case_id"])
+        link = "(thread not posted yet)"
+        if case is not None and case.thread_ts is not None:
+            link = (
+                await self.ctx.poster.permalink(ChannelId(case.channel), SlackTs(case.thread_ts))
+                or link
+            )
+        text = texts.ASSIGNED_DM.format(user=payload["by"], ref=payload["case_id"], link=link)
+        await self.ctx.poster.direct_message(UserId(payload["user"]), text)
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("could not send a direct message: %s", error.reason)
+
+
 class React(_Job):
     async def run(self, payload: dict[str, Any]) -> None:
         await self.ctx.poster.react(
@@ -270,6 +310,8 @@ def job_handlers(ctx: JobContext) -> dict[str, _Job]:
         conv.SEND_SMS: SendSms(ctx),
         FLUSH_PARTS: FlushParts(ctx),
         conv.REACT: React(ctx),
+        conv.UPDATE_HEADER: UpdateCaseHeader(ctx),
+        NOTIFY_ASSIGNEE: NotifyAssignee(ctx),
         conv.THREAD_NOTE: ThreadNote(ctx),
         conv.TELL_USER: TellUser(ctx),
     }

@@ -7,6 +7,7 @@ The store implements `Ledger`; the Slack adapter implements `ChatPoster` and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bridge.routing.model import ChannelId, PhoneNumber, SlackTs, UserId
@@ -26,6 +27,8 @@ class CaseView:
     unread: int
     previous_case_id: int | None
     previous_case_link: str | None
+    last_activity: datetime
+    contact_named: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ class ChatPoster(Protocol):
     ) -> None: ...
 
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None: ...
+
+    async def direct_message(self, user: UserId, text: str) -> None: ...
 
 
 class ReplyRenderer(Protocol):

@@ -14,6 +14,13 @@ class ChatRules:
     notes_prefix: str = "//"
     help_text: str = "Reply to this number to reach our team. Text STOP to opt out."
     concat_timeout: timedelta = timedelta(minutes=10)
+    # Appended to staff replies so the contact's answer can name its case; "" turns it off.
+    case_ref_suffix: str = " (#{ref})"
+
+    def with_case_ref(self, text: str, case_id: int) -> str:
+        if not self.case_ref_suffix or f"#{case_id}" in text:
+            return text
+        return text + self.case_ref_suffix.format(ref=case_id)
 
     def is_note(self, text: str) -> bool:
         return text.lstrip().startswith(self.notes_prefix)

@@ -1,4 +1,4 @@
-"""Block Kit for what the bridge posts: case headers."""
+"""Block Kit for what the bridge posts: case headers with their buttons."""
 
 from __future__ import annotations
 
@@ -11,6 +11,17 @@ from bridge.slack.mrkdwn import escape_for_slack
 
 _STATUS_ICON = {"open": ":large_green_circle: open", "closed": ":white_circle: closed"}
 
+# Action ids of the header's buttons; the listeners in bridge/slack/interactions.py match them.
+ASSIGN_ME = "case_assign_me"
+ASSIGN_TO = "case_assign_to"
+CLOSE = "case_close"
+REOPEN = "case_reopen"
+ADD_CONTACT = "case_add_contact"
+HEADER_ACTIONS = (ASSIGN_ME, ASSIGN_TO, CLOSE, REOPEN, ADD_CONTACT)
+
+# Slack caps plain_text in a header block at 150 characters.
+_HEADER_MAX = 150
+
 
 def header_text(view: CaseView) -> str:
     """The notification text of a header (shown where blocks are not)."""
@@ -18,17 +29,19 @@ def header_text(view: CaseView) -> str:
 
 
 def header_blocks(view: CaseView) -> list[dict[str, Any]]:
+    assignee = f"<@{view.assignee}>" if view.assignee else "nobody"
     fields = [
         f"*Contact*\n{escape_for_slack(view.contact_label)}",
         f"*Our number*\n{format_number(view.our_number)}",
         f"*Status*\n{_STATUS_ICON.get(view.status, view.status)}",
-        f"*Assignee*\n{f'<@{view.assignee}>' if view.assignee else 'nobody'}",
+        f"*Assignee*\n{assignee}",
+        f"*Unread*\n{view.unread}",
+        f"*Last activity*\n<!date^{int(view.last_activity.timestamp())}^{{date_short_pretty}} "
+        f"{{time}}|{view.last_activity:%Y-%m-%d %H:%M} UTC>",
     ]
+    title = f"#{view.case_id} · {view.contact_label}"[:_HEADER_MAX]
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": f"#{view.case_id} · {view.contact_label}"},
-        },
+        {"type": "header", "text": {"type": "plain_text", "text": title}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
     ]
     context = []
@@ -42,4 +55,37 @@ def header_blocks(view: CaseView) -> list[dict[str, Any]]:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": c} for c in context]}
         )
+    blocks.append(
+        {"type": "actions", "block_id": f"case:{view.case_id}", "elements": _buttons(view)}
+    )
     return blocks
+
+
+def _buttons(view: CaseView) -> list[dict[str, Any]]:
+    value = str(view.case_id)
+    buttons: list[dict[str, Any]] = [
+        _button("Assign to me", ASSIGN_ME, value),
+        {
+            "type": "users_select",
+            "action_id": ASSIGN_TO,
+            "placeholder": {"type": "plain_text", "text": "Assign…"},
+            **({"initial_user": view.assignee} if view.assignee else {}),
+        },
+    ]
+    if view.status == "open":
+        buttons.append(_button("Close", CLOSE, value, style="danger"))
+    else:
+        buttons.append(_button("Reopen", REOPEN, value, style="primary"))
+    if not view.contact_named:
+        buttons.append(_button("Add contact", ADD_CONTACT, value))
+    return buttons
+
+
+def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict:
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action_id,
+        "value": value,
+    }
+    return button | ({"style": style} if style else {})

@@ -17,6 +17,7 @@ from bridge.metrics import Metrics
 from bridge.routing.conversations import accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
 from bridge.routing.rules import ChatRules
+from bridge.slack.interactions import COMMAND, register_interactions
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ _RELAYED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 # What the listeners below subscribe to, as manifest.yml must declare it (a test checks).
 SUBSCRIBED_BOT_EVENTS = ("message.channels", "message.groups")
-SLASH_COMMANDS: tuple[str, ...] = ()
+SLASH_COMMANDS = (COMMAND,)
 
 
 def build_bolt_app(
@@ -63,6 +64,7 @@ def build_bolt_app(
         else:
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
+    register_interactions(app, store=store)
     return app
 
 

@@ -155,6 +155,11 @@ class SlackPoster:
             thread_ts=thread_ts,
         )
 
+    async def direct_message(self, user: UserId, text: str) -> None:
+        opened = await self._call("conversations", self.client.conversations_open, users=user)
+        channel = opened["channel"]["id"]
+        await self._call(channel, self.client.chat_postMessage, channel=channel, text=text)
+
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
         try:
             response = await self._call(

@@ -91,6 +91,14 @@ class Repository:
         ).first()
         return (row[0], row[1]) if row else (None, "Mobile")
 
+    async def name_number(self, number: str, *, name: str, label: str) -> None:
+        """Name the contact holding `number` and say what kind of number it is."""
+        contact = await self.contact_for_number(PhoneNumber(number))
+        contact.name = name
+        await self.session.execute(
+            update(ContactNumber).where(ContactNumber.number == number).values(label=label)
+        )
+
     # -- cases ----------------------------------------------------------------------------
 
     async def open_cases(self, contact_number: str, our_number: str) -> Sequence[Case]:
@@ -103,6 +111,13 @@ class Repository:
                     Case.status == CaseStatus.OPEN,
                 )
                 .order_by(Case.id)
+            )
+        ).all()
+
+    async def cases_of_number(self, contact_number: str) -> Sequence[Case]:
+        return (
+            await self.session.scalars(
+                select(Case).where(Case.contact_number == contact_number).order_by(Case.id)
             )
         ).all()
 
@@ -406,6 +421,14 @@ class Repository:
         return (await self.session.get(OptOut, (contact_number, our_number))) is not None
 
     # -- outbox ---------------------------------------------------------------------------
+
+    async def has_pending_job(self, kind: str, *, queue: str) -> bool:
+        found = await self.session.scalar(
+            select(OutboxJob.id)
+            .where(OutboxJob.kind == kind, OutboxJob.queue == queue, OutboxJob.status == "pending")
+            .limit(1)
+        )
+        return found is not None
 
     async def enqueue(
         self, kind: str, *, queue: str, run_after: datetime | None = None, **payload: Any

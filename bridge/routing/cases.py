@@ -1,0 +1,91 @@
+"""A case's life: closing, reopening, assigning, and keeping its header current."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bridge import texts
+from bridge.routing.conversations import THREAD_NOTE, refresh_header, slack_queue
+from bridge.routing.model import CaseStatus, UserId
+from bridge.store.models import Case, utcnow
+from bridge.store.repo import Repository
+
+NOTIFY_ASSIGNEE = "slack.notify_assignee"
+
+
+class CaseActionRefused(Exception):
+    """The action cannot be done; the message says why, for the person who tried."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    case_id: int
+    message: str
+
+
+def parse_ref(text: str) -> int:
+    """'#12' or '12' → 12; anything else is refused with the expected form."""
+    match = re.fullmatch(r"\s*#?(\d{1,9})\s*", text)
+    if not match:
+        raise CaseActionRefused(texts.BAD_CASE_REF.format(given=text.strip() or "nothing"))
+    return int(match.group(1))
+
+
+async def _case(repo: Repository, case_id: int) -> Case:
+    case = await repo.case(case_id)
+    if case is None:
+        raise CaseActionRefused(texts.UNKNOWN_CASE.format(ref=case_id))
+    return case
+
+
+async def close_case(repo: Repository, case_id: int, *, by: UserId) -> CaseChange:
+    case = await _case(repo, case_id)
+    if case.status == CaseStatus.CLOSED:
+        raise CaseActionRefused(texts.ALREADY_CLOSED.format(ref=case.id))
+    case.status, case.closed_at = CaseStatus.CLOSED, utcnow()
+    await _note(repo, case, texts.CLOSED_NOTE.format(user=by))
+    await refresh_header(repo, case)
+    return CaseChange(case.id, texts.CLOSED_DONE.format(ref=case.id))
+
+
+async def reopen_case(repo: Repository, case_id: int, *, by: UserId) -> CaseChange:
+    case = await _case(repo, case_id)
+    if case.status == CaseStatus.OPEN:
+        raise CaseActionRefused(texts.ALREADY_OPEN.format(ref=case.id))
+    case.status, case.closed_at = CaseStatus.OPEN, None
+    await _note(repo, case, texts.REOPENED_NOTE.format(user=by))
+    await refresh_header(repo, case)
+    return CaseChange(case.id, texts.REOPENED_DONE.format(ref=case.id))
+
+
+async def assign_case(
+    repo: Repository, case_id: int, *, to: UserId | None, by: UserId
+) -> CaseChange:
+    """Assign to someone (or to nobody); the new assignee gets a direct message."""
+    case = await _case(repo, case_id)
+    if case.assignee == to:
+        who = f"<@{to}>" if to else "nobody"
+        return CaseChange(case.id, texts.ALREADY_ASSIGNED.format(ref=case.id, who=who))
+    case.assignee = to
+    if to is None:
+        await _note(repo, case, texts.UNASSIGNED_NOTE.format(user=by))
+    else:
+        await _note(repo, case, texts.ASSIGNED_NOTE.format(user=by, assignee=to))
+        if to != by:
+            await repo.enqueue(
+                NOTIFY_ASSIGNEE, queue=slack_queue(case.id), user=to, case_id=case.id, by=by
+            )
+    await refresh_header(repo, case)
+    who = f"<@{to}>" if to else "nobody"
+    return CaseChange(case.id, texts.ASSIGNED_DONE.format(ref=case.id, who=who))
+
+
+async def refresh_contact_headers(repo: Repository, contact_number: str) -> None:
+    """A contact's name changed: every case of the number shows it."""
+    for case in await repo.cases_of_number(contact_number):
+        await refresh_header(repo, case)
+
+
+async def _note(repo: Repository, case: Case, text: str) -> None:
+    await repo.enqueue(THREAD_NOTE, queue=slack_queue(case.id), case_id=case.id, text=text)

@@ -1,0 +1,184 @@
+"""`/smschat` and the case header's buttons and modal: Slack payloads in, case actions out.
+
+Answers go back in the acknowledgement (the request's own response) or through the outbox;
+the one call made inside a request is `views.open`, whose trigger id lives three seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge import texts
+from bridge.routing import cases
+from bridge.routing.cases import CaseActionRefused, CaseChange
+from bridge.routing.conversations import tell
+from bridge.routing.model import UserId
+from bridge.slack import blocks
+from bridge.store.repo import Repository, Store
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/smschat"
+ADD_CONTACT_VIEW = "add_contact"
+
+HELP = """*`/smschat` commands*
+• `/smschat close #12` — close case #12 (the next text from that number opens a new case)
+• `/smschat reopen #12` — reopen case #12
+• `/smschat assign #12 @dana` — assign case #12 to Dana (`me` for yourself, `nobody` to unassign)
+• `/smschat help` — this list
+In a case thread, start a message with the notes prefix (default `//`) to keep it internal."""
+
+
+def register_interactions(app: AsyncApp, *, store: Store) -> None:
+    @app.command(COMMAND)
+    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        await ack(await run_command(store, command.get("text", ""), user=command["user_id"]))
+
+    async def change(body: dict[str, Any], action: Any) -> None:
+        """Apply a header button; a refusal is told to the presser in the thread."""
+        user = UserId(body["user"]["id"])
+        async with store.unit() as repo:
+            try:
+                await action(repo, user)
+            except CaseActionRefused as refused:
+                case = await repo.case(_case_id(body))
+                if case is not None:
+                    await tell(repo, case, user, str(refused))
+
+    @app.action(blocks.ASSIGN_ME)
+    async def on_assign_me(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await change(
+            body, lambda repo, user: cases.assign_case(repo, _case_id(body), to=user, by=user)
+        )
+
+    @app.action(blocks.ASSIGN_TO)
+    async def on_assign_to(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await change(
+            body,
+            lambda repo, user: cases.assign_case(
+                repo, _case_id(body), to=action.get("selected_user"), by=user
+            ),
+        )
+
+    @app.action(blocks.CLOSE)
+    async def on_close(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await change(body, lambda repo, user: cases.close_case(repo, _case_id(body), by=user))
+
+    @app.action(blocks.REOPEN)
+    async def on_reopen(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await change(body, lambda repo, user: cases.reopen_case(repo, _case_id(body), by=user))
+
+    @app.action(blocks.ADD_CONTACT)
+    async def on_add_contact(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=add_contact_view(_case_id(body))
+        )
+
+    @app.view(ADD_CONTACT_VIEW)
+    async def on_add_contact_submitted(ack: AsyncAck, view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        name = (values["name"]["name"].get("value") or "").strip()
+        label = (values["label"]["label"].get("selected_option") or {}).get("value", "Mobile")
+        if not name:
+            await ack(response_action="errors", errors={"name": texts.CONTACT_NAME_REQUIRED})
+            return
+        async with store.unit() as repo:
+            case = await repo.case(int(view["private_metadata"]))
+            if case is not None:
+                await repo.name_number(case.contact_number, name=name[:200], label=label)
+                await cases.refresh_contact_headers(repo, case.contact_number)
+        await ack()
+
+
+async def run_command(store: Store, text: str, *, user: str) -> str:
+    """The answer to `/smschat <text>`, shown only to the person who typed it."""
+    verb, _, rest = text.strip().partition(" ")
+    actions = {"close": _close, "reopen": _reopen, "assign": _assign}
+    action = actions.get(verb.lower())
+    if action is None:
+        return (
+            HELP
+            if verb.lower() in ("", "help")
+            else texts.UNKNOWN_COMMAND.format(verb=verb) + "\n" + HELP
+        )
+    async with store.unit() as repo:
+        try:
+            done = await action(repo, rest, UserId(user))
+        except CaseActionRefused as refused:
+            return str(refused)
+    return done.message
+
+
+async def _close(repo: Repository, rest: str, user: UserId) -> CaseChange:
+    return await cases.close_case(repo, cases.parse_ref(rest), by=user)
+
+
+async def _reopen(repo: Repository, rest: str, user: UserId) -> CaseChange:
+    return await cases.reopen_case(repo, cases.parse_ref(rest), by=user)
+
+
+async def _assign(repo: Repository, rest: str, user: UserId) -> CaseChange:
+    ref, _, who = rest.strip().partition(" ")
+    return await cases.assign_case(repo, cases.parse_ref(ref), to=_assignee(who, user), by=user)
+
+
+def _assignee(who: str, user: UserId) -> UserId | None:
+    """`me`, `nobody`, or a mention as Slack sends it in commands (`<@U123|dana>`)."""
+    who = who.strip()
+    if who.lower() == "me":
+        return user
+    if who.lower() in ("nobody", "none"):
+        return None
+    if who.startswith("<@") and who.endswith(">"):
+        return UserId(who[2:-1].split("|")[0])
+    raise CaseActionRefused(texts.BAD_ASSIGNEE.format(given=who or "nobody named"))
+
+
+def _case_id(body: dict[str, Any]) -> int:
+    action = body["actions"][0]
+    if action.get("value", "").isdigit():
+        return int(action["value"])
+    return int(action["block_id"].removeprefix("case:"))
+
+
+def add_contact_view(case_id: int) -> dict[str, Any]:
+    labels = ["Mobile", "Home", "Work", "Other"]
+    return {
+        "type": "modal",
+        "callback_id": ADD_CONTACT_VIEW,
+        "private_metadata": str(case_id),
+        "title": {"type": "plain_text", "text": "Add contact"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "name",
+                "label": {"type": "plain_text", "text": "Name"},
+                "element": {"type": "plain_text_input", "action_id": "name", "max_length": 200},
+            },
+            {
+                "type": "input",
+                "block_id": "label",
+                "label": {"type": "plain_text", "text": "This number is their"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "label",
+                    "initial_option": _option(labels[0]),
+                    "options": [_option(label) for label in labels],
+                },
+            },
+        ],
+    }
+
+
+def _option(label: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": label}, "value": label}

@@ -1,0 +1,169 @@
+"""Case lifecycle, #ref routing, assignment and naming contacts, through Slack's wire format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from bridge.fakes.slack_api import interaction_form, view_submission_payload
+from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.slack import blocks
+from bridge.store.models import Contact
+from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
+
+CONTACT = "447700900123"
+US = OUR_NUMBER.removeprefix("+")
+MANAGER = "U0MANAGER"
+
+
+async def text(live: LiveBridge, words: str, mid: str) -> None:
+    params = sms_inbound_params(msisdn=CONTACT, to=US, text=words, message_id=mid)
+    assert (await live.vonage_webhook("/vonage/inbound", params)).status == 200
+
+
+def headers(live: LiveBridge) -> list[dict]:
+    return [m for m in live.slack.messages(INBOX) if m.get("blocks")]
+
+
+def latest_header_blocks(live: LiveBridge, case_id: int) -> str:
+    header = next(m for m in headers(live) if f"#{case_id}" in m["text"])
+    return json.dumps(header["blocks"], ensure_ascii=False)
+
+
+def thread_texts(live: LiveBridge, case_id: int) -> list[str]:
+    header = next(m for m in headers(live) if f"#{case_id}" in m["text"])
+    return [m["text"] for m in live.slack.thread(INBOX, header["ts"]) if m is not header]
+
+
+async def test_close_by_command_then_the_next_text_opens_a_new_linked_case(live) -> None:
+    await text(live, "First matter", "T1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    assert await live.command("close #1") == "Closed case #1."
+    await live.drained()
+    assert any("Case closed by" in t for t in thread_texts(live, 1))
+    assert "closed" in latest_header_blocks(live, 1)
+    assert blocks.REOPEN in latest_header_blocks(live, 1)
+
+    await text(live, "Something new", "T2")
+    await live.drained()
+    assert len(headers(live)) == 2
+    assert "Previous case" in latest_header_blocks(live, 2)
+    assert thread_texts(live, 2) == ["Something new"]
+    assert "Something new" not in thread_texts(live, 1)
+
+
+@pytest.mark.parametrize(
+    "command, answer",
+    [
+        ("close #99", "There is no case #99."),
+        ("close twelve", "Expected a case reference such as #12, not twelve."),
+        ("reopen #1", "Case #1 is already open."),
+        ("assign #1 someone", "Expected `me`, `nobody` or a person"),
+        ("frobnicate", "`frobnicate` is not a `/smschat` command."),
+        ("", "*`/smschat` commands*"),
+    ],
+    ids=["unknown-case", "bad-ref", "reopen-open", "bad-assignee", "unknown-verb", "help"],
+)
+async def test_bad_commands_are_answered_and_change_nothing(live, command, answer) -> None:
+    await text(live, "Hello", "B1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    assert (await live.command(command)).startswith(answer)
+    await live.drained()
+    assert live.slack.calls("chat.update") == []
+
+
+async def test_closing_a_closed_case_by_button_tells_the_presser(live: LiveBridge) -> None:
+    await text(live, "Hello", "C1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    assert await live.command("close #1") == "Closed case #1."
+    response = await live.press(blocks.CLOSE, 1)
+    assert response.status == 200
+    told = await live.slack.wait_for("chat.postEphemeral")
+    assert (
+        told[0].params["text"] == "Case #1 is already closed." and told[0].params["user"] == STAFF
+    )
+
+
+async def test_reopen_by_button_and_a_ref_routes_to_one_of_two_open_cases(live) -> None:
+    await text(live, "First matter", "R1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.command("close #1")
+    await text(live, "Second matter", "R2")
+    await live.drained()
+    assert (await live.press(blocks.REOPEN, 1)).status == 200
+    await live.drained()
+    assert any("reopened" in t for t in thread_texts(live, 1))
+
+    await text(live, "About #1: all good", "R3")
+    await text(live, "To everyone", "R4")
+    await live.drained()
+    assert "About #1: all good" in thread_texts(live, 1)
+    assert "About #1: all good" not in thread_texts(live, 2)
+    assert "To everyone" in thread_texts(live, 1) and "To everyone" in thread_texts(live, 2)
+
+
+async def test_assignment_shows_in_the_header_and_tells_the_assignee(live) -> None:
+    live.slack.add_user(MANAGER, "maria", display_name="Maria")
+    await text(live, "Hello", "A1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    response = await live.press(blocks.ASSIGN_TO, 1, type="users_select", selected_user=MANAGER)
+    assert response.status == 200
+    await live.drained()
+    assert f"<@{MANAGER}>" in latest_header_blocks(live, 1)
+    dm = [c for c in live.slack.calls("chat.postMessage") if c.params["channel"].startswith("D")]
+    assert len(dm) == 1 and "assigned SMS case #1 to you" in dm[0].params["text"]
+
+    assert await live.command("assign #1 me") == f"Case #1 is now assigned to <@{STAFF}>."
+    assert await live.command("assign #1 nobody") == "Case #1 is now assigned to nobody."
+    await live.drained()
+    assert "nobody" in latest_header_blocks(live, 1)
+
+
+async def test_add_contact_names_the_number_in_every_header(live: LiveBridge) -> None:
+    await text(live, "Hi, it's Bob", "N1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    assert blocks.ADD_CONTACT in latest_header_blocks(live, 1)
+    assert (await live.press(blocks.ADD_CONTACT, 1)).status == 200
+    opened = await live.slack.wait_for("views.open")
+    view = (
+        json.loads(opened[0].params["view"])
+        if isinstance(opened[0].params["view"], str)
+        else opened[0].params["view"]
+    )
+
+    empty = view_submission_payload(
+        user=STAFF,
+        view=view,
+        values={
+            "name": {"name": {"type": "plain_text_input", "value": "  "}},
+            "label": {"label": {"type": "static_select", "selected_option": None}},
+        },
+    )
+    refused = await live.signed_form(interaction_form(empty))
+    assert (await refused.json())["errors"] == {"name": "Give the contact a name."}
+
+    filled = view_submission_payload(
+        user=STAFF,
+        view=view,
+        values={
+            "name": {"name": {"type": "plain_text_input", "value": "Bob Smith"}},
+            "label": {
+                "label": {
+                    "type": "static_select",
+                    "selected_option": {
+                        "text": {"type": "plain_text", "text": "Work"},
+                        "value": "Work",
+                    },
+                }
+            },
+        },
+    )
+    assert (await live.signed_form(interaction_form(filled))).status == 200
+    await live.drained()
+    assert "Bob Smith – Work" in latest_header_blocks(live, 1)
+    assert blocks.ADD_CONTACT not in latest_header_blocks(live, 1)
+    async with live.bridge.db.reading() as session:
+        names = list(await session.scalars(select(Contact.name)))
+    assert names == ["Bob Smith"]
