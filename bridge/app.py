@@ -111,6 +111,7 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         store=store,
         metrics=metrics,
         rules=rules,
+        inbox=inbox,
     )
     return Bridge(
         settings=settings,

@@ -7,7 +7,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bridge.fakes.slack_api import interaction_form, view_submission_payload
+from bridge.fakes.slack_api import (
+    interaction_form,
+    message_action_payload,
+    view_submission_payload,
+)
 from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.slack import blocks
 from bridge.store.models import Contact
@@ -167,3 +171,57 @@ async def test_add_contact_names_the_number_in_every_header(live: LiveBridge) ->
     async with live.bridge.db.reading() as session:
         names = list(await session.scalars(select(Contact.name)))
     assert names == ["Bob Smith"]
+
+
+def opened_view(call) -> dict:
+    view = call.params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+async def test_moving_a_text_opens_a_case_of_its_own_with_the_comment(live) -> None:
+    await text(live, "About my appointment", "V1")
+    await text(live, "Also, my neighbour needs help", "V2")
+    await live.slack.wait_for("chat.postMessage", count=3)
+    await live.drained()
+    header = headers(live)[0]
+    unrelated = next(
+        m
+        for m in live.slack.thread(INBOX, header["ts"])
+        if m["text"] == "Also, my neighbour needs help"
+    )
+    shortcut = message_action_payload(
+        callback_id="move_to_new_case", user=STAFF, channel=INBOX, message=unrelated
+    )
+    assert (await live.signed_form(interaction_form(shortcut))).status == 200
+    view = opened_view((await live.slack.wait_for("views.open"))[0])
+    submitted = view_submission_payload(
+        user=STAFF,
+        view=view,
+        values={
+            "comment": {"comment": {"type": "plain_text_input", "value": "Neighbour: call back"}},
+        },
+    )
+    assert (await live.signed_form(interaction_form(submitted))).status == 200
+    await live.drained()
+    assert len(headers(live)) == 2
+    assert "Also, my neighbour needs help" in thread_texts(live, 2)
+    assert any("Neighbour: call back" in t for t in thread_texts(live, 2))
+    assert any("moved a text from this case to case #2" in t for t in thread_texts(live, 1))
+    assert "Previous case" in latest_header_blocks(live, 2)
+
+
+async def test_a_staff_message_cannot_be_moved(live: LiveBridge) -> None:
+    await text(live, "Hello", "W1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    header = headers(live)[0]
+    await live.staff_reply(header["ts"], "Hi, how can we help?")
+    await live.vonage.wait_for_sends(1)
+    mine = next(m for m in live.slack.thread(INBOX, header["ts"]) if m.get("user") == STAFF)
+    shortcut = message_action_payload(
+        callback_id="move_to_new_case", user=STAFF, channel=INBOX, message=mine
+    )
+    assert (await live.signed_form(interaction_form(shortcut))).status == 200
+    told = await live.slack.wait_for("chat.postEphemeral")
+    assert "not a staff message" in told[0].params["text"]
+    assert live.slack.calls("views.open") == []
+    assert len(headers(live)) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from bridge.cli import MANIFEST, URL_PLACEHOLDER
-from bridge.slack.listeners import SLASH_COMMANDS, SUBSCRIBED_BOT_EVENTS
+from bridge.slack.listeners import MESSAGE_SHORTCUTS, SLASH_COMMANDS, SUBSCRIBED_BOT_EVENTS
 
 ROOT = Path(__file__).parent.parent
 
@@ -26,6 +26,12 @@ def test_every_event_and_command_the_code_listens_to_is_declared() -> None:
     assert set(SUBSCRIBED_BOT_EVENTS) <= bot_events
     commands = {c["command"] for c in declared["features"].get("slash_commands", [])}
     assert set(SLASH_COMMANDS) <= commands
+    shortcuts = {
+        s["callback_id"]
+        for s in declared["features"].get("shortcuts", [])
+        if s["type"] == "message"
+    }
+    assert set(MESSAGE_SHORTCUTS) <= shortcuts
 
 
 def test_scopes_cover_the_events_and_calls() -> None:

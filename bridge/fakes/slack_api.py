@@ -656,3 +656,24 @@ def view_submission_payload(
         "response_urls": [],
         "is_enterprise_install": False,
     }
+
+
+def message_action_payload(
+    *, callback_id: str, user: str, channel: str, message: Params, team_id: str = "T0TEAM"
+) -> Params:
+    """A message shortcut chosen from a message's menu (`type: message_action`)."""
+    return {
+        "type": "message_action",
+        "token": "fake-verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": "fake-workspace"},
+        "user": {"id": user, "name": user.lower(), "team_id": team_id},
+        "channel": {"id": channel, "name": "sms-inbox"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": f"{time.time_ns() % 10**13}.{uuid.uuid4().hex[:24]}",
+        "response_url": f"https://hooks.slack.com/app/{team_id}/1/fake",
+        "message_ts": message["ts"],
+        "message": message,
+    }

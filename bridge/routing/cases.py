@@ -6,8 +6,15 @@ import re
 from dataclasses import dataclass
 
 from bridge import texts
-from bridge.routing.conversations import THREAD_NOTE, refresh_header, slack_queue
-from bridge.routing.model import CaseStatus, UserId
+from bridge.routing.conversations import (
+    POST_MESSAGE,
+    THREAD_NOTE,
+    Inbox,
+    open_case,
+    refresh_header,
+    slack_queue,
+)
+from bridge.routing.model import CaseStatus, Direction, PhoneNumber, UserId
 from bridge.store.models import Case, utcnow
 from bridge.store.repo import Repository
 
@@ -79,6 +86,44 @@ async def assign_case(
     await refresh_header(repo, case)
     who = f"<@{to}>" if to else "nobody"
     return CaseChange(case.id, texts.ASSIGNED_DONE.format(ref=case.id, who=who))
+
+
+async def movable_message(repo: Repository, *, channel: str, ts: str) -> tuple[int, int]:
+    """(case id, message id) of a contact's text shown at (channel, ts), or refused."""
+    found = await repo.posting_at(channel, ts)
+    if found is None:
+        raise CaseActionRefused(texts.MOVE_NOT_A_CASE_MESSAGE)
+    case, message = found
+    if message.direction != Direction.INBOUND:
+        raise CaseActionRefused(texts.MOVE_ONLY_INBOUND)
+    return case.id, message.id
+
+
+async def move_message(
+    repo: Repository, *, case_id: int, message_id: int, comment: str, by: UserId, inbox: Inbox
+) -> CaseChange:
+    """Open a new case holding one text of another, with an optional comment as a note."""
+    old = await _case(repo, case_id)
+    message = await repo.message(message_id)
+    if message is None or message.direction != Direction.INBOUND:
+        raise CaseActionRefused(texts.MOVE_ONLY_INBOUND)
+    await repo.lock_conversation(old.contact_number, old.our_number)
+    new = await open_case(
+        repo,
+        PhoneNumber(old.contact_number),
+        PhoneNumber(old.our_number),
+        inbox=inbox,
+        previous_case_id=old.id,
+    )
+    await repo.link(new.id, message_id)
+    await repo.enqueue(
+        POST_MESSAGE, queue=slack_queue(new.id), case_id=new.id, message_id=message_id
+    )
+    if comment.strip():
+        await repo.record_note(new, comment.strip(), author=by)
+        await _note(repo, new, texts.MOVE_COMMENT.format(user=by, comment=comment.strip()))
+    await _note(repo, old, texts.MOVED_NOTE.format(user=by, ref=new.id))
+    return CaseChange(new.id, texts.MOVED_DONE.format(ref=new.id))
 
 
 async def refresh_contact_headers(repo: Repository, contact_number: str) -> None:

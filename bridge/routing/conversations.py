@@ -95,7 +95,16 @@ async def record_inbound(
         log.warning("inbound text to %s, which is not in VONAGE_NUMBERS", mask(sms.recipient))
     cases = list(await repo.open_cases(sms.sender, sms.recipient))
     if not cases:
-        cases = [await _open_case(repo, sms.sender, sms.recipient, inbox=inbox)]
+        previous = await repo.last_case(sms.sender, sms.recipient)
+        cases = [
+            await open_case(
+                repo,
+                sms.sender,
+                sms.recipient,
+                inbox=inbox,
+                previous_case_id=previous.id if previous else None,
+            )
+        ]
     # A text naming one of the number's open cases (#12) goes to that case alone.
     named = [case for case in cases if case.id in refs_in(sms.text)]
     if named:
@@ -153,17 +162,22 @@ async def send_automated(
     await repo.enqueue(SEND_SMS, queue=sms_queue(our_number, contact_number), message_id=message_id)
 
 
-async def _open_case(
-    repo: Repository, contact_number: PhoneNumber, our_number: PhoneNumber, *, inbox: Inbox
+async def open_case(
+    repo: Repository,
+    contact_number: PhoneNumber,
+    our_number: PhoneNumber,
+    *,
+    inbox: Inbox,
+    previous_case_id: int | None,
 ) -> Case:
+    """A new open case (its header is posted by the outbox), linked to an earlier one."""
     contact = await repo.contact_for_number(contact_number)
-    previous = await repo.last_case(contact_number, our_number)
     case = await repo.create_case(
         contact_id=contact.id,
         contact_number=contact_number,
         our_number=our_number,
         channel=inbox.channel(our_number),
-        previous_case_id=previous.id if previous else None,
+        previous_case_id=previous_case_id,
     )
     await repo.enqueue(POST_HEADER, queue=slack_queue(case.id), case_id=case.id)
     return case

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge import texts
 from bridge.routing import cases
 from bridge.routing.cases import CaseActionRefused, CaseChange
-from bridge.routing.conversations import tell
+from bridge.routing.conversations import TELL_USER, Inbox, tell
 from bridge.routing.model import UserId
 from bridge.slack import blocks
 from bridge.store.repo import Repository, Store
@@ -23,7 +23,9 @@ from bridge.store.repo import Repository, Store
 log = logging.getLogger(__name__)
 
 COMMAND = "/smschat"
+MOVE_SHORTCUT = "move_to_new_case"
 ADD_CONTACT_VIEW = "add_contact"
+MOVE_VIEW = "move_message"
 
 HELP = """*`/smschat` commands*
 • `/smschat close #12` — close case #12 (the next text from that number opens a new case)
@@ -33,7 +35,7 @@ HELP = """*`/smschat` commands*
 In a case thread, start a message with the notes prefix (default `//`) to keep it internal."""
 
 
-def register_interactions(app: AsyncApp, *, store: Store) -> None:
+def register_interactions(app: AsyncApp, *, store: Store, inbox: Inbox) -> None:
     @app.command(COMMAND)
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack(await run_command(store, command.get("text", ""), user=command["user_id"]))
@@ -82,6 +84,48 @@ def register_interactions(app: AsyncApp, *, store: Store) -> None:
         await client.views_open(
             trigger_id=body["trigger_id"], view=add_contact_view(_case_id(body))
         )
+
+    @app.shortcut(MOVE_SHORTCUT)
+    async def on_move(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        channel, user = shortcut["channel"]["id"], UserId(shortcut["user"]["id"])
+        async with store.unit() as repo:
+            try:
+                case_id, message_id = await cases.movable_message(
+                    repo, channel=channel, ts=shortcut["message"]["ts"]
+                )
+            except CaseActionRefused as refused:
+                await repo.enqueue(
+                    TELL_USER,
+                    queue=f"slack:user:{user}",
+                    channel=channel,
+                    user=user,
+                    text=str(refused),
+                    thread_ts=shortcut["message"].get("thread_ts"),
+                )
+                return
+        await client.views_open(
+            trigger_id=shortcut["trigger_id"], view=move_view(case_id, message_id)
+        )
+
+    @app.view(MOVE_VIEW)
+    async def on_move_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        case_id, message_id = (int(part) for part in view["private_metadata"].split(":"))
+        comment = view["state"]["values"]["comment"]["comment"].get("value") or ""
+        async with store.unit() as repo:
+            try:
+                await cases.move_message(
+                    repo,
+                    case_id=case_id,
+                    message_id=message_id,
+                    comment=comment,
+                    by=UserId(body["user"]["id"]),
+                    inbox=inbox,
+                )
+            except CaseActionRefused as refused:
+                await ack(response_action="errors", errors={"comment": str(refused)})
+                return
+        await ack()
 
     @app.view(ADD_CONTACT_VIEW)
     async def on_add_contact_submitted(ack: AsyncAck, view: dict[str, Any]) -> None:
@@ -174,6 +218,37 @@ def add_contact_view(case_id: int) -> dict[str, Any]:
                     "action_id": "label",
                     "initial_option": _option(labels[0]),
                     "options": [_option(label) for label in labels],
+                },
+            },
+        ],
+    }
+
+
+def move_view(case_id: int, message_id: int) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": MOVE_VIEW,
+        "private_metadata": f"{case_id}:{message_id}",
+        "title": {"type": "plain_text", "text": "Move to new case"},
+        "submit": {"type": "plain_text", "text": "Move"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"This text leaves case #{case_id} and opens a case of its own.",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "comment",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Comment (a staff note in the new case)"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "comment",
+                    "multiline": True,
+                    "max_length": 2000,
                 },
             },
         ],

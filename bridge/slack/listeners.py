@@ -14,10 +14,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.metrics import Metrics
-from bridge.routing.conversations import accept_edit, accept_reply
+from bridge.routing.conversations import Inbox, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
 from bridge.routing.rules import ChatRules
-from bridge.slack.interactions import COMMAND, register_interactions
+from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, register_interactions
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ _RELAYED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 # What the listeners below subscribe to, as manifest.yml must declare it (a test checks).
 SUBSCRIBED_BOT_EVENTS = ("message.channels", "message.groups")
 SLASH_COMMANDS = (COMMAND,)
+MESSAGE_SHORTCUTS = (MOVE_SHORTCUT,)
 
 
 def build_bolt_app(
@@ -39,6 +40,7 @@ def build_bolt_app(
     store: Store,
     metrics: Metrics,
     rules: ChatRules,
+    inbox: Inbox,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -64,7 +66,7 @@ def build_bolt_app(
         else:
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
-    register_interactions(app, store=store)
+    register_interactions(app, store=store, inbox=inbox)
     return app
 
 

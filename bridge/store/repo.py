@@ -266,6 +266,32 @@ class Repository:
             .values(slack_ts=slack_ts)
         )
 
+    async def posting_at(self, channel: str, ts: str) -> tuple[Case, Message] | None:
+        """The case and message shown at a Slack message (channel, ts), if any."""
+        row = (
+            await self.session.execute(
+                select(Case, Message)
+                .join(CaseMessage, CaseMessage.case_id == Case.id)
+                .join(Message, Message.id == CaseMessage.message_id)
+                .where(Case.channel == channel, CaseMessage.slack_ts == ts)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def record_note(self, case: Case, text: str, *, author: str) -> None:
+        """A staff note made through the app (not typed in the thread), for the log."""
+        note = Message(
+            direction=Direction.NOTE,
+            contact_number=case.contact_number,
+            our_number=case.our_number,
+            text=text,
+            author=author,
+            status=MessageStatus.INTERNAL,
+        )
+        self.session.add(note)
+        await self.session.flush()
+        await self.link(case.id, note.id)
+
     async def postings(self, message_id: int) -> Sequence[tuple[Case, str]]:
         """Each case thread where a message shows, with its Slack ts there."""
         rows = await self.session.execute(
