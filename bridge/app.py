@@ -83,7 +83,12 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
     )
     poster = SlackPoster(client)
     sender = sender or VonageSender(settings)
-    inbox = Inbox(numbers=settings.vonage_numbers, default_channel=settings.slack_channel)
+    inbox = Inbox(
+        numbers=settings.vonage_numbers,
+        default_channel=settings.slack_channel,
+        channels=settings.number_channels,
+        title_property=settings.case_title,
+    )
     metrics = Metrics()
     rules = chat_rules(settings)
     ctx = JobContext(

@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, InvalidInput
 from bridge.routing.model import PhoneNumber
+from bridge.routing.numbers import known_region
 
 SignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
 
@@ -58,6 +59,31 @@ class Settings(BaseSettings):
     )
     concat_timeout_seconds: int = Field(default=600, ge=1, le=86400)
     case_ref_suffix: str = Field(default=" (#{ref})", max_length=40)
+    case_title: str = Field(default="name", min_length=1, max_length=60)
+    number_channels: Annotated[dict[PhoneNumber, str], NoDecode] = Field(default_factory=dict)
+
+    @field_validator("number_channels", mode="before")
+    @classmethod
+    def _split_routes(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        routes: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            number, sep, channel = item.partition("=")
+            if not sep:
+                raise ValueError(
+                    f"expected NUMBER=CHANNEL pairs such as +447700900000=C0123, not {item!r}"
+                )
+            routes[number.strip()] = channel.strip()
+        return routes
+
+    @field_validator("number_channels")
+    @classmethod
+    def _routes_shape(cls, value: dict[str, str]) -> dict[PhoneNumber, str]:
+        for number, channel in value.items():
+            _check_e164(number)
+            _check_channel(channel)
+        return {PhoneNumber(n): c for n, c in value.items()}
 
     @field_validator("case_ref_suffix")
     @classmethod
@@ -65,6 +91,21 @@ class Settings(BaseSettings):
         if value and "#{ref}" not in value:
             raise ValueError("expected a text holding #{ref}, such as ' (#{ref})', or nothing")
         return value
+
+    default_region: str | None = Field(
+        default=None,
+        description="ISO 3166 alpha-2 region (e.g. GB) of contact numbers written without +",
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_known(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return known_region(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.reason) from None
 
     database_url: str = "sqlite+aiosqlite:///smschat.db"
     redis_url: str | None = None
@@ -89,9 +130,7 @@ class Settings(BaseSettings):
     @field_validator("slack_channel")
     @classmethod
     def _channel_shape(cls, value: str) -> str:
-        if not value or value[0] not in "CG" or not value.isalnum() or not value.isupper():
-            raise ValueError("expected a channel id such as C0123456789 (not a #name)")
-        return value
+        return _check_channel(value)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -112,11 +151,7 @@ class Settings(BaseSettings):
     def _numbers_shape(cls, value: list[str]) -> list[PhoneNumber]:
         if not value:
             raise ValueError("expected at least one E.164 number such as +447700900000")
-        for number in value:
-            digits = number.removeprefix("+")
-            if not number.startswith("+") or not digits.isdigit() or not 7 <= len(digits) <= 15:
-                raise ValueError(f"{number!r} is not an E.164 number such as +447700900000")
-        return [PhoneNumber(n) for n in value]
+        return [PhoneNumber(_check_e164(n)) for n in value]
 
     @field_validator("database_url")
     @classmethod
@@ -176,6 +211,19 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret's text, so log filters can make sure none is ever written."""
         return [v for v in self._secrets().values() if v]
+
+
+def _check_e164(number: str) -> str:
+    digits = number.removeprefix("+")
+    if not number.startswith("+") or not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise ValueError(f"{number!r} is not an E.164 number such as +447700900000")
+    return number
+
+
+def _check_channel(value: str) -> str:
+    if not value or value[0] not in "CG" or not value.isalnum() or not value.isupper():
+        raise ValueError(f"expected a channel id such as C0123456789 (not {value!r})")
+    return value
 
 
 def load_settings(**overrides: object) -> Settings:

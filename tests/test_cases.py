@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bridge.fakes.slack_api import (
     interaction_form,
     message_action_payload,
+    message_event,
     view_submission_payload,
 )
 from bridge.fakes.vonage_api import sms_inbound_params
@@ -225,3 +226,43 @@ async def test_a_staff_message_cannot_be_moved(live: LiveBridge) -> None:
     assert "not a staff message" in told[0].params["text"]
     assert live.slack.calls("views.open") == []
     assert len(headers(live)) == 1
+
+
+async def test_each_number_routes_to_its_channel_and_replies_go_from_it(start_live) -> None:
+    second = "+447700900999"
+    live = await start_live(
+        VONAGE_NUMBERS=f"{OUR_NUMBER},{second}", NUMBER_CHANNELS=f"{second}=C0SECOND"
+    )
+    params = sms_inbound_params(
+        msisdn=CONTACT, to=second.removeprefix("+"), text="Hi", message_id="X1"
+    )
+    await live.vonage_webhook("/vonage/inbound", params)
+    posts = await live.slack.wait_for("chat.postMessage", count=2)
+    assert {p.params["channel"] for p in posts} == {"C0SECOND"}
+    header = live.slack.messages("C0SECOND")[0]
+    posted = await live.slack.post_as_user("C0SECOND", STAFF, "Hello", thread_ts=header["ts"])
+    await live.slack_event(
+        message_event("C0SECOND", STAFF, "Hello", posted["ts"], thread_ts=header["ts"])
+    )
+    sends = await live.vonage.wait_for_sends(1)
+    assert sends[0].from_ == second.removeprefix("+") and sends[0].to == CONTACT
+
+
+@pytest.mark.parametrize(
+    "title, expected",
+    [
+        ("name", "Bob Smith – Mobile"),
+        ("case_number", "CASE-0042 – Mobile"),
+        ("missing", "+44 7700 900123"),
+    ],
+    ids=["name", "property", "property-absent"],
+)
+async def test_the_header_shows_the_chosen_contact_property(start_live, title, expected) -> None:
+    live = await start_live(CASE_TITLE=title)
+    async with live.bridge.store.unit() as repo:
+        await repo.name_number("+" + CONTACT, name="Bob Smith", label="Mobile")
+        contact = await repo.contact_for_number("+" + CONTACT)
+        contact.properties = {"case_number": "CASE-0042"}
+    await text(live, "Hello", "Y1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    assert latest_header_blocks(live, 1).count(expected) >= 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import phonenumbers
 
@@ -52,10 +52,16 @@ class Inbox:
 
     numbers: Sequence[PhoneNumber]
     default_channel: ChannelId
-    channel_for_number: Callable[[PhoneNumber], ChannelId | None] = lambda _number: None
+    channels: Mapping[PhoneNumber, ChannelId] = field(default_factory=dict)
+    # Which contact property a case header shows ("name", or a property of the contact).
+    title_property: str = "name"
 
     def channel(self, number: PhoneNumber) -> ChannelId:
-        return self.channel_for_number(number) or self.default_channel
+        return self.channels.get(number, self.default_channel)
+
+    @property
+    def all_channels(self) -> set[ChannelId]:
+        return {self.default_channel, *self.channels.values()}
 
     def owns(self, number: PhoneNumber) -> bool:
         return number in self.numbers
@@ -309,7 +315,7 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
 async def case_view(
     repo: Repository, case: Case, *, inbox: Inbox, previous_case_link: str | None = None
 ) -> CaseView:
-    name, label = await repo.number_label(case.contact_number)
+    name, label = await repo.number_title(case.contact_number, inbox.title_property)
     number = format_number(case.contact_number)
     return CaseView(
         case_id=case.id,

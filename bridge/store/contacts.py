@@ -123,9 +123,7 @@ class ContactDirectory:
             raise NumberTaken(TAKEN_MEANWHILE.format(number=entry.number))
 
     async def _relabel(self, number: PhoneNumber, label: str) -> None:
-        row = await self.session.scalar(
-            select(ContactNumber).where(ContactNumber.number == number)
-        )
+        row = await self.session.scalar(select(ContactNumber).where(ContactNumber.number == number))
         if row is not None:
             row.label = label
 

@@ -80,16 +80,25 @@ class Repository:
         await self.session.flush()
         return contact
 
-    async def number_label(self, number: str) -> tuple[str | None, str]:
-        """(contact name, number label) for a header such as 'Bob Smith – Mobile'."""
+    async def number_title(self, number: str, title_property: str) -> tuple[str | None, str]:
+        """(contact title, number label) for a header such as 'Bob Smith – Mobile'.
+
+        The title is the contact's name, or the property `title_property` names.
+        """
         row = (
             await self.session.execute(
-                select(Contact.name, ContactNumber.label)
+                select(Contact, ContactNumber.label)
                 .join(ContactNumber)
                 .where(ContactNumber.number == number)
             )
         ).first()
-        return (row[0], row[1]) if row else (None, "Mobile")
+        if row is None:
+            return None, "Mobile"
+        contact, label = row
+        if title_property == "name":
+            return contact.name, label
+        value = (contact.properties or {}).get(title_property)
+        return (str(value) if value not in (None, "") else None), label
 
     async def name_number(self, number: str, *, name: str, label: str) -> None:
         """Name the contact holding `number` and say what kind of number it is."""
