@@ -117,6 +117,7 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         metrics=metrics,
         rules=rules,
         inbox=inbox,
+        default_region=settings.default_region,
     )
     return Bridge(
         settings=settings,

@@ -10,10 +10,17 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings
 
 from bridge.config import Settings, load_settings
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, InvalidInput
 from bridge.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bridge.routing.contacts_import import ImportReport, ParsedFile
 
 log = logging.getLogger("bridge")
 
@@ -30,10 +37,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database schema up to date")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--url", required=True, help="the bridge's public https URL")
+    add_demo_parser(commands)
+    add_contacts_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "manifest":
         return print_manifest(args.url)
+    if args.command == "demo":
+        return demo(args)
+    if args.command == "contacts":
+        return contacts(args)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -47,6 +60,138 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("database schema is up to date")
         return 0
     return asyncio.run(serve(settings))
+
+
+def add_demo_parser(commands: argparse._SubParsersAction) -> None:
+    demo_parser = commands.add_parser(
+        "demo",
+        help="try the bridge without accounts: a phone and a Slack-like inbox in your browser",
+    )
+    demo_parser.add_argument("--host", default="127.0.0.1", help="address of the demo page")
+    demo_parser.add_argument("--port", type=_port, default=3000, help="port of the demo page")
+    demo_parser.add_argument(
+        "--database", type=Path, metavar="PATH", help="keep the SQLite database in PATH"
+    )
+    demo_parser.add_argument(
+        "--empty", action="store_true", help="start without the example conversation"
+    )
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (0-65535)")
+    return int(value)
+
+
+def demo(args: argparse.Namespace) -> int:
+    """The real bridge between the Slack and Vonage stand-ins; reads no settings."""
+    from bridge.sandbox.server import DemoOptions, serve_demo
+
+    options = DemoOptions(host=args.host, port=args.port, database=args.database, empty=args.empty)
+    return asyncio.run(serve_demo(options))
+
+
+class ContactsSettings(BaseSettings):
+    """What `contacts import` reads: the store and the default region, no Slack or Vonage.
+
+    `Settings` demands the Slack and Vonage credentials, which a directory import does
+    not need; this reads the same two variables (environment or `.env`) with the same
+    checks, borrowed from `Settings` so that the two cannot drift apart.
+    """
+
+    model_config = Settings.model_config
+    database_url: str = Settings.model_fields["database_url"].default
+    default_region: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        return Settings._database_url_shape(value)
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_known(cls, value: str | None) -> str | None:
+        return Settings._region_known(value)
+
+
+def add_contacts_parser(commands: argparse._SubParsersAction) -> None:
+    contacts_parser = commands.add_parser("contacts", help="the contacts directory")
+    actions = contacts_parser.add_subparsers(dest="contacts_command", required=True)
+    importing = actions.add_parser(
+        "import",
+        help="add or update contacts from a CSV file",
+        description="Add or update contacts from a CSV file with a header row; the columns "
+        "are number (or phone), label, number2, label2, ..., name, email, notes, and any "
+        "other column becomes a property. Reads DATABASE_URL and DEFAULT_REGION.",
+        epilog="Exit status: 0 every row stored, 1 some rows refused (the others are "
+        "stored), 2 nothing done (unreadable file, no number column, bad setting, "
+        "database unavailable).",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE.csv")
+    importing.add_argument(
+        "--default-region",
+        type=_region,
+        metavar="CC",
+        help="ISO 3166 alpha-2 region of numbers written without a country code, such as "
+        "GB (default: the DEFAULT_REGION setting)",
+    )
+
+
+def _region(value: str) -> str:
+    from bridge.routing.numbers import known_region
+
+    try:
+        return known_region(value)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def contacts(args: argparse.Namespace) -> int:
+    """`contacts import FILE`: validate the whole file, then store it row by row."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bridge.routing.contacts_import import parse_contacts
+
+    try:
+        settings = ContactsSettings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        print(f"smschat-bridge: configuration error: {name}: {message}", file=sys.stderr)
+        return 2
+    try:
+        parsed = parse_contacts(
+            args.file.read_bytes(), default_region=args.default_region or settings.default_region
+        )
+    except OSError as exc:
+        print(f"smschat-bridge: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except InvalidInput as exc:
+        print(f"smschat-bridge: {args.file} {exc.reason}; nothing was imported", file=sys.stderr)
+        return 2
+    try:
+        report = asyncio.run(_store_contacts(settings.database_url, parsed))
+    except (OSError, SQLAlchemyError) as exc:
+        hint = "" if settings.database_url.startswith("sqlite") else " (run `migrate` first?)"
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"smschat-bridge: database error{hint}: {detail}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return 0 if report.complete else 1
+
+
+async def _store_contacts(url: str, parsed: ParsedFile) -> ImportReport:
+    from bridge.routing.contacts_import import store_contacts
+    from bridge.store.db import Database, migrate
+
+    if url.startswith("sqlite"):
+        await migrate(url)  # as `run` does: an embedded database needs no separate step
+    db = Database(url)
+    try:
+        return await store_contacts(db, parsed)
+    finally:
+        await db.close()
 
 
 def print_manifest(url: str) -> int:

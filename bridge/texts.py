@@ -65,3 +65,26 @@ MOVE_ONLY_INBOUND = "Only a contact's text can be moved to a new case, not a sta
 MOVED_NOTE = ":arrow_right: <@{user}> moved a text from this case to case #{ref}."
 MOVED_DONE = "Moved the text to new case #{ref}."
 MOVE_COMMENT = ":memo: <@{user}>: {comment}"
+NEW_USAGE = (
+    "Usage: `/smschat new <number or contact name> <text>`, e.g. "
+    "`/smschat new +44 7700 900123 Your results are ready`"
+)
+NAME_AMBIGUOUS = "Several contacts are called {name}; use their number instead."
+NO_SUCH_CONTACT = "No contact matches “{words}”, and it does not start with a phone number."
+NOT_OUR_NUMBER = "{number} is not one of this bridge's numbers."
+STARTED_DONE = "Sending your text in case #{ref}."
+STARTED = ":outbox_tray: <@{user}> texted: {text}"
+HELP = "\n".join(
+    [
+        "*`/smschat` commands*",
+        "• `/smschat new +44 7700 900123 Your results are ready` — text a number (or a contact"
+        " by name) first; `/smschat new` alone opens a form",
+        "• `/smschat close #12` — close case #12 (the next text from that number opens a new case)",
+        "• `/smschat reopen #12` — reopen case #12",
+        "• `/smschat assign #12 @dana` — assign case #12 to Dana (`me` for yourself, `nobody` to"
+        " unassign)",
+        "• `/smschat help` — this list",
+        "In a case thread, start a message with the notes prefix (default `//`) to keep it"
+        " internal.",
+    ]
+)

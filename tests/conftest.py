@@ -9,6 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, make_url, or_, select
 
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
@@ -77,14 +78,44 @@ async def _reset_postgres(url: str) -> None:
     await db.close()
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL server, dropped at the end.
+
+    Its own database, so that two test runs on one server never reset each other's tables.
+    """
+    need_service(POSTGRES_URL, 5432, "PostgreSQL")
+    import asyncpg
+
+    base = make_url(POSTGRES_URL)
+    name = f"smschat_test_{os.getpid()}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    def run(sql: str) -> None:
+        # First asked for from inside a test's event loop: run on a loop of its own.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, execute(sql)).result()
+
+    run(f'DROP DATABASE IF EXISTS "{name}"')
+    run(f'CREATE DATABASE "{name}"')
+    yield base.set(database=name).render_as_string(hide_password=False)
+    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: a SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}"
     else:
-        need_service(POSTGRES_URL, 5432, "PostgreSQL")
-        url = POSTGRES_URL
+        url = request.getfixturevalue("postgres_url")
         await _reset_postgres(url)
     await migrate(url)
     return url

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge.fakes.slack_api import (
+    block_actions_payload,
     interaction_form,
     message_action_payload,
     message_event,
@@ -266,3 +267,95 @@ async def test_the_header_shows_the_chosen_contact_property(start_live, title, e
     await text(live, "Hello", "Y1")
     await live.slack.wait_for("chat.postMessage", count=2)
     assert latest_header_blocks(live, 1).count(expected) >= 1
+
+
+@pytest.mark.parametrize(
+    "command, to",
+    [
+        ("new +44 7400 123555 Your results are ready", "447400123555"),
+        ("new 07400 123555 Your results are ready", "447400123555"),
+        ("new Ada Lovelace Your results are ready", "447400123777"),
+    ],
+    ids=["international", "national-with-default-region", "contact-name"],
+)
+async def test_staff_can_start_a_conversation(start_live, command, to) -> None:
+    live = await start_live(DEFAULT_REGION="GB")
+    async with live.bridge.store.unit() as repo:
+        await repo.name_number("+447400123777", name="Ada Lovelace", label="Mobile")
+    answer = await live.command(command)
+    assert answer == "Sending your text in case #1."
+    sends = await live.vonage.wait_for_sends(1)
+    assert (sends[0].to, sends[0].text) == (to, "Your results are ready (#1)")
+    await live.drained()
+    assert any("texted: Your results are ready" in t for t in thread_texts(live, 1))
+    # The contact's answer lands in the same case.
+    await live.vonage_webhook(
+        "/vonage/inbound",
+        sms_inbound_params(msisdn=to, to=US, text="Thanks!", message_id="Z1"),
+    )
+    await live.drained()
+    assert "Thanks!" in thread_texts(live, 1) and len(headers(live)) == 1
+
+
+@pytest.mark.parametrize(
+    "command, answer",
+    [
+        ("new", None),
+        ("new 12", "No contact matches"),
+        ("new +44 7400 123555", "Usage: `/smschat new"),
+        ("new +999 1234 5678 hi", "'+999 1234 5678' starts with an unknown country code"),
+        ("new Nobody Known hello", "No contact matches"),
+    ],
+    ids=["form", "too-short", "no-text", "bad-number", "unknown-name"],
+)
+async def test_starting_a_conversation_refuses_bad_input(live, command, answer) -> None:
+    result = await live.command(command)
+    if answer is None:
+        opened = await live.slack.wait_for("views.open")
+        assert opened_view(opened[0])["callback_id"] == "new_conversation"
+    else:
+        assert answer in result
+    await live.drained()
+    assert live.vonage.sends == [] and headers(live) == []
+
+
+async def test_the_new_conversation_form_counts_segments_and_sends(live: LiveBridge) -> None:
+    assert await live.command("new") == ""
+    await live.slack.wait_for("views.open")
+    view = next(iter(live.slack.views.values()))  # as Slack holds it: with its id and hash
+    typed = block_actions_payload(
+        user=STAFF,
+        channel=INBOX,
+        message={"ts": "0"},
+        action={
+            "action_id": "new_message_typed",
+            "block_id": "message",
+            "type": "plain_text_input",
+            "value": "Hello 😀",
+        },
+    ) | {"container": {"type": "view", "view_id": view["id"]}, "view": view}
+    assert (await live.signed_form(interaction_form(typed))).status == 200
+    updated = opened_view((await live.slack.wait_for("views.update"))[0])
+    hint = next(b for b in updated["blocks"] if b["block_id"] == "message")["hint"]["text"]
+    assert "1 SMS segment(s) · UCS-2" in hint and "😀" in hint
+
+    submitted = view_submission_payload(
+        user=STAFF,
+        view=view,
+        values={
+            "to": {"to": {"type": "plain_text_input", "value": "+44 7400 123555"}},
+            "from": {
+                "from": {
+                    "type": "static_select",
+                    "selected_option": {
+                        "text": {"type": "plain_text", "text": "x"},
+                        "value": OUR_NUMBER,
+                    },
+                }
+            },
+            "message": {"new_message_typed": {"type": "plain_text_input", "value": "Hello 😀"}},
+        },
+    )
+    assert (await live.signed_form(interaction_form(submitted))).status == 200
+    sends = await live.vonage.wait_for_sends(1)
+    assert sends[0].to == "447400123555" and sends[0].text == "Hello 😀 (#1)"

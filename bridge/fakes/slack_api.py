@@ -642,8 +642,8 @@ def view_submission_payload(
         "team_id": team_id,
         "app_id": "A0APP",
         "hash": uuid.uuid4().hex[:16],
-        "state": {"values": values},
         **view,
+        "state": {"values": values},  # what was typed wins over the view's stored state
     }
     return {
         "type": "view_submission",

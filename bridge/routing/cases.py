@@ -6,15 +6,19 @@ import re
 from dataclasses import dataclass
 
 from bridge import texts
+from bridge.errors import InvalidInput
 from bridge.routing.conversations import (
     POST_MESSAGE,
+    SEND_SMS,
     THREAD_NOTE,
     Inbox,
     open_case,
     refresh_header,
     slack_queue,
+    sms_queue,
 )
 from bridge.routing.model import CaseStatus, Direction, PhoneNumber, UserId
+from bridge.routing.numbers import normalize_number
 from bridge.store.models import Case, utcnow
 from bridge.store.repo import Repository
 
@@ -124,6 +128,69 @@ async def move_message(
         await _note(repo, new, texts.MOVE_COMMENT.format(user=by, comment=comment.strip()))
     await _note(repo, old, texts.MOVED_NOTE.format(user=by, ref=new.id))
     return CaseChange(new.id, texts.MOVED_DONE.format(ref=new.id))
+
+
+# A number as people type it: digits with +, spaces, dots, dashes and parentheses.
+_LEADING_NUMBER = re.compile(r"\s*(\+?[\d(][\d ().-]{4,}\d)\s*(.*)", re.S)
+
+
+async def resolve_recipient(
+    repo: Repository, words: str, *, default_region: str | None
+) -> tuple[PhoneNumber, str]:
+    """`<number or contact name> [text]` → (E.164 number, text)."""
+    words = words.strip()
+    if not words:
+        raise CaseActionRefused(texts.NEW_USAGE)
+    match = _LEADING_NUMBER.fullmatch(words)
+    if match:
+        try:
+            number = normalize_number(match.group(1), default_region=default_region)
+        except InvalidInput as refused:
+            raise CaseActionRefused(refused.reason) from None
+        return number, match.group(2).strip()
+    parts = words.split()
+    # The longest run of leading words that is some contact's name.
+    for count in range(len(parts), 0, -1):
+        numbers = await repo.numbers_named(" ".join(parts[:count]))
+        if len(numbers) > 1:
+            raise CaseActionRefused(texts.NAME_AMBIGUOUS.format(name=" ".join(parts[:count])))
+        if numbers:
+            return PhoneNumber(numbers[0]), " ".join(parts[count:])
+    raise CaseActionRefused(texts.NO_SUCH_CONTACT.format(words=words))
+
+
+async def start_conversation(
+    repo: Repository,
+    *,
+    to: PhoneNumber,
+    sender: PhoneNumber,
+    text: str,
+    by: UserId,
+    inbox: Inbox,
+) -> CaseChange:
+    """Staff text a number first: its open case (or a new one) gets the text, then sends it."""
+    if not inbox.owns(sender):
+        raise CaseActionRefused(texts.NOT_OUR_NUMBER.format(number=sender))
+    if not text.strip():
+        raise CaseActionRefused(texts.NEW_USAGE)
+    await repo.lock_conversation(to, sender)
+    open_cases = await repo.open_cases(to, sender)
+    if open_cases:
+        case = open_cases[-1]
+    else:
+        previous = await repo.last_case(to, sender)
+        case = await open_case(
+            repo, to, sender, inbox=inbox, previous_case_id=previous.id if previous else None
+        )
+    message_id = await repo.insert_started(case, text=text, author=by)
+    await repo.link(case.id, message_id)
+    await repo.enqueue(
+        POST_MESSAGE, queue=slack_queue(case.id), case_id=case.id, message_id=message_id
+    )
+    await repo.enqueue(
+        SEND_SMS, queue=sms_queue(sender, to), message_id=message_id, case_id=case.id
+    )
+    return CaseChange(case.id, texts.STARTED_DONE.format(ref=case.id))
 
 
 async def refresh_contact_headers(repo: Repository, contact_number: str) -> None:

@@ -87,6 +87,9 @@ class PostMessage(_Job):
                 return
         if message.direction == Direction.AUTOMATED:
             text, from_contact = texts.AUTOMATED.format(text=message.text), False
+        elif message.direction == Direction.OUTBOUND:
+            shown = message.text or message.source_text or ""
+            text, from_contact = texts.STARTED.format(user=message.author, text=shown), False
         else:
             text, from_contact = message.text or texts.EMPTY_INBOUND, True
         posted = await self.ctx.poster.post_in_thread(

@@ -69,7 +69,8 @@ def normalize_number(raw: str, *, default_region: str | None) -> PhoneNumber:
     possible = phonenumbers.is_possible_number_with_reason(parsed)
     if possible == ValidationResult.INVALID_COUNTRY_CODE:
         raise InvalidInput(UNKNOWN_COUNTRY_CODE.format(value=shown))
-    if possible == ValidationResult.TOO_SHORT:
+    # "Possible locally" means dialled without its area code: too short for a text.
+    if possible in (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
         raise InvalidInput(TOO_SHORT.format(value=shown))
     if possible == ValidationResult.TOO_LONG:
         raise InvalidInput(TOO_LONG.format(value=shown))
@@ -96,5 +97,5 @@ def _parse_failure(exc: NumberParseException, shown: str, *, international: bool
 def _shown(value: str) -> str:
     value = value.strip()
     if len(value) > _SHOWN_MAX:
-        value = value[: _SHOWN_MAX - 1] + "…"
+        value = value[: _SHOWN_MAX - 1].rstrip() + "…"
     return f"'{value}'"

@@ -7,6 +7,7 @@ the one call made inside a request is `views.open`, whose trigger id lives three
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -18,6 +19,11 @@ from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.conversations import TELL_USER, Inbox, tell
 from bridge.routing.model import UserId
 from bridge.slack import blocks
+from bridge.slack.new_conversation import (
+    new_view,
+    register_new_conversation,
+    start_from_command,
+)
 from bridge.store.repo import Repository, Store
 
 log = logging.getLogger(__name__)
@@ -27,18 +33,29 @@ MOVE_SHORTCUT = "move_to_new_case"
 ADD_CONTACT_VIEW = "add_contact"
 MOVE_VIEW = "move_message"
 
-HELP = """*`/smschat` commands*
-• `/smschat close #12` — close case #12 (the next text from that number opens a new case)
-• `/smschat reopen #12` — reopen case #12
-• `/smschat assign #12 @dana` — assign case #12 to Dana (`me` for yourself, `nobody` to unassign)
-• `/smschat help` — this list
-In a case thread, start a message with the notes prefix (default `//`) to keep it internal."""
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """What the command and modal handlers work with."""
+
+    store: Store
+    inbox: Inbox
+    default_region: str | None
 
 
-def register_interactions(app: AsyncApp, *, store: Store, inbox: Inbox) -> None:
+def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
+    store, inbox = desk.store, desk.inbox
+
     @app.command(COMMAND)
-    async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        await ack(await run_command(store, command.get("text", ""), user=command["user_id"]))
+    async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        text = command.get("text", "").strip()
+        if text.lower() == "new":
+            await ack()
+            await client.views_open(trigger_id=command["trigger_id"], view=new_view(inbox))
+            return
+        await ack(await run_command(desk, text, user=command["user_id"]))
+
+    register_new_conversation(app, desk=desk)
 
     async def change(body: dict[str, Any], action: Any) -> None:
         """Apply a header button; a refusal is told to the presser in the thread."""
@@ -143,18 +160,23 @@ def register_interactions(app: AsyncApp, *, store: Store, inbox: Inbox) -> None:
         await ack()
 
 
-async def run_command(store: Store, text: str, *, user: str) -> str:
+async def run_command(desk: Desk, text: str, *, user: str) -> str:
     """The answer to `/smschat <text>`, shown only to the person who typed it."""
     verb, _, rest = text.strip().partition(" ")
-    actions = {"close": _close, "reopen": _reopen, "assign": _assign}
+    actions = {
+        "close": _close,
+        "reopen": _reopen,
+        "assign": _assign,
+        "new": lambda repo, rest, user: start_from_command(repo, desk, rest, user),
+    }
     action = actions.get(verb.lower())
     if action is None:
         return (
-            HELP
+            texts.HELP
             if verb.lower() in ("", "help")
-            else texts.UNKNOWN_COMMAND.format(verb=verb) + "\n" + HELP
+            else texts.UNKNOWN_COMMAND.format(verb=verb) + "\n" + texts.HELP
         )
-    async with store.unit() as repo:
+    async with desk.store.unit() as repo:
         try:
             done = await action(repo, rest, UserId(user))
         except CaseActionRefused as refused:

@@ -17,7 +17,7 @@ from bridge.metrics import Metrics
 from bridge.routing.conversations import Inbox, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
 from bridge.routing.rules import ChatRules
-from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, register_interactions
+from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def build_bolt_app(
     metrics: Metrics,
     rules: ChatRules,
     inbox: Inbox,
+    default_region: str | None = None,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -66,7 +67,7 @@ def build_bolt_app(
         else:
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
-    register_interactions(app, store=store, inbox=inbox)
+    register_interactions(app, desk=Desk(store=store, inbox=inbox, default_region=default_region))
     return app
 
 

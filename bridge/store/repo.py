@@ -287,6 +287,32 @@ class Repository:
         ).first()
         return (row[0], row[1]) if row else None
 
+    async def numbers_named(self, name: str) -> list[str]:
+        """The numbers of the contacts called exactly `name` (any case)."""
+        return list(
+            await self.session.scalars(
+                select(ContactNumber.number)
+                .join(Contact)
+                .where(func.lower(Contact.name) == name.strip().lower())
+                .order_by(ContactNumber.id)
+            )
+        )
+
+    async def insert_started(self, case: Case, *, text: str, author: str) -> int:
+        """A staff text that starts (or continues) a conversation from the app, not a thread."""
+        message = Message(
+            direction=Direction.OUTBOUND,
+            contact_number=case.contact_number,
+            our_number=case.our_number,
+            text="",
+            source_text=text,
+            author=author,
+            status=MessageStatus.QUEUED,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        return message.id
+
     async def record_note(self, case: Case, text: str, *, author: str) -> None:
         """A staff note made through the app (not typed in the thread), for the log."""
         note = Message(

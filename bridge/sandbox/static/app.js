@@ -1,0 +1,666 @@
+// smschat-bridge demo page: a phone and a Slack-like inbox, fed by Server-Sent Events.
+// Every action posts to the demo server, which reaches the bridge as Vonage or Slack would.
+"use strict";
+
+const OTHER = "__other__";
+const model = {
+  ourNumber: "",
+  me: { id: "", name: "" },
+  command: "/smschat",
+  notesPrefix: null,
+  users: {},
+  bots: [],
+  contacts: [],
+  slack: new Map(), // ts -> message
+  phone: new Map(), // id -> phone message
+  notices: new Map(), // id -> notice
+  modal: null, // the dialog the app opened (views.open), if any
+  current: null, // the number this phone belongs to
+  unread: {},
+};
+let loading = true;
+let buffered = [];
+
+const $ = (id) => document.getElementById(id);
+
+// -- formatting ----------------------------------------------------------------------------
+function escapeHtml(text) {
+  return String(text)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
+}
+
+function decodeEntities(text) {
+  return String(text).replace(/&(amp|lt|gt);/g, (_, e) => ({ amp: "&", lt: "<", gt: ">" })[e]);
+}
+
+function formatNumber(number) {
+  const m = /^\+44(\d{4})(\d{6})$/.exec(number || "");
+  return m ? `+44 ${m[1]} ${m[2]}` : number || "";
+}
+
+function contactName(number) {
+  const found = model.contacts.find((c) => c.number === number);
+  return found ? found.name : null;
+}
+
+function clock(seconds) {
+  const d = new Date(Number(seconds) * 1000);
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+// Slack mrkdwn → HTML: <@U1>, <#C1|name>, <!here>, <url|label>, *bold*, _italic_, ~strike~,
+// `code`, ```blocks``` and > quotes; the text arrives with &amp; &lt; &gt; escaped.
+function inlineFormat(html) {
+  return html
+    .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,!?:;])/g, "$1<b>$2</b>")
+    .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s).,!?:;])/g, "$1<i>$2</i>")
+    .replace(/(^|[\s(])~([^~\n]+)~(?=$|[\s).,!?:;])/g, "$1<s>$2</s>");
+}
+
+function formatPlain(raw) {
+  const parts = [];
+  const code = /```([\s\S]*?)```|`([^`\n]+)`/g;
+  let last = 0;
+  let match;
+  while ((match = code.exec(raw))) {
+    parts.push(inlineFormat(escapeHtml(decodeEntities(raw.slice(last, match.index)))));
+    if (match[1] !== undefined) parts.push(`<pre>${escapeHtml(decodeEntities(match[1]))}</pre>`);
+    else parts.push(`<code>${escapeHtml(decodeEntities(match[2]))}</code>`);
+    last = code.lastIndex;
+  }
+  parts.push(inlineFormat(escapeHtml(decodeEntities(raw.slice(last)))));
+  return parts.join("");
+}
+
+function mrkdwn(text) {
+  const out = [];
+  const angle = /<([^<>\n]+)>/g;
+  let last = 0;
+  let match;
+  while ((match = angle.exec(text))) {
+    out.push(formatPlain(text.slice(last, match.index)));
+    out.push(angleToHtml(match[1]));
+    last = angle.lastIndex;
+  }
+  out.push(formatPlain(text.slice(last)));
+  return out
+    .join("")
+    .split("\n")
+    .map((line) => (line.startsWith("&gt; ") ? `<blockquote>${line.slice(5)}</blockquote>` : line))
+    .join("<br>");
+}
+
+function angleToHtml(body) {
+  const [target, label] = body.split("|", 2);
+  if (target.startsWith("@")) {
+    const name = model.users[target.slice(1)] || label || target.slice(1);
+    return `<span class="mention">@${escapeHtml(name)}</span>`;
+  }
+  if (target.startsWith("#")) {
+    return `<span class="mention">#${escapeHtml(label || target.slice(1))}</span>`;
+  }
+  if (target.startsWith("!date^")) {
+    const seconds = Number(target.split("^")[1]);
+    const when = new Date(seconds * 1000);
+    const shown = Number.isFinite(seconds)
+      ? `${when.toLocaleDateString([], { day: "numeric", month: "short" })} ${clock(seconds)}`
+      : decodeEntities(label || "");
+    return `<time>${escapeHtml(shown)}</time>`;
+  }
+  if (target.startsWith("!")) {
+    const word = target.slice(1).split("^")[0];
+    return `<span class="mention">@${escapeHtml(label || word)}</span>`;
+  }
+  const url = decodeEntities(target);
+  const safe = /^(https?|mailto|tel):/i.test(url) ? url : "#";
+  const shown = label ? decodeEntities(label) : url;
+  return `<a href="${escapeHtml(safe)}" target="_blank" rel="noopener">${escapeHtml(shown)}</a>`;
+}
+
+function textObject(obj) {
+  if (!obj) return "";
+  return obj.type === "mrkdwn" ? mrkdwn(obj.text || "") : escapeHtml(decodeEntities(obj.text || ""));
+}
+
+// -- Block Kit ------------------------------------------------------------------------------
+function button(el, block, ts) {
+  const style = el.style ? ` ${el.style}` : "";
+  return (
+    `<button type="button" class="bk-button${style}" data-ts="${escapeHtml(ts)}"` +
+    ` data-action-id="${escapeHtml(el.action_id || "")}"` +
+    ` data-block-id="${escapeHtml(block.block_id || "")}">${textObject(el.text)}</button>`
+  );
+}
+
+function menu(el, block, ts) {
+  const attrs =
+    `data-ts="${escapeHtml(ts)}" data-action-id="${escapeHtml(el.action_id || "")}"` +
+    ` data-block-id="${escapeHtml(block.block_id || "")}"`;
+  return `<select class="bk-select" ${attrs}>${menuOptions(el)}</select>`;
+}
+
+// Options of a users_select (the workspace's people) or a static_select.
+function menuOptions(el) {
+  const placeholder = el.placeholder ? el.placeholder.text : "Choose…";
+  let options;
+  let initial;
+  if (el.type === "users_select") {
+    options = Object.entries(model.users)
+      .filter(([id]) => !model.bots.includes(id))
+      .map(([id, name]) => [id, name]);
+    initial = el.initial_user;
+  } else {
+    options = (el.options || []).map((o) => [o.value, decodeEntities(o.text.text)]);
+    initial = el.initial_option ? el.initial_option.value : null;
+  }
+  return (
+    `<option value="">${escapeHtml(placeholder)}</option>` +
+    options
+      .map(([value, label]) => `<option value="${escapeHtml(value)}"${value === initial ? " selected" : ""}>${escapeHtml(label)}</option>`)
+      .join("")
+  );
+}
+
+function interactive(el, block, ts) {
+  if (el.type === "button") return button(el, block, ts);
+  if (el.type === "users_select" || el.type === "static_select") return menu(el, block, ts);
+  return `<span class="bk-unknown">[${escapeHtml(el.type)}]</span>`;
+}
+
+function renderBlocks(blocks, ts) {
+  return blocks
+    .map((block) => {
+      switch (block.type) {
+        case "header":
+          return `<div class="bk-header">${textObject(block.text)}</div>`;
+        case "section": {
+          const text = block.text ? `<div class="bk-text">${textObject(block.text)}</div>` : "";
+          const fields = (block.fields || [])
+            .map((f) => `<div class="bk-field">${textObject(f)}</div>`)
+            .join("");
+          const acc = block.accessory;
+          const side = acc && acc.type !== "image" ? `<div class="bk-accessory">${interactive(acc, block, ts)}</div>` : "";
+          return `<div class="bk-section"><div>${text}${fields ? `<div class="bk-fields">${fields}</div>` : ""}</div>${side}</div>`;
+        }
+        case "context":
+          return `<div class="bk-context">${(block.elements || [])
+            .map((e) => (e.type === "image" ? "" : `<span>${textObject(e)}</span>`))
+            .join("")}</div>`;
+        case "actions":
+          return `<div class="bk-actions">${(block.elements || []).map((e) => interactive(e, block, ts)).join("")}</div>`;
+        case "divider":
+          return `<hr class="bk-divider">`;
+        default:
+          return `<div class="bk-unknown">[${escapeHtml(block.type)} block]</div>`;
+      }
+    })
+    .join("");
+}
+
+// -- the inbox -----------------------------------------------------------------------------
+const BOT_AVATAR =
+  `<div class="avatar bot" aria-hidden="true"><svg viewBox="0 0 24 24" width="20" height="20">` +
+  `<path d="M4 4h16a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H10l-5 4v-4H4a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z" fill="#fff"/>` +
+  `</svg></div>`;
+
+function avatar(msg) {
+  if (msg.is_bot) return BOT_AVATAR;
+  const initials = (msg.author || "?")
+    .split(/\s+/)
+    .map((w) => w[0])
+    .join("")
+    .slice(0, 2);
+  return `<div class="avatar person" aria-hidden="true">${escapeHtml(initials)}</div>`;
+}
+
+function isStaffNote(msg) {
+  const prefix = model.notesPrefix;
+  return Boolean(prefix) && !msg.is_bot && decodeEntities(msg.text || "").trimStart().startsWith(prefix);
+}
+
+function renderMessage(msg) {
+  const badge = msg.is_bot ? `<span class="app-badge">APP</span>` : "";
+  const note = isStaffNote(msg) ? `<span class="note-chip" title="Starts with ${escapeHtml(model.notesPrefix)}: stays in Slack">Staff note</span>` : "";
+  const chip = msg.via_sms ? `<span class="sms-chip" title="The contact's text, posted as written">SMS</span>` : "";
+  let content;
+  if (msg.blocks && msg.blocks.length) content = renderBlocks(msg.blocks, msg.ts);
+  else if (msg.via_sms) content = escapeHtml(decodeEntities(msg.text)).replace(/\n/g, "<br>");
+  else content = mrkdwn(msg.text || "");
+  // Slack marks a person's edits; an app updating its own message is not marked.
+  const edited = msg.edited && !msg.is_bot ? ` <span class="edited">(edited)</span>` : "";
+  const reactions = (msg.reactions || [])
+    .map((r) => `<span class="reaction" title=":${escapeHtml(r.name)}:">${escapeHtml(r.emoji)} ${r.count}</span>`)
+    .join("");
+  return (
+    `<div class="msg${msg.is_bot ? " bot" : ""}${msg.via_sms ? " via-sms" : ""}${note ? " staff-note" : ""}" data-ts="${escapeHtml(msg.ts)}">` +
+    avatar(msg) +
+    `<div class="msg-body"><div class="msg-meta"><span class="author">${escapeHtml(msg.author)}</span>` +
+    `${badge}<span class="time">${clock(msg.ts)}</span>${chip}${note}</div>` +
+    `<div class="msg-content">${content}${edited}</div>` +
+    (reactions ? `<div class="reactions">${reactions}</div>` : "") +
+    `</div></div>`
+  );
+}
+
+function renderNotice(n) {
+  const ran = n.command ? `<div class="notice-command">You ran <code>${escapeHtml(n.command)}</code></div>` : "";
+  let body = n.blocks && n.blocks.length ? renderBlocks(n.blocks, "") : mrkdwn(n.text || "");
+  if (!body && n.kind === "command") body = `<span class="muted">The app acknowledged the command without an answer.</span>`;
+  return (
+    `<div class="msg notice ${escapeHtml(n.kind)}" data-notice="${escapeHtml(n.id)}">` +
+    BOT_AVATAR + `<div class="msg-body">` +
+    `<div class="msg-meta"><span class="author">${n.kind === "error" ? "Slackbot" : "SMS Chat"}</span>` +
+    `<span class="time">${clock(n.at)}</span><span class="only-you">Only visible to you</span></div>` +
+    `${ran}<div class="msg-content">${body}</div></div></div>`
+  );
+}
+
+// Redraw a box only when what it shows changed (keeps selections and scroll positions).
+const drawn = new WeakMap();
+function setHtml(box, html) {
+  if (drawn.get(box) === html) return false;
+  box.innerHTML = html;
+  drawn.set(box, html);
+  return true;
+}
+
+function placeInFeed(feed, el, key) {
+  el.dataset.key = String(key);
+  const after = [...feed.children].find((c) => c.dataset.key && Number(c.dataset.key) > key);
+  feed.insertBefore(el, after || null);
+}
+
+function caseElement(feed, top) {
+  let el = feed.querySelector(`.case[data-ts="${CSS.escape(top.ts)}"]`);
+  if (el) return [el, false];
+  el = document.createElement("article");
+  el.className = "case";
+  el.dataset.ts = top.ts;
+  el.innerHTML =
+    `<div class="case-top"></div>` +
+    `<div class="thread"><button type="button" class="thread-toggle"></button>` +
+    `<div class="replies"></div>` +
+    `<form class="thread-form" autocomplete="off"><input class="thread-input" placeholder="Reply…" aria-label="Reply in thread">` +
+    `<button type="submit" class="thread-send">Reply</button>` +
+    `<button type="button" class="thread-note" title="Post as a staff note: it stays in Slack">Note</button></form>` +
+    `<div class="thread-error" role="alert"></div></div>`;
+  el.querySelector(".thread-toggle").addEventListener("click", () => el.classList.toggle("collapsed"));
+  el.querySelector(".thread-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    replyInThread(el, top.ts, false);
+  });
+  const noteButton = el.querySelector(".thread-note");
+  noteButton.hidden = !model.notesPrefix;
+  noteButton.addEventListener("click", () => replyInThread(el, top.ts, true));
+  placeInFeed(feed, el, Number(top.ts));
+  return [el, true];
+}
+
+function renderInbox() {
+  const feed = $("inbox-feed");
+  const nearBottom = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 80;
+  let added = false;
+  const messages = [...model.slack.values()].sort((a, b) => Number(a.ts) - Number(b.ts));
+  const notices = [...model.notices.values()];
+  for (const top of messages.filter((m) => m.top)) {
+    const [el, isNew] = caseElement(feed, top);
+    added = added || isNew;
+    setHtml(el.querySelector(".case-top"), renderMessage(top));
+    const items = messages
+      .filter((m) => !m.top && m.thread_ts === top.ts)
+      .map((m) => [Number(m.ts), renderMessage(m)])
+      .concat(notices.filter((n) => n.thread_ts === top.ts).map((n) => [n.at, renderNotice(n)]))
+      .sort((a, b) => a[0] - b[0]);
+    added = setHtml(el.querySelector(".replies"), items.map((i) => i[1]).join("")) || added;
+    const count = messages.filter((m) => !m.top && m.thread_ts === top.ts).length;
+    el.querySelector(".thread-toggle").textContent = count === 1 ? "1 reply" : `${count} replies`;
+  }
+  for (const notice of notices.filter((n) => !n.thread_ts || !model.slack.has(n.thread_ts))) {
+    if (feed.querySelector(`[data-notice="${CSS.escape(notice.id)}"]`)) continue;
+    const wrap = document.createElement("div");
+    wrap.innerHTML = renderNotice(notice);
+    placeInFeed(feed, wrap.firstChild, notice.at);
+    added = true;
+  }
+  $("inbox-empty").hidden = model.slack.size > 0 || model.notices.size > 0;
+  if (added && nearBottom) feed.scrollTop = feed.scrollHeight;
+}
+
+// -- the phone -----------------------------------------------------------------------------
+const RECEIPT_WORDS = {
+  submitted: "Receipt pending…",
+  delivered: "Delivered ✓",
+  failed: "Not delivered",
+  rejected: "Rejected by the network",
+  expired: "Expired",
+  "receipt refused": "Receipt refused by the bridge",
+};
+
+function phoneState(msg) {
+  if (msg.direction === "sent") {
+    if (msg.state === "sending") return "Sending…";
+    if (msg.state === "sent") return msg.detail ? `Sent · ${msg.detail}` : "Sent";
+    return `Not sent: ${msg.detail || msg.state}`;
+  }
+  return RECEIPT_WORDS[msg.state] || msg.state;
+}
+
+function knownNumbers() {
+  const numbers = model.contacts.map((c) => c.number);
+  for (const msg of model.phone.values()) if (!numbers.includes(msg.contact)) numbers.push(msg.contact);
+  return numbers;
+}
+
+function renderContacts() {
+  const select = $("contact-select");
+  const options = knownNumbers().map((number) => {
+    const name = contactName(number);
+    const unread = model.unread[number] ? ` (${model.unread[number]} new)` : "";
+    const label = name ? `${name} · ${formatNumber(number)}` : formatNumber(number);
+    return `<option value="${escapeHtml(number)}">${escapeHtml(label + unread)}</option>`;
+  });
+  options.push(`<option value="${OTHER}">Another number…</option>`);
+  const html = options.join("");
+  if (select.dataset.html !== html) {
+    select.innerHTML = html;
+    select.dataset.html = html;
+  }
+  select.value = model.current && knownNumbers().includes(model.current) ? model.current : OTHER;
+  $("contact-number").hidden = select.value !== OTHER;
+}
+
+function renderPhone() {
+  const feed = $("phone-feed");
+  const mine = [...model.phone.values()]
+    .filter((m) => m.contact === model.current)
+    .sort((a, b) => a.at - b.at);
+  feed.innerHTML = mine
+    .map(
+      (m) =>
+        `<li class="bubble ${m.direction} state-${escapeHtml(m.state.replace(/\s+/g, "-"))}" data-id="${escapeHtml(m.id)}">` +
+        `<div class="bubble-text">${escapeHtml(m.text).replace(/\n/g, "<br>")}</div>` +
+        `<div class="bubble-meta"><span class="time">${clock(m.at)}</span> · <span class="state">${escapeHtml(phoneState(m))}</span></div></li>`,
+    )
+    .join("");
+  if (!mine.length) {
+    feed.innerHTML = `<li class="phone-empty">No messages yet. Text ${escapeHtml(formatNumber(model.ourNumber))} to open a case.</li>`;
+  }
+  feed.scrollTop = feed.scrollHeight;
+  if (model.current) delete model.unread[model.current];
+  renderContacts();
+}
+
+function smsMeter(text) {
+  const gsm = /^[@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&'()*+,\-./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà^{}\\[~\]|€\f]*$/.test(text);
+  const units = gsm ? [...text].reduce((n, c) => n + ("^{}\\[~]|€\f".includes(c) ? 2 : 1), 0) : text.length;
+  const [single, part] = gsm ? [160, 153] : [70, 67];
+  const parts = units <= single ? 1 : Math.ceil(units / part);
+  return `${units} / ${parts > 1 ? part * parts : single} · ${parts} SMS${gsm ? "" : " (Unicode)"}`;
+}
+
+// -- modals (views.open) -------------------------------------------------------------------
+function modalInput(block) {
+  const el = block.element || {};
+  const id = escapeHtml(el.action_id || "");
+  let field;
+  if (el.type === "static_select" || el.type === "users_select") {
+    field = `<select data-action-id="${id}">${menuOptions(el)}</select>`;
+  } else if (el.multiline) {
+    field = `<textarea data-action-id="${id}" rows="3"></textarea>`;
+  } else {
+    const max = el.max_length ? ` maxlength="${Number(el.max_length)}"` : "";
+    const hint = el.placeholder ? ` placeholder="${escapeHtml(el.placeholder.text)}"` : "";
+    field = `<input data-action-id="${id}"${max}${hint}>`;
+  }
+  return (
+    `<div class="modal-input" data-block-id="${escapeHtml(block.block_id || "")}">` +
+    `<label>${textObject(block.label)}</label>${field}<div class="modal-error" role="alert"></div></div>`
+  );
+}
+
+function renderModal() {
+  const backdrop = $("modal");
+  const view = model.modal;
+  backdrop.hidden = !view;
+  if (!view) delete backdrop.dataset.viewHash;
+  if (!view || backdrop.dataset.viewHash === view.hash) return;
+  backdrop.dataset.viewHash = view.hash;
+  $("modal-title").innerHTML = textObject(view.title);
+  $("modal-submit").innerHTML = view.submit ? textObject(view.submit) : "Submit";
+  $("modal-submit").hidden = !view.submit;
+  $("modal-cancel").innerHTML = view.close ? textObject(view.close) : "Cancel";
+  $("modal-body").innerHTML = (view.blocks || [])
+    .map((block) => (block.type === "input" ? modalInput(block) : renderBlocks([block], "")))
+    .join("");
+  const first = $("modal-body").querySelector("input, textarea, select");
+  if (first) first.focus();
+}
+
+async function submitModal(event) {
+  event.preventDefault();
+  const view = model.modal;
+  if (!view) return;
+  const values = {};
+  for (const box of $("modal-body").querySelectorAll(".modal-input")) {
+    const field = box.querySelector("[data-action-id]");
+    values[box.dataset.blockId] = { [field.dataset.actionId]: field.value };
+    box.querySelector(".modal-error").textContent = "";
+  }
+  try {
+    const answer = await post("/api/slack/view", { view_id: view.id, values });
+    for (const [blockId, message] of Object.entries(answer.errors || {})) {
+      const box = $("modal-body").querySelector(`.modal-input[data-block-id="${CSS.escape(blockId)}"]`);
+      if (box) box.querySelector(".modal-error").textContent = message;
+      else $("modal-body").insertAdjacentHTML("beforeend", `<div class="modal-error">${escapeHtml(message)}</div>`);
+    }
+  } catch (error) {
+    $("modal-body").insertAdjacentHTML("beforeend", `<div class="modal-error">${escapeHtml(error.message)}</div>`);
+  }
+}
+
+// -- talking to the demo server -----------------------------------------------------------
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+function phoneNumberInUse() {
+  return $("contact-select").value === OTHER ? $("contact-number").value.trim() : model.current;
+}
+
+async function sendFromPhone(event) {
+  event.preventDefault();
+  const text = $("phone-text").value;
+  const contact = phoneNumberInUse();
+  $("phone-error").textContent = "";
+  if (!text.trim()) return;
+  try {
+    const data = await post("/api/phone/send", { contact, text });
+    upsert("phone", data.message);
+    model.current = data.message.contact;
+    $("phone-text").value = "";
+    $("phone-meter").textContent = smsMeter("");
+    renderPhone();
+  } catch (error) {
+    $("phone-error").textContent = error.message;
+  }
+}
+
+// A staff note is a thread message starting with the bridge's notes prefix, typed as in Slack.
+async function replyInThread(caseEl, threadTs, asNote) {
+  const input = caseEl.querySelector(".thread-input");
+  const errorBox = caseEl.querySelector(".thread-error");
+  const text = asNote && model.notesPrefix ? `${model.notesPrefix} ${input.value}` : input.value;
+  if (!input.value.trim()) return;
+  errorBox.textContent = "";
+  try {
+    await post("/api/slack/post", { text, thread_ts: threadTs });
+    input.value = "";
+  } catch (error) {
+    errorBox.textContent = error.message;
+  }
+}
+
+async function sendFromComposer(event) {
+  event.preventDefault();
+  const input = $("composer-text");
+  const text = input.value.trim();
+  if (!text) return;
+  const hint = $("composer-hint");
+  try {
+    if (text.startsWith("/")) {
+      const data = await post("/api/slack/command", { text });
+      upsert("notice", data.notice);
+    } else {
+      await post("/api/slack/post", { text });
+    }
+    input.value = "";
+    hint.classList.remove("error");
+  } catch (error) {
+    hint.textContent = error.message;
+    hint.classList.add("error");
+  }
+}
+
+async function clickButton(btn, chosen) {
+  btn.disabled = true;
+  try {
+    await post("/api/slack/action", {
+      message_ts: btn.dataset.ts,
+      action_id: btn.dataset.actionId,
+      block_id: btn.dataset.blockId || null,
+      chosen: chosen || null,
+    });
+  } catch (error) {
+    $("composer-hint").textContent = error.message;
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function upsert(kind, data) {
+  if (kind === "slack") {
+    if (data.kind === "deleted") model.slack.delete(data.message.ts);
+    else model.slack.set(data.message.ts, data.message);
+  } else if (kind === "phone") {
+    const isNew = !model.phone.has(data.id);
+    model.phone.set(data.id, data);
+    if (isNew && data.direction === "received" && data.contact !== model.current) {
+      model.unread[data.contact] = (model.unread[data.contact] || 0) + 1;
+    }
+  } else if (kind === "notice") {
+    model.notices.set(data.id, data);
+  } else if (kind === "modal") {
+    model.modal = data.view;
+  }
+}
+
+function apply(kind, data) {
+  if (loading) {
+    buffered.push([kind, data]);
+    return;
+  }
+  upsert(kind, data);
+  if (kind === "phone") renderPhone();
+  else if (kind === "modal") renderModal();
+  else renderInbox();
+}
+
+async function loadState() {
+  loading = true;
+  buffered = [];
+  const response = await fetch("/api/state");
+  const state = await response.json();
+  model.ourNumber = state.our_number;
+  model.me = state.me;
+  model.users = state.users;
+  model.bots = state.bots;
+  model.modal = state.modal;
+  model.command = state.command;
+  model.notesPrefix = state.notes_prefix;
+  model.contacts = state.contacts;
+  model.slack = new Map(state.slack.map((m) => [m.ts, m]));
+  model.phone = new Map(state.phone.map((m) => [m.id, m]));
+  model.notices = new Map(state.notices.map((n) => [n.id, n]));
+  if (model.current === null) model.current = knownNumbers()[0] || null;
+  $("our-number").textContent = formatNumber(state.our_number);
+  $("workspace").textContent = state.workspace;
+  $("channel-name").textContent = state.channel.name;
+  $("channel-name-side").textContent = state.channel.name;
+  $("me-name").textContent = state.me.name;
+  $("command-name").textContent = state.command;
+  $("composer-text").placeholder = `Message #${state.channel.name}, or run ${state.command} help`;
+  for (const [kind, data] of buffered) upsert(kind, data);
+  buffered = [];
+  loading = false;
+  renderInbox();
+  renderPhone();
+  renderModal();
+}
+
+function connect() {
+  const live = $("live");
+  const events = new EventSource("/api/events");
+  events.addEventListener("open", () => {
+    live.textContent = "live";
+    live.classList.add("on");
+    loadState().catch((error) => {
+      live.textContent = `state unavailable: ${error.message}`;
+    });
+  });
+  events.addEventListener("error", () => {
+    live.textContent = "reconnecting…";
+    live.classList.remove("on");
+  });
+  for (const kind of ["slack", "phone", "notice", "modal"]) {
+    events.addEventListener(kind, (event) => apply(kind, JSON.parse(event.data)));
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("phone-form").addEventListener("submit", sendFromPhone);
+  $("phone-text").addEventListener("input", (event) => {
+    $("phone-meter").textContent = smsMeter(event.target.value);
+  });
+  $("phone-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("phone-form").requestSubmit();
+    }
+  });
+  $("contact-select").addEventListener("change", (event) => {
+    if (event.target.value === OTHER) {
+      $("contact-number").hidden = false;
+      $("contact-number").focus();
+      model.current = null;
+    } else {
+      model.current = event.target.value;
+    }
+    renderPhone();
+  });
+  $("composer").addEventListener("submit", sendFromComposer);
+  $("inbox-feed").addEventListener("click", (event) => {
+    const btn = event.target.closest(".bk-button");
+    if (btn && btn.dataset.ts) clickButton(btn);
+  });
+  $("inbox-feed").addEventListener("change", (event) => {
+    const select = event.target.closest(".bk-select");
+    if (select && select.dataset.ts && select.value) clickButton(select, select.value);
+  });
+  $("modal-form").addEventListener("submit", submitModal);
+  $("modal-cancel").addEventListener("click", () => {
+    if (model.modal) post("/api/slack/view/close", { view_id: model.modal.id }).catch(() => {});
+    model.modal = null;
+    renderModal();
+  });
+  connect();
+});

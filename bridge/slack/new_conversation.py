@@ -1,0 +1,131 @@
+"""Staff text someone first: `/smschat new <number or name> <text>`, or its modal.
+
+The modal's message box reports its SMS length as it is typed (Slack sends a block action
+on each change; the answer is a `views.update` of the hint).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.routing import cases
+from bridge.routing.cases import CaseActionRefused, CaseChange
+from bridge.routing.conversations import Inbox, format_number
+from bridge.routing.model import PhoneNumber, UserId
+from bridge.routing.segments import measure
+from bridge.store.repo import Repository
+
+if TYPE_CHECKING:
+    from bridge.slack.interactions import Desk
+
+NEW_VIEW = "new_conversation"
+MESSAGE_TYPED = "new_message_typed"
+
+
+async def start_from_command(repo: Repository, desk: Desk, rest: str, user: UserId) -> CaseChange:
+    to, text = await cases.resolve_recipient(repo, rest, default_region=desk.default_region)
+    return await cases.start_conversation(
+        repo, to=to, sender=desk.inbox.numbers[0], text=text, by=user, inbox=desk.inbox
+    )
+
+
+def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
+    @app.action(MESSAGE_TYPED)
+    async def on_typed(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        view = body["view"]
+        await client.views_update(
+            view_id=view["id"],
+            hash=view["hash"],
+            view=new_view(desk.inbox, typed=action.get("value") or ""),
+        )
+
+    @app.view(NEW_VIEW)
+    async def on_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        recipient = values["to"]["to"].get("value") or ""
+        sender = values["from"]["from"]["selected_option"]["value"]
+        text = values["message"][MESSAGE_TYPED].get("value") or ""
+        async with desk.store.unit() as repo:
+            try:
+                to, _ = await cases.resolve_recipient(
+                    repo, recipient, default_region=desk.default_region
+                )
+            except CaseActionRefused as refused:
+                await ack(response_action="errors", errors={"to": str(refused)})
+                return
+            try:
+                await cases.start_conversation(
+                    repo,
+                    to=to,
+                    sender=PhoneNumber(sender),
+                    text=text,
+                    by=UserId(body["user"]["id"]),
+                    inbox=desk.inbox,
+                )
+            except CaseActionRefused as refused:
+                await ack(response_action="errors", errors={"message": str(refused)})
+                return
+        await ack()
+
+
+def length_hint(text: str) -> str:
+    if not text:
+        return "Up to 160 characters fit in one SMS (70 with emoji or some accents)."
+    size = measure(text)
+    hint = f"{len(text)} characters · {size.segments} SMS segment(s) · {size.encoding}"
+    if size.non_gsm_chars:
+        hint += f" (because of {' '.join(size.non_gsm_chars[:5])})"
+    return hint
+
+
+def new_view(inbox: Inbox, *, typed: str = "") -> dict[str, Any]:
+    options = [
+        {"text": {"type": "plain_text", "text": format_number(n)}, "value": n}
+        for n in inbox.numbers
+    ]
+    return {
+        "type": "modal",
+        "callback_id": NEW_VIEW,
+        "title": {"type": "plain_text", "text": "New SMS conversation"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "to",
+                "label": {"type": "plain_text", "text": "To (number or contact name)"},
+                "element": {"type": "plain_text_input", "action_id": "to", "max_length": 200},
+            },
+            {
+                "type": "input",
+                "block_id": "from",
+                "label": {"type": "plain_text", "text": "From"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "from",
+                    "initial_option": options[0],
+                    "options": options,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "message",
+                "dispatch_action": True,
+                "label": {"type": "plain_text", "text": "Message"},
+                "hint": {"type": "plain_text", "text": length_hint(typed)},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": MESSAGE_TYPED,
+                    "multiline": True,
+                    "max_length": 1600,
+                    "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+                    **({"initial_value": typed} if typed else {}),
+                },
+            },
+        ],
+    }
