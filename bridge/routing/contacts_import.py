@@ -59,6 +59,10 @@ DELIMITERS = (",", ";")
 
 # Texts for people: refusals of the whole file, then of one row, then the report.
 NOT_UTF8 = "is not UTF-8 text (save it as 'CSV UTF-8'): {detail}"
+HAS_NUL = (
+    "holds NUL characters, so it is not a CSV text file (UTF-16? a spreadsheet?): "
+    "save it as 'CSV UTF-8'"
+)
 NOT_CSV = "cannot be read as CSV (line {line}): {detail}"
 EMPTY_FILE = "is empty: expected a header row naming the columns, such as number,name,label"
 NO_NUMBER_COLUMN = "has no 'number' (or 'phone') column; its header row names: {columns}"
@@ -118,9 +122,7 @@ class ImportReport:
         return [summary] + [REFUSED_ROW.format(row=r.row, reason=r.reason) for r in self.refused]
 
 
-async def import_contacts(
-    db: Database, data: bytes, *, default_region: str | None
-) -> ImportReport:
+async def import_contacts(db: Database, data: bytes, *, default_region: str | None) -> ImportReport:
     """Read a CSV file's bytes and store its contacts; `InvalidInput` refuses the whole file."""
     return await store_contacts(db, parse_contacts(data, default_region=default_region))
 
@@ -135,6 +137,8 @@ def parse_contacts(data: bytes, *, default_region: str | None) -> ParsedFile:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(NOT_UTF8.format(detail=exc.reason + f" at byte {exc.start}")) from None
+    if "\0" in text:
+        raise InvalidInput(HAS_NUL)
     delimiter = _sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[tuple[int, list[str]]] = []
@@ -215,7 +219,7 @@ class _Columns:
             elif key in _FIELDS:
                 kind, slot = (key, key)
             else:
-                kind, slot = ("property", header)
+                kind, slot = ("property", key)
             if (kind, slot) in seen:
                 raise InvalidInput(TWICE.format(first=headers[seen[kind, slot]], second=header))
             seen[kind, slot] = index
@@ -278,9 +282,13 @@ class _Columns:
         values = {name: cell(index) or None for name, index in self.fields.items()}
         name, email = values.get("name"), values.get("email")
         if name is not None and len(name) > MAX_NAME:
-            problems.append(TOO_LONG.format(column=self.headers[self.fields["name"]], limit=MAX_NAME))
+            problems.append(
+                TOO_LONG.format(column=self.headers[self.fields["name"]], limit=MAX_NAME)
+            )
         if email is not None and (len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email)):
-            problems.append(BAD_EMAIL.format(column=self.headers[self.fields["email"]], value=email))
+            problems.append(
+                BAD_EMAIL.format(column=self.headers[self.fields["email"]], value=email)
+            )
         if problems:
             raise InvalidInput("; ".join(problems))
         properties = {key: cell(index) for key, index in self.properties.items() if cell(index)}
