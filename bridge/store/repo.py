@@ -68,16 +68,23 @@ class Repository:
 
     async def contact_for_number(self, number: PhoneNumber) -> Contact:
         """The contact holding this number; an unknown number gets a contact of its own."""
-        found = await self.session.scalar(
-            select(Contact).join(ContactNumber).where(ContactNumber.number == number)
-        )
+        query = select(Contact).join(ContactNumber).where(ContactNumber.number == number)
+        found = await self.session.scalar(query)
         if found is not None:
             return found
         contact = Contact(properties={})
         self.session.add(contact)
         await self.session.flush()
-        self.session.add(ContactNumber(contact_id=contact.id, number=number, label="Mobile"))
-        await self.session.flush()
+        claimed = await self.session.scalar(
+            self._insert(ContactNumber)
+            .values(contact_id=contact.id, number=number, label="Mobile")
+            .on_conflict_do_nothing(index_elements=["number"])
+            .returning(ContactNumber.id)
+        )
+        if claimed is None:
+            # Someone else (a contacts import) took the number meanwhile: theirs it is.
+            await self.session.delete(contact)
+            return await self.session.scalar(query)  # type: ignore[return-value]
         return contact
 
     async def number_title(self, number: str, title_property: str) -> tuple[str | None, str]:
