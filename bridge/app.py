@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from aiohttp import web
+from redis.asyncio import Redis
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,6 +24,13 @@ from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
 from bridge.sms.http import VonageWebhooks
 from bridge.sms.sender import VonageSender
+from bridge.store.coordination import (
+    LocalPauses,
+    LocalRateLimiter,
+    RedisPauses,
+    RedisRateLimiter,
+    Wakeups,
+)
 from bridge.store.db import Database, migrate
 from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox
 from bridge.store.repo import Store
@@ -48,6 +56,8 @@ class Bridge:
     metrics: Metrics
     inbox: Inbox
     rules: ChatRules
+    wakeups: Wakeups
+    redis: Redis | None
     tasks: TaskKeeper = field(default_factory=TaskKeeper)
     _dispatching: asyncio.Task[None] | None = None
 
@@ -58,6 +68,8 @@ class Bridge:
             if released:
                 log.info("resuming %s outbox job(s) interrupted by the last stop", released)
         self._dispatching = self.tasks.spawn(self.dispatcher.run(), name="outbox-dispatcher")
+        if self.redis is not None:
+            self.tasks.spawn(self.wakeups.listen(), name="outbox-wakeups")
 
     async def close(self, *, grace: float = 10.0) -> None:
         """Stop taking jobs, let the ones in hand finish (up to `grace` seconds), close."""
@@ -66,6 +78,8 @@ class Bridge:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._dispatching), grace)
         await self.tasks.cancel_all()
+        if self.redis is not None:
+            await self.redis.aclose()
         close = getattr(self.sender, "close", None)
         if close is not None:
             close()
@@ -81,8 +95,17 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
     client = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
     )
-    poster = SlackPoster(client)
-    sender = sender or VonageSender(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    poster = SlackPoster(
+        client,
+        pauses=RedisPauses(redis) if redis else LocalPauses(),
+        limiter=RedisRateLimiter(redis) if redis else LocalRateLimiter(),
+        posts_per_second=settings.slack_posts_per_second,
+    )
+    sender = sender or VonageSender(
+        settings,
+        limiter=RedisRateLimiter(redis) if redis else LocalRateLimiter(),
+    )
     inbox = Inbox(
         numbers=settings.vonage_numbers,
         default_channel=settings.slack_channel,
@@ -105,7 +128,8 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         metrics.jobs.labels(job.kind, outcome).inc()
 
     dispatcher = Dispatcher(outbox, job_handlers(ctx), on_settled=count)
-    store.on_enqueued(dispatcher.notify)
+    wakeups = Wakeups(dispatcher.notify, redis)
+    store.on_enqueued(wakeups.committed)
     bolt = build_bolt_app(
         client=client,
         signing_secret=(
@@ -130,6 +154,8 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         metrics=metrics,
         inbox=inbox,
         rules=rules,
+        wakeups=wakeups,
+        redis=redis,
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy import make_url
 
 from bridge.errors import ConfigError, InvalidInput
 from bridge.routing.model import PhoneNumber
@@ -107,8 +109,12 @@ class Settings(BaseSettings):
         except InvalidInput as exc:
             raise ValueError(exc.reason) from None
 
-    database_url: str = "sqlite+aiosqlite:///smschat.db"
-    redis_url: str | None = None
+    slack_posts_per_second: float = Field(default=1.0, gt=0, le=50)
+    vonage_requests_per_second: float = Field(default=30.0, gt=0, le=1000)
+
+    # Not shown in repr: a URL may hold a password (it is also kept out of logs).
+    database_url: str = Field(default="sqlite+aiosqlite:///smschat.db", repr=False)
+    redis_url: str | None = Field(default=None, repr=False)
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -153,6 +159,13 @@ class Settings(BaseSettings):
             raise ValueError("expected at least one E.164 number such as +447700900000")
         return [PhoneNumber(_check_e164(n)) for n in value]
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_shape(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://host:6379/0 (or rediss:// or unix://)")
+        return value or None
+
     @field_validator("database_url")
     @classmethod
     def _database_url_shape(cls, value: str) -> str:
@@ -164,8 +177,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
-        for name, value in self._secrets().items():
-            if value.strip().lower() in _PLACEHOLDERS:
+        for name, value in self:
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(text, str) and text.strip().lower() in _PLACEHOLDERS:
                 raise ValueError(f"{name.upper()}: still holds a placeholder value")
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(
@@ -210,7 +224,14 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret's text, so log filters can make sure none is ever written."""
-        return [v for v in self._secrets().values() if v]
+        passwords = [
+            make_url(url).password
+            if url.startswith(("sqlite", "postgresql"))
+            else urlsplit(url).password
+            for url in (self.database_url, self.redis_url)
+            if url
+        ]
+        return [v for v in [*self._secrets().values(), *passwords] if v]
 
 
 def _check_e164(number: str) -> str:

@@ -22,17 +22,17 @@ class RedactingFilter(logging.Filter):
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, "***")
-        message = _PHONE.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(1), message)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, "***")
-        record.msg, record.args = message, None
+            record.exc_text = self.redact(record.exc_text)
+        record.msg, record.args = self.redact(record.getMessage()), None
         return True
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return _PHONE.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(1), text)
 
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:

@@ -41,6 +41,7 @@ INBOX = "C0INBOX"
 OUR_NUMBER = "+447700900000"
 STAFF = "U0STAFF"
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
@@ -169,6 +170,9 @@ def bridge_env(
         "VONAGE_API_HOST": vonage.host,
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "DEBUG",
+        # Slack's real budget (1 post a second a channel) would only slow the tests down;
+        # tests of the budget itself set their own.
+        "SLACK_POSTS_PER_SECOND": "50",
     }
     env.update(extra)
     return env

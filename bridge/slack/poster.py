@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +15,7 @@ from bridge.routing.model import ChannelId, SlackTs, UserId
 from bridge.routing.ports import CaseView, PostedMessage
 from bridge.slack.blocks import header_blocks, header_text
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
+from bridge.store.coordination import LocalPauses, LocalRateLimiter, Pauses, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -44,44 +45,41 @@ _PERMANENT_ERRORS = {
 _ALREADY_DONE = {"already_reacted", "no_reaction"}
 
 
-class ChannelGate:
-    """Remembers Slack's Retry-After per channel so one busy channel holds back only itself."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._closed_until: dict[str, float] = {}
-
-    def check(self, channel: str) -> None:
-        wait = self._closed_until.get(channel, 0.0) - self._clock()
-        if wait > 0:
-            raise SendError(
-                f"Slack asked to slow down in {channel}", retryable=True, retry_after=wait
-            )
-
-    def close_for(self, channel: str, seconds: float) -> None:
-        self._closed_until[channel] = self._clock() + seconds
-
-
 class SlackPoster:
     """Implements `ChatPoster` and `ReplyRenderer` over an AsyncWebClient."""
 
-    def __init__(self, client: AsyncWebClient, *, gate: ChannelGate | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        pauses: Pauses | None = None,
+        limiter: RateLimiter | None = None,
+        posts_per_second: float = 1.0,
+        post_burst: int = 3,
+    ) -> None:
         self.client = client
-        self.gate = gate or ChannelGate()
+        self.pauses = pauses or LocalPauses()
+        self.limiter = limiter or LocalRateLimiter()
+        self.posts_per_second = posts_per_second
+        self.post_burst = post_burst
         self._names: dict[str, str] = {}
 
     async def _call(
         self, gate_key: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
     ) -> Any:
         """Call Slack unless `gate_key` (a channel) is waiting out a rate limit."""
-        self.gate.check(gate_key)
+        waiting = await self.pauses.remaining(gate_key)
+        if waiting > 0:
+            raise SendError(
+                f"Slack asked to slow down in {gate_key}", retryable=True, retry_after=waiting
+            )
         try:
             return await call(**kwargs)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error"))
             if exc.response.status_code == 429:
                 wait = float(exc.response.headers.get("Retry-After", 1))
-                self.gate.close_for(gate_key, wait)
+                await self.pauses.pause(gate_key, wait)
                 raise SendError("Slack rate limit", retryable=True, retry_after=wait) from None
             if error in _ALREADY_DONE:
                 return None
@@ -92,10 +90,8 @@ class SlackPoster:
             raise SendError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
 
     async def post_header(self, channel: ChannelId, view: CaseView) -> PostedMessage:
-        response = await self._call(
+        response = await self._post(
             channel,
-            self.client.chat_postMessage,
-            channel=channel,
             text=header_text(view),
             blocks=header_blocks(view),
             unfurl_links=False,
@@ -113,6 +109,19 @@ class SlackPoster:
             blocks=header_blocks(view),
         )
 
+    async def _post(self, channel: str, **kwargs: Any) -> Any:
+        """chat.postMessage within Slack's per-channel budget, shared by every instance.
+
+        https://docs.slack.dev/apis/web-api/rate-limits: about one message per second per
+        channel, with short bursts allowed.
+        """
+        wait = await self.limiter.reserve(
+            f"slack:{channel}", rate=self.posts_per_second, burst=self.post_burst
+        )
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return await self._call(channel, self.client.chat_postMessage, channel=channel, **kwargs)
+
     async def post_in_thread(
         self, channel: ChannelId, thread_ts: SlackTs, text: str, *, from_contact: bool
     ) -> PostedMessage:
@@ -121,10 +130,8 @@ class SlackPoster:
             # A texter's words are shown as they are: escaped, never parsed as mrkdwn.
             text = escape_for_slack(text)
             options = {"mrkdwn": False, "parse": "none"}
-        response = await self._call(
+        response = await self._post(
             channel,
-            self.client.chat_postMessage,
-            channel=channel,
             thread_ts=thread_ts,
             text=text,
             unfurl_links=False,
@@ -158,7 +165,7 @@ class SlackPoster:
     async def direct_message(self, user: UserId, text: str) -> None:
         opened = await self._call("conversations", self.client.conversations_open, users=user)
         channel = opened["channel"]["id"]
-        await self._call(channel, self.client.chat_postMessage, channel=channel, text=text)
+        await self._post(channel, text=text)
 
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
         try:

@@ -23,6 +23,7 @@ from bridge.routing.model import PhoneNumber
 from bridge.routing.ports import SentSms
 from bridge.routing.segments import measure
 from bridge.sms.codes import describe_send_status
+from bridge.store.coordination import LocalRateLimiter, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,9 @@ _RETRYABLE_HTTP = {408, 409, 425, 429, 500, 502, 503, 504}
 class VonageSender:
     """Implements `SmsSender` through the SMS API, or the Messages API when configured."""
 
-    def __init__(self, settings: Settings, *, threads: int = 4) -> None:
+    def __init__(
+        self, settings: Settings, *, limiter: RateLimiter | None = None, threads: int = 4
+    ) -> None:
         options: dict[str, Any] = {"timeout": 15, "pool_maxsize": threads}
         if settings.vonage_api_host:
             options["api_host"] = settings.vonage_api_host
@@ -55,8 +58,17 @@ class VonageSender:
             )
         self._client = Vonage(auth, HttpClientOptions(**options))
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vonage")
+        self._limiter = limiter or LocalRateLimiter()
+        self._account = settings.vonage_application_id or settings.vonage_api_key or "account"
+        self._rate = settings.vonage_requests_per_second
 
     async def send(self, *, to: PhoneNumber, sender: PhoneNumber, text: str) -> SentSms:
+        # One budget per Vonage account, shared by every instance (SMS API default: 30/s).
+        wait = await self._limiter.reserve(
+            f"vonage:{self._account}", rate=self._rate, burst=max(1, int(self._rate))
+        )
+        if wait > 0:
+            await asyncio.sleep(wait)
         loop = asyncio.get_running_loop()
         send = self._send_messages_api if self._messages_api else self._send_sms_api
         return await loop.run_in_executor(self._pool, send, _digits(to), _digits(sender), text)

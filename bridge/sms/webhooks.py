@@ -136,6 +136,13 @@ def is_messages_api(params: Params) -> bool:
     return "message_uuid" in params
 
 
+def _message_text(params: Params) -> str:
+    """The words of a text; an empty SMS is a valid SMS. NUL (which a GSM-7 '@' can arrive
+    as, and which PostgreSQL cannot store) is shown as the replacement character."""
+    raw = params.get("text")
+    return raw.replace("\x00", "\ufffd") if isinstance(raw, str) else ""
+
+
 def _text_field(params: Params, key: str) -> str | None:
     value = params.get(key)
     if value is None:
@@ -243,8 +250,7 @@ def _parse_sms_api_inbound(params: Params) -> InboundSms:
     if kind == SMS_API_BINARY_TYPE:
         text = BINARY_PLACEHOLDER
     elif kind in SMS_API_TEXT_TYPES:
-        raw_text = params.get("text")
-        text = raw_text if isinstance(raw_text, str) else ""  # an empty SMS is a valid SMS
+        text = _message_text(params)
     else:
         raise InvalidInput(f"unsupported inbound message type {kind!r}")
     return InboundSms(
@@ -263,11 +269,10 @@ def _parse_messages_api_inbound(params: Params) -> InboundSms:
         raise InvalidInput(f"unsupported Messages API channel {channel!r}; expected 'sms'")
     found = _require(params, "message_uuid", "from", "to", "timestamp")
     sender, recipient = _inbound_addresses(found["from"], found["to"])
-    raw_text = params.get("text")
     if (_text_field(params, "message_type") or "text") != "text":
         text = BINARY_PLACEHOLDER  # same decision as SMS API binary messages
     else:
-        text = raw_text if isinstance(raw_text, str) else ""
+        text = _message_text(params)
     # The Messages API joins the parts of a long SMS before calling us (`sms.num_messages`),
     # so there is never a ConcatPart here.
     return InboundSms(

@@ -26,10 +26,13 @@ READ_ONLY = "bridge_read_only"
 def create_engine(url: str) -> AsyncEngine:
     """An engine tuned for the backend: SQLite in WAL mode with writers that queue politely."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # hide_parameters: SQL errors must not carry numbers and texts into the logs.
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -1,0 +1,260 @@
+"""What the bridge writes to its log: never a secret; at INFO and above, no number, no words.
+
+A whole conversation (inbound text and its repeat, a refused webhook, post, staff reply,
+send, delivery receipt, an edit of the sent reply, a send Vonage refuses) runs with logging
+set up by the project's own `configure_logging`, in process and in `python -m bridge run`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bridge.app import build_bridge, build_web_app
+from bridge.fakes import FakeSlack, FakeVonage
+from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
+from bridge.fakes.vonage_api import sms_inbound_params, sms_receipt_params
+from bridge.logs import configure_logging
+from tests.bridge_process import BridgeProcess
+from tests.conftest import (
+    BOT_TOKEN,
+    INBOX,
+    OUR_NUMBER,
+    SIGNING_SECRET,
+    STAFF,
+    VONAGE_KEY,
+    VONAGE_SECRET,
+    bridge_env,
+)
+
+CONTACT = "+447700900123"
+# Distinctive words, so finding them in a log can only mean a text was written there.
+INBOUND_TEXT = "Marmalade zeppelin, my biopsy results please"
+REPLY_TEXT = "Quokka lantern: your results are normal"
+REFUSED_TEXT = "Periwinkle saxophone follow-up"
+EDITED_TEXT = "Quokka lantern: results are fine, call us"
+
+SECRETS = {
+    "bot token": BOT_TOKEN,
+    "signing secret": SIGNING_SECRET,
+    "vonage api secret": VONAGE_SECRET,
+    "vonage basic auth": base64.b64encode(f"{VONAGE_KEY}:{VONAGE_SECRET}".encode()).decode(),
+}
+PERSONAL = {
+    "contact number": CONTACT.removeprefix("+"),
+    "contact number, national": "7700900123",
+    "contact number, spaced": "7700 900123",
+    "inbound text": "Marmalade zeppelin",
+    "reply text": "Quokka lantern",
+    "refused reply text": "Periwinkle saxophone",
+    "edited text": "results are fine",
+}
+# A logging line as `configure_logging` formats it: "<date> <time> LEVEL logger: message".
+RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
+
+
+class Conversation:
+    """Speaks to a bridge at `url` as Vonage and Slack would."""
+
+    def __init__(self, url: str, http: aiohttp.ClientSession, slack: FakeSlack, vonage: FakeVonage):
+        self.url, self.http, self.slack, self.vonage = url, http, slack, vonage
+
+    async def vonage_webhook(self, path: str, params: dict[str, str], *, get: bool = False) -> int:
+        if get:
+            response = await self.http.get(f"{self.url}{path}?{urlencode(params)}")
+        else:
+            response = await self.http.post(f"{self.url}{path}", data=params)
+        return response.status
+
+    async def slack_event(self, event: dict) -> int:
+        body = json.dumps(event_callback_body(event, event_id=f"Ev{uuid.uuid4().hex[:10]}"))
+        headers = {
+            "Content-Type": "application/json",
+            **slack_signature_headers(SIGNING_SECRET, body.encode()),
+        }
+        response = await self.http.post(f"{self.url}/slack/events", data=body, headers=headers)
+        return response.status
+
+    async def staff_reply(self, thread: str, text: str) -> str:
+        posted = await self.slack.post_as_user(INBOX, STAFF, text, thread_ts=thread)
+        event = message_event(INBOX, STAFF, text, posted["ts"], thread_ts=thread)
+        assert await self.slack_event(event) == 200
+        return posted["ts"]
+
+    async def run(self) -> None:
+        """The whole round trip, with the failures that make the bridge log the most."""
+        contact, ours = CONTACT.removeprefix("+"), OUR_NUMBER.removeprefix("+")
+        inbound = sms_inbound_params(
+            msisdn=contact, to=ours, text=INBOUND_TEXT, message_id="0A00000000000001"
+        )
+        assert await self.vonage_webhook("/vonage/inbound", inbound, get=True) == 200
+        assert await self.vonage_webhook("/vonage/inbound", inbound) == 200  # a repeat
+        no_id = {k: v for k, v in inbound.items() if k != "messageId"}
+        assert await self.vonage_webhook("/vonage/inbound", no_id) == 400
+        await self.slack.wait_for("chat.postMessage", count=2, timeout=10)
+        thread = self.slack.messages(INBOX)[0]["ts"]
+
+        reply_ts = await self.staff_reply(thread, REPLY_TEXT)
+        [sent] = await self.vonage.wait_for_sends(1, timeout=10)
+        receipt = sms_receipt_params(
+            message_id=sent.message_ids[0],
+            msisdn=contact,
+            to=ours,
+            status="delivered",
+            api_key=VONAGE_KEY,
+        )
+        assert await self.vonage_webhook("/vonage/status", receipt) == 200
+        await self.slack.wait_for("reactions.add", timeout=10)
+
+        before = {"type": "message", "user": STAFF, "text": REPLY_TEXT, "ts": reply_ts}
+        edit = {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": INBOX,
+            "hidden": True,
+            "ts": "1799999999.000100",
+            "previous_message": before | {"thread_ts": thread},
+            "message": before | {"thread_ts": thread, "text": EDITED_TEXT},
+        }
+        assert await self.slack_event(edit) == 200
+        await self.slack.wait_for("chat.postEphemeral", timeout=10)
+
+        self.vonage.fail_next(sms_status="6")
+        await self.staff_reply(thread, REFUSED_TEXT)
+        await self.slack.wait_for("reactions.add", count=2, timeout=10)
+        await self.slack.wait_until(lambda: len(self.slack.thread(INBOX, thread)) >= 5, timeout=10)
+
+
+def leaks(log: str) -> list[str]:
+    """What should not be in `log`: secrets anywhere; numbers and words at INFO and above."""
+    found = [name for name, secret in SECRETS.items() if secret in log]
+    for line in log_at_info_and_above(log):
+        found += [f"{name} in {line!r}" for name, value in PERSONAL.items() if value in line]
+    return found
+
+
+def log_at_info_and_above(log: str) -> Iterator[str]:
+    """Lines of records at INFO or above, with their tracebacks; any stray output too."""
+    level = "INFO"
+    for line in log.splitlines():
+        record = RECORD.match(line)
+        if record:
+            level = record.group(1)
+        if level != "DEBUG":
+            yield line
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """`configure_logging` rewires the root logger; put back what pytest had."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {
+        name: logger.level
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
+
+
+@pytest.fixture
+async def served_with_logging(
+    make_settings, fake_slack: FakeSlack, fake_vonage: FakeVonage, restore_logging, request
+) -> AsyncIterator[tuple[Conversation, io.StringIO]]:
+    """A bridge set up as `smschat-bridge run` sets it up, its log written to a buffer."""
+    settings = make_settings(LOG_LEVEL=request.param)
+    configure_logging(settings.log_level, settings.secret_values())
+    [handler] = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    handler.setStream(buffer)
+    bridge = await build_bridge(settings)
+    runner = web.AppRunner(build_web_app(bridge), access_log=None)  # as the CLI serves it
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    await bridge.start_background()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield Conversation(f"http://{host}:{port}", http, fake_slack, fake_vonage), buffer
+    finally:
+        await runner.cleanup()
+        await bridge.close()
+
+
+@pytest.mark.parametrize("served_with_logging", ["DEBUG", "INFO"], indirect=True)
+async def test_the_log_of_a_conversation_keeps_secrets_numbers_and_words_out(
+    served_with_logging: tuple[Conversation, io.StringIO],
+) -> None:
+    conversation, buffer = served_with_logging
+
+    await conversation.run()
+
+    log = buffer.getvalue()
+    assert "outbox job" in log, "the bridge's own records must be in the captured log"
+    assert leaks(log) == []
+
+
+@pytest.mark.parametrize("served_with_logging", ["INFO"], indirect=True)
+async def test_a_webhook_the_store_chokes_on_leaves_no_number_or_words_in_the_log(
+    served_with_logging: tuple[Conversation, io.StringIO],
+) -> None:
+    """PostgreSQL refuses NUL characters in text; whatever fails, the log stays clean."""
+    conversation, buffer = served_with_logging
+    inbound = sms_inbound_params(
+        msisdn=CONTACT.removeprefix("+"),
+        to=OUR_NUMBER.removeprefix("+"),
+        text=f"{INBOUND_TEXT}\x00",
+        message_id="0A00000000000002",
+    )
+
+    response = await conversation.http.post(f"{conversation.url}/vonage/inbound", json=inbound)
+
+    await response.read()
+    assert leaks(buffer.getvalue()) == []
+
+
+async def test_the_running_command_logs_no_secret_number_or_words(
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    fake_vonage: FakeVonage,
+    ca_bundle: Path,
+    free_port: int,
+) -> None:
+    env = bridge_env(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
+        slack=fake_slack,
+        vonage=fake_vonage,
+        LOG_LEVEL="DEBUG",
+        HOST="127.0.0.1",
+        PORT=str(free_port),
+        REQUESTS_CA_BUNDLE=str(ca_bundle),
+    )
+    process = BridgeProcess(env, cwd=tmp_path, log_path=tmp_path / "bridge.log")
+    try:
+        await process.start()
+        async with aiohttp.ClientSession() as http:
+            await Conversation(process.url, http, fake_slack, fake_vonage).run()
+        assert await process.stop() == 0, process.log
+    finally:
+        await process.kill()
+
+    log = process.log
+    assert " DEBUG " in log and "outbox job" in log
+    assert leaks(log) == []
