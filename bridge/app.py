@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -58,6 +59,7 @@ class Bridge:
     rules: ChatRules
     wakeups: Wakeups
     redis: Redis | None
+    slack_session: aiohttp.ClientSession
     tasks: TaskKeeper = field(default_factory=TaskKeeper)
     _dispatching: asyncio.Task[None] | None = None
 
@@ -78,6 +80,7 @@ class Bridge:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._dispatching), grace)
         await self.tasks.cancel_all()
+        await self.slack_session.close()
         if self.redis is not None:
             await self.redis.aclose()
         close = getattr(self.sender, "close", None)
@@ -92,8 +95,12 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         await migrate(settings.database_url)
     db = Database(settings.database_url)
     store = Store(db)
+    # One HTTP session for every Slack call: connections (and TLS) are reused.
+    slack_session = aiohttp.ClientSession()
     client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        session=slack_session,
     )
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     poster = SlackPoster(
@@ -156,6 +163,7 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
         rules=rules,
         wakeups=wakeups,
         redis=redis,
+        slack_session=slack_session,
     )
 
 

@@ -73,10 +73,10 @@ async def test_redis_pauses_tell_how_long_a_key_must_wait(redis: Redis) -> None:
 
 async def test_work_committed_on_one_instance_wakes_the_others(redis: Redis) -> None:
     woken = asyncio.Event()
-    listener = Wakeups(woken.set, Redis.from_url(REDIS_URL))
+    listener = Wakeups(lambda _jobs: woken.set(), Redis.from_url(REDIS_URL))
     listening = asyncio.create_task(listener.listen())
     try:
-        publisher = Wakeups(lambda: None, redis)
+        publisher = Wakeups(lambda _jobs: None, redis)
         async with asyncio.timeout(5):
             while not woken.is_set():
                 publisher.committed()

@@ -52,7 +52,7 @@ class _Job:
 
 class PostCaseHeader(_Job):
     async def run(self, payload: dict[str, Any]) -> None:
-        async with self.ctx.store.unit() as repo:
+        async with self.ctx.store.reading() as repo:
             case = await repo.case(payload["case_id"])
             if case is None or case.thread_ts is not None:
                 return
@@ -76,7 +76,7 @@ class PostMessage(_Job):
 
     async def run(self, payload: dict[str, Any]) -> None:
         case_id, message_id = payload["case_id"], payload["message_id"]
-        async with self.ctx.store.unit() as repo:
+        async with self.ctx.store.reading() as repo:
             case = await repo.case(case_id)
             message = await repo.message(message_id)
             if case is None or message is None:
@@ -122,7 +122,7 @@ class SendSms(_Job):
 
     async def run(self, payload: dict[str, Any]) -> None:
         ctx = self.ctx
-        async with ctx.store.unit() as repo:
+        async with ctx.store.reading() as repo:
             message = await repo.message(payload["message_id"])
             if message is None or message.status != MessageStatus.QUEUED:
                 return
@@ -239,7 +239,7 @@ class UpdateCaseHeader(_Job):
     """Renders the case as it is now; one update covers every change made before it ran."""
 
     async def run(self, payload: dict[str, Any]) -> None:
-        async with self.ctx.store.unit() as repo:
+        async with self.ctx.store.reading() as repo:
             case = await repo.case(payload["case_id"])
             if case is None or case.thread_ts is None:
                 return
@@ -254,7 +254,7 @@ class NotifyAssignee(_Job):
     """A direct message to the new assignee with a link to the thread."""
 
     async def run(self, payload: dict[str, Any]) -> None:
-        async with self.ctx.store.unit() as repo:
+        async with self.ctx.store.reading() as repo:
             case = await repo.case(payload["case_id"])
         link = "(thread not posted yet)"
         if case is not None and case.thread_ts is not None:
@@ -281,7 +281,7 @@ class React(_Job):
 
 class ThreadNote(_Job):
     async def run(self, payload: dict[str, Any]) -> None:
-        async with self.ctx.store.unit() as repo:
+        async with self.ctx.store.reading() as repo:
             case = await repo.case(payload["case_id"])
         if case is None or case.thread_ts is None:
             return

@@ -66,13 +66,13 @@ class RedisRateLimiter:
 class Wakeups:
     """Tells every instance's dispatcher that work was committed."""
 
-    def __init__(self, notify_local: Callable[[], None], redis: object | None = None) -> None:
+    def __init__(self, notify_local: Callable[[int], None], redis: object | None = None) -> None:
         self._notify_local = notify_local
         self._redis = redis
         self._pending: set[asyncio.Task[object]] = set()
 
-    def committed(self) -> None:
-        self._notify_local()
+    def committed(self, jobs: int = 1) -> None:
+        self._notify_local(jobs)
         if self._redis is None:
             return
         task = asyncio.get_running_loop().create_task(
@@ -96,7 +96,7 @@ class Wakeups:
         try:
             async for message in pubsub.listen():
                 if message.get("type") == "message":
-                    self._notify_local()
+                    self._notify_local(1)
         finally:
             await pubsub.aclose()
 

@@ -7,6 +7,7 @@ whether trying again can help; anything else it raises is a bug, logged and retr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -178,12 +179,16 @@ class Dispatcher:
         self.workers = workers
         self.on_settled = on_settled
         self.max_idle = max_idle
-        self._wake = asyncio.Event()
+        # One token wakes one sleeping worker; never more tokens than workers, so a burst
+        # of commits does not make every worker query the store for the same job.
+        self._wake: asyncio.Queue[None] = asyncio.Queue(maxsize=workers)
         self._stopping = False
 
-    def notify(self) -> None:
-        """New work was committed: wake a sleeping worker."""
-        self._wake.set()
+    def notify(self, jobs: int = 1) -> None:
+        """`jobs` new jobs were committed: wake as many sleeping workers (at most all)."""
+        for _ in range(min(jobs, self.workers)):
+            with contextlib.suppress(asyncio.QueueFull):
+                self._wake.put_nowait(None)
 
     async def run(self) -> None:
         await asyncio.gather(*(self._worker() for _ in range(self.workers)))
@@ -191,13 +196,11 @@ class Dispatcher:
     def stop(self) -> None:
         """Let each worker finish the job in hand, then end `run()`."""
         self._stopping = True
-        self._wake.set()
+        self.notify(self.workers)
 
     async def _worker(self) -> None:
         failures = 0
         while not self._stopping:
-            # Clear before claiming: a notify that lands after the claim is not lost.
-            self._wake.clear()
             try:
                 job = await self.outbox.claim()
                 if job is not None:
@@ -219,7 +222,7 @@ class Dispatcher:
         if due is not None:
             timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()) + 0.01)
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            await asyncio.wait_for(self._wake.get(), timeout)
         except TimeoutError:
             pass
 

@@ -518,9 +518,10 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[Callable[[int], None]] = []
 
-    def on_enqueued(self, listener: Callable[[], None]) -> None:
+    def on_enqueued(self, listener: Callable[[int], None]) -> None:
+        """`listener(n)` is called after a unit of work committed n new jobs."""
         self._listeners.append(listener)
 
     @asynccontextmanager
@@ -530,4 +531,10 @@ class Store:
             yield repo
         if repo.enqueued:
             for listener in self._listeners:
-                listener()
+                listener(repo.enqueued)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Repository]:
+        """A repository for reads only (on SQLite it does not take the write lock)."""
+        async with self.db.reading() as session:
+            yield Repository(session)
