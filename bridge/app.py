@@ -33,7 +33,7 @@ from bridge.store.coordination import (
     Wakeups,
 )
 from bridge.store.db import Database, migrate
-from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox
+from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox, RetryPolicy
 from bridge.store.repo import Store
 from bridge.tasks import TaskKeeper
 
@@ -89,7 +89,12 @@ class Bridge:
         await self.db.close()
 
 
-async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -> Bridge:
+async def build_bridge(
+    settings: Settings,
+    *,
+    sender: SmsSender | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> Bridge:
     """Open the store (migrating an embedded SQLite database) and wire everything."""
     if settings.database_url.startswith("sqlite"):
         await migrate(settings.database_url)
@@ -134,7 +139,7 @@ async def build_bridge(settings: Settings, *, sender: SmsSender | None = None) -
     def count(job: ClaimedJob, outcome: str) -> None:
         metrics.jobs.labels(job.kind, outcome).inc()
 
-    dispatcher = Dispatcher(outbox, job_handlers(ctx), on_settled=count)
+    dispatcher = Dispatcher(outbox, job_handlers(ctx), policy=retry_policy, on_settled=count)
     wakeups = Wakeups(dispatcher.notify, redis)
     store.on_enqueued(wakeups.committed)
     bolt = build_bolt_app(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from pydantic_settings import BaseSettings
 from bridge.config import Settings, load_settings
 from bridge.errors import ConfigError, InvalidInput
 from bridge.logs import configure_logging
+from bridge.tasks import until_stopped
 
 if TYPE_CHECKING:
     from bridge.routing.contacts_import import ImportReport, ParsedFile
@@ -239,12 +238,7 @@ async def serve(settings: Settings) -> int:
         ", ".join(str(a) for a in runner.addresses),
         "Socket Mode" if socket_mode else "HTTP",
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await until_stopped()
     log.info("stopping")
     if socket_mode is not None:
         await socket_mode.close_async()

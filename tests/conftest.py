@@ -33,6 +33,7 @@ from bridge.fakes.slack_api import (
 )
 from bridge.store.db import Database, migrate
 from bridge.store.models import OutboxJob, utcnow
+from bridge.store.outbox import RetryPolicy
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
@@ -290,8 +291,8 @@ async def start_live(
     """Start a bridge with extra settings (as environment names), stopped after the test."""
     stack = contextlib.AsyncExitStack()
 
-    async def start(**extra: str) -> LiveBridge:
-        bridge = await build_bridge(make_settings(**extra))
+    async def start(*, retry_policy: RetryPolicy | None = None, **extra: str) -> LiveBridge:
+        bridge = await build_bridge(make_settings(**extra), retry_policy=retry_policy)
         runner = web.AppRunner(build_web_app(bridge))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

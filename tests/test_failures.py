@@ -5,22 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
-import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from bridge.app import build_bridge, build_web_app
-from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.routing.conversations import POST_HEADER, SEND_SMS
 from bridge.store.models import Message, OutboxJob
-from bridge.store.outbox import Dispatcher, RetryPolicy
+from bridge.store.outbox import RetryPolicy
 from tests.conftest import INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, LiveBridge
 
 CONTACT = "+447700900123"
@@ -29,30 +25,9 @@ FAST_RETRIES = RetryPolicy(max_attempts=5, base_delay=0.05, max_delay=0.2)
 
 
 @pytest.fixture
-async def fast_live(
-    make_settings, fake_slack: FakeSlack, fake_vonage: FakeVonage
-) -> AsyncIterator[LiveBridge]:
-    """As `live`, but the dispatcher backs off in milliseconds instead of seconds.
-
-    `build_bridge` takes no retry policy, so the dispatcher is rebuilt from the parts it
-    wired (the same outbox, handlers and metrics hook) before anything runs.
-    """
-    bridge = await build_bridge(make_settings())
-    wired = bridge.dispatcher
-    bridge.dispatcher = Dispatcher(
-        wired.outbox, wired.handlers, policy=FAST_RETRIES, on_settled=wired.on_settled
-    )
-    bridge.store.on_enqueued(bridge.dispatcher.notify)
-    runner = web.AppRunner(build_web_app(bridge))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    await bridge.start_background()
-    async with aiohttp.ClientSession() as http:
-        yield LiveBridge(bridge, f"http://{host}:{port}", http, fake_slack, fake_vonage)
-    await runner.cleanup()
-    await bridge.close()
+async def fast_live(start_live) -> LiveBridge:
+    """As `live`, but the outbox backs off in milliseconds instead of seconds."""
+    return await start_live(retry_policy=FAST_RETRIES)
 
 
 def inbound(text: str, *, message_id: str, to: str = OUR_NUMBER) -> dict[str, str]:

@@ -18,10 +18,8 @@ bridge the way Slack and Vonage would; the stream carries every change in the fa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -35,6 +33,7 @@ from bridge.errors import BridgeError
 from bridge.logs import configure_logging
 from bridge.sandbox.seed import CONTACTS, seed
 from bridge.sandbox.world import Sandbox
+from bridge.tasks import until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -255,12 +254,7 @@ async def serve_demo(options: DemoOptions) -> int:
         print(f"smschat-bridge demo: {exc}", file=sys.stderr)
         return 1
     print(f"smschat-bridge demo: open {url} (Ctrl-C stops it)", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await until_stopped()
     log.info("demo: stopping")
     await demo.close()
     return 0
