@@ -5,6 +5,7 @@ Every job is safe to run twice: it checks in the store whether its effect alread
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -57,12 +58,12 @@ class PostCaseHeader(_Job):
             if case is None or case.thread_ts is not None:
                 return
             previous = await repo.case(case.previous_case_id) if case.previous_case_id else None
-            link = None
-            if previous is not None and previous.thread_ts is not None:
-                link = await self.ctx.poster.permalink(
-                    ChannelId(previous.channel), SlackTs(previous.thread_ts)
-                )
-            view = await conv.case_view(repo, case, inbox=self.ctx.inbox, previous_case_link=link)
+            view = await conv.case_view(repo, case, inbox=self.ctx.inbox)
+        if previous is not None and previous.thread_ts is not None:
+            link = await self.ctx.poster.permalink(
+                ChannelId(previous.channel), SlackTs(previous.thread_ts)
+            )
+            view = dataclasses.replace(view, previous_case_link=link)
         posted = await self.ctx.poster.post_header(ChannelId(case.channel), view)
         async with self.ctx.store.unit() as repo:
             await repo.set_thread(case.id, posted.ts)
