@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.config import Settings
+from bridge.errors import ConfigError
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.conversations import Inbox
 from bridge.routing.jobs import JobContext, job_handlers
@@ -32,7 +33,7 @@ from bridge.store.coordination import (
     RedisRateLimiter,
     Wakeups,
 )
-from bridge.store.db import Database, migrate
+from bridge.store.db import Database, migrate, schema_behind
 from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox, RetryPolicy
 from bridge.store.repo import Store
 from bridge.tasks import TaskKeeper
@@ -99,6 +100,11 @@ async def build_bridge(
     if settings.database_url.startswith("sqlite"):
         await migrate(settings.database_url)
     db = Database(settings.database_url)
+    behind = await schema_behind(db)
+    if behind:
+        await db.close()
+        # Several instances may share PostgreSQL: upgrading is a deliberate step.
+        raise ConfigError(f"DATABASE_URL: {behind}; run `smschat-bridge migrate` first")
     store = Store(db)
     # One HTTP session for every Slack call: connections (and TLS) are reused.
     slack_session = aiohttp.ClientSession()

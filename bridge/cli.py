@@ -208,7 +208,11 @@ async def serve(settings: Settings) -> int:
 
     from bridge.app import build_bridge, build_web_app
 
-    bridge = await build_bridge(settings)
+    try:
+        bridge = await build_bridge(settings)
+    except ConfigError as exc:
+        print(f"smschat-bridge: {exc}", file=sys.stderr)
+        return 2
     if settings.vonage_signature_secret is None:
         log.warning(
             "VONAGE_SIGNATURE_SECRET is not set: Vonage webhooks are accepted without a signature"

@@ -11,7 +11,15 @@ from collections.abc import Iterable
 _PHONE = re.compile(r"(?<![\w.])\+?\d{3,11}(\d{4})(?![\w.])")
 
 # The Vonage SDK logs request bodies (with api_secret) at DEBUG; Slack's logs payloads.
-_NOISY = ("vonage", "vonage_http_client", "slack_bolt", "slack_sdk", "urllib3", "aiosqlite")
+_NOISY = (
+    "vonage",
+    "vonage_http_client",
+    "slack_bolt",
+    "slack_sdk",
+    "urllib3",
+    "aiosqlite",
+    "alembic",
+)
 
 
 class RedactingFilter(logging.Filter):

@@ -70,7 +70,7 @@ def need_service(url: str, port: int, what: str) -> None:
     pytest.skip(message)
 
 
-async def _reset_postgres(url: str) -> None:
+async def reset_postgres(url: str) -> None:
     from sqlalchemy import text
 
     db = Database(url)
@@ -118,7 +118,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-        await _reset_postgres(url)
+        await reset_postgres(url)
     await migrate(url)
     return url
 

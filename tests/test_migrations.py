@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bridge.store.db import Database
+from bridge.app import build_bridge
+from bridge.config import Settings
+from bridge.errors import ConfigError
+from bridge.store.db import Database, migrate
 from bridge.store.models import Base
+from tests.conftest import reset_postgres
 
 
 async def test_migrated_schema_matches_the_models(db: Database) -> None:
@@ -16,3 +21,24 @@ async def test_migrated_schema_matches_the_models(db: Database) -> None:
     async with db.engine.connect() as connection:
         diff = await connection.run_sync(differences)
     assert diff == []
+
+
+@pytest.mark.postgres
+async def test_run_refuses_a_postgres_schema_that_is_behind(postgres_url: str) -> None:
+    await reset_postgres(postgres_url)  # an empty database: never migrated
+    settings = Settings(
+        _env_file=None,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="s" * 32,
+        slack_channel="C0INBOX",
+        vonage_api_key="key",
+        vonage_api_secret="secret",
+        vonage_numbers="+447700900000",
+        database_url=postgres_url,
+    )
+    with pytest.raises(ConfigError, match="run `smschat-bridge migrate` first"):
+        await build_bridge(settings)
+    await migrate(postgres_url)
+    bridge = await build_bridge(settings)  # migrated: it starts
+    assert bridge.db.dialect == "postgresql"
+    await bridge.close()

@@ -106,6 +106,21 @@ def _upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+async def schema_behind(db: Database) -> str | None:
+    """Why the database is not at this version's schema, or None when it is."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
+    async with db.engine.connect() as connection:
+        current = await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+    if current == head:
+        return None
+    return f"the database schema is at {current or 'nothing'}, this version needs {head}"
+
+
 async def migrate(url: str) -> None:
     """Bring the schema to the newest migration (alembic runs its own event loop)."""
     await asyncio.to_thread(_upgrade, url)
