@@ -88,3 +88,10 @@ HELP = "\n".join(
         " internal.",
     ]
 )
+GUESTS_MAY_NOT = (
+    "SMS conversations hold contacts' personal data; workspace guests cannot use SMS Chat."
+)
+MEMBERS_ONLY = (
+    "Only members of the SMS inbox channels (and workspace admins) can use SMS Chat. "
+    "Ask to be added to the inbox channel."
+)

@@ -146,6 +146,7 @@ def ca_bundle(tls: TestTls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack(token=BOT_TOKEN) as slack:
         slack.add_user(STAFF, "dana", display_name="Dana")
+        slack.add_channel(INBOX, "sms-inbox", members=[slack.bot_user_id, STAFF])
         yield slack
 
 

@@ -14,9 +14,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.metrics import Metrics
-from bridge.routing.conversations import Inbox, accept_edit, accept_reply
+from bridge.routing.conversations import TELL_USER, Inbox, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
 from bridge.routing.rules import ChatRules
+from bridge.slack.access import Gatekeeper, guard
 from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
 from bridge.store.repo import Store
 
@@ -67,6 +68,20 @@ def build_bolt_app(
         else:
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
+    gatekeeper = Gatekeeper(client, inbox.all_channels)
+
+    async def tell(channel: str, user: str, text: str) -> None:
+        async with store.unit() as repo:
+            await repo.enqueue(
+                TELL_USER,
+                queue=f"slack:user:{user}",
+                channel=channel,
+                user=user,
+                text=text,
+                thread_ts=None,
+            )
+
+    app.middleware(guard(gatekeeper, tell))
     register_interactions(app, desk=Desk(store=store, inbox=inbox, default_region=default_region))
     return app
 
