@@ -34,7 +34,6 @@ ASSIGNED_DONE = "Case #{ref} is now assigned to {who}."
 ALREADY_ASSIGNED = "Case #{ref} is already assigned to {who}."
 PARTS_MISSING = " [incomplete: part {missing} of {total} never arrived]"
 EMPTY_INBOUND = "[empty message]"
-NOTE_KEPT = "Staff note: kept in Slack, not sent."
 CANNOT_RECALL = (
     "That reply was already sent by SMS; a text cannot be recalled or edited. "
     "Send a correction as a new reply if needed."

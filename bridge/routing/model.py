@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NewType
 
@@ -83,12 +83,3 @@ class AgentReply:
     text: str
     has_files: bool = False
     also_sent_to_channel: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the core decided about an input, for the adapter to tell its sender."""
-
-    accepted: bool
-    reason: str = ""
-    details: dict[str, str] = field(default_factory=dict)

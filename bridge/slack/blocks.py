@@ -17,7 +17,6 @@ ASSIGN_TO = "case_assign_to"
 CLOSE = "case_close"
 REOPEN = "case_reopen"
 ADD_CONTACT = "case_add_contact"
-HEADER_ACTIONS = (ASSIGN_ME, ASSIGN_TO, CLOSE, REOPEN, ADD_CONTACT)
 
 # Slack caps plain_text in a header block at 150 characters.
 _HEADER_MAX = 150

@@ -145,11 +145,6 @@ class SlackPoster:
             channel, self.client.reactions_add, channel=channel, timestamp=ts, name=name
         )
 
-    async def unreact(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
-        await self._call(
-            channel, self.client.reactions_remove, channel=channel, timestamp=ts, name=name
-        )
-
     async def tell_user(
         self, channel: ChannelId, user: UserId, text: str, *, thread_ts: SlackTs | None
     ) -> None:
