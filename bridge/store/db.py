@@ -107,16 +107,25 @@ def _upgrade(url: str) -> None:
 
 
 async def schema_behind(db: Database) -> str | None:
-    """Why the database is not at this version's schema, or None when it is."""
+    """Why the database is behind this version's schema, or None when it is not.
+
+    A revision this version does not know belongs to a newer version: migrations only
+    add, so an older instance keeps running beside it during a rolling upgrade.
+    """
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
+    script = ScriptDirectory.from_config(alembic_config(db.url))
+    head = script.get_current_head()
     async with db.engine.connect() as connection:
         current = await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
+    known = {revision.revision for revision in script.walk_revisions()}
     if current == head:
+        return None
+    if current is not None and current not in known:
+        log.warning("the database schema (%s) is newer than this version (%s)", current, head)
         return None
     return f"the database schema is at {current or 'nothing'}, this version needs {head}"
 
