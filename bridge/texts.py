@@ -82,6 +82,9 @@ HELP = "\n".join(
         "• `/smschat reopen #12` — reopen case #12",
         "• `/smschat assign #12 @dana` — assign case #12 to Dana (`me` for yourself, `nobody` to"
         " unassign)",
+        "• `/smschat search bob` — find cases by name, email, any part of a number, or #12"
+        " (filters: `status:open|closed|all`, `mine`, `unassigned`, `page:2`)",
+        "• `/smschat list [open|closed|mine|unassigned]` — the cases, newest activity first",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -93,4 +96,16 @@ GUESTS_MAY_NOT = (
 MEMBERS_ONLY = (
     "Only members of the SMS inbox channels (and workspace admins) can use SMS Chat. "
     "Ask to be added to the inbox channel."
+)
+BAD_FILTER = (
+    "`{word}` is not a filter: use status:open, status:closed, status:all, mine, unassigned "
+    "or page:2."
+)
+NOTHING_FOUND = "No case matches."
+FOUND_HEADER = "*{total} case(s)* — page {page} of {pages}"
+FOUND_MORE = "More: add `page:{next}` to the command."
+FOUND_LINE = "• <{link}|#{ref}> {contact} · {status} · {assignee} · last activity {when}"
+SEARCH_USAGE = (
+    "Usage: `/smschat search <name, email, number or #12> [status:open|closed|all] [mine] "
+    "[unassigned] [page:2]`"
 )

@@ -14,11 +14,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
-from bridge.routing import cases
+from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
-from bridge.routing.conversations import TELL_USER, Inbox, tell
+from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
 from bridge.routing.model import UserId
 from bridge.slack import blocks
+from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.new_conversation import (
     new_view,
     register_new_conversation,
@@ -169,6 +170,8 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         "assign": _assign,
         "new": lambda repo, rest, user: start_from_command(repo, desk, rest, user),
     }
+    if verb.lower() in ("search", "list"):
+        return await find(desk, verb.lower(), rest, user=UserId(user))
     action = actions.get(verb.lower())
     if action is None:
         return (
@@ -182,6 +185,48 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         except CaseActionRefused as refused:
             return str(refused)
     return done.message
+
+
+async def find(desk: Desk, verb: str, rest: str, *, user: UserId) -> str:
+    """`search <text> [filters]` or `list [open|closed|mine|unassigned] [page:N]`."""
+    if verb == "list":
+        # `list closed` reads as a filter, not as a search for the word "closed".
+        words = [f"status:{w}" if w in ("open", "closed", "all") else w for w in rest.split()]
+        rest, default_status = " ".join(words), "open"
+    else:
+        default_status = "all"
+        if not rest.strip():
+            return texts.SEARCH_USAGE
+    try:
+        query, case_filter, page = search.parse_query(
+            rest, user=user, default_status=default_status
+        )
+    except CaseActionRefused as refused:
+        return str(refused)
+    async with desk.store.reading() as repo:
+        found = await search.find_cases(repo, query, case_filter, page)
+        lines = [await _found_line(repo, case, name) for case, name in found.cases]
+    if not lines:
+        return texts.NOTHING_FOUND
+    header = texts.FOUND_HEADER.format(total=found.total, page=found.page, pages=found.pages)
+    more = [texts.FOUND_MORE.format(next=found.page + 1)] if found.page < found.pages else []
+    return "\n".join([header, *lines, *more])
+
+
+async def _found_line(repo: Repository, case: Any, name: str | None) -> str:
+    link = (
+        f"https://slack.com/archives/{case.channel}/p{case.thread_ts.replace('.', '')}"
+        if case.thread_ts
+        else "#"
+    )
+    return texts.FOUND_LINE.format(
+        link=link,
+        ref=case.id,
+        contact=escape_for_slack(name or format_number(case.contact_number)),
+        status=case.status,
+        assignee=f"<@{case.assignee}>" if case.assignee else "unassigned",
+        when=f"{case.last_activity_at:%Y-%m-%d %H:%M} UTC",
+    )
 
 
 async def _close(repo: Repository, rest: str, user: UserId) -> CaseChange:

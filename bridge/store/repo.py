@@ -5,10 +5,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +36,13 @@ from bridge.store.models import (
     SentPart,
     utcnow,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    status: str = "open"  # open, closed or all
+    assignee: str | None = None
+    unassigned: bool = False
 
 
 class Repository:
@@ -129,6 +137,47 @@ class Repository:
                 .order_by(Case.id)
             )
         ).all()
+
+    async def search_cases(
+        self,
+        *,
+        text: str,
+        digits: str | None,
+        case_id: int | None,
+        case_filter: CaseFilter,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[tuple[Case, str | None]]]:
+        """Cases whose contact matches `text` (name, email), `digits` (part of a number) or
+        whose id is `case_id`; all cases when nothing is asked. Newest activity first."""
+        query = select(Case, Contact.name).join(Contact, Contact.id == Case.contact_id)
+        if text:
+            # A typed % or _ is looked for as itself, not as a wildcard.
+            literal = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{literal}%"
+            matches = [
+                func.lower(Contact.name).like(pattern, escape="\\"),
+                func.lower(Contact.email).like(pattern, escape="\\"),
+            ]
+            if digits:
+                holders = select(ContactNumber.contact_id).where(
+                    ContactNumber.number.like(f"%{digits}%")
+                )
+                matches.append(Case.contact_id.in_(holders))
+            if case_id is not None:
+                matches.append(Case.id == case_id)
+            query = query.where(or_(*matches))
+        if case_filter.status != "all":
+            query = query.where(Case.status == case_filter.status)
+        if case_filter.assignee:
+            query = query.where(Case.assignee == case_filter.assignee)
+        if case_filter.unassigned:
+            query = query.where(Case.assignee.is_(None))
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.execute(
+            query.order_by(Case.last_activity_at.desc(), Case.id.desc()).offset(offset).limit(limit)
+        )
+        return int(total or 0), [(case, name) for case, name in rows.all()]
 
     async def cases_of_number(self, contact_number: str) -> Sequence[Case]:
         return (

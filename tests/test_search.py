@@ -1,0 +1,92 @@
+"""`/smschat search` and `/smschat list` through signed slash commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.fakes.vonage_api import sms_inbound_params
+from tests.conftest import OUR_NUMBER, LiveBridge
+
+BOB, ALICE, CAROL = "447400123456", "447400765432", "447400555000"
+
+
+@pytest.fixture
+async def desk(live: LiveBridge) -> LiveBridge:
+    """Three contacts' cases: Bob (open, assigned to the staff member), Alice (closed), Carol."""
+    async with live.bridge.store.unit() as repo:
+        await repo.name_number("+" + BOB, name="Bob Smith", label="Mobile")
+        await repo.name_number("+" + ALICE, name="Alice Moreau", label="Work")
+        contact = await repo.contact_for_number("+" + ALICE)
+        contact.email = "alice@example.org"
+    for n, number in enumerate([BOB, ALICE, CAROL]):
+        await live.vonage_webhook(
+            "/vonage/inbound",
+            sms_inbound_params(
+                msisdn=number, to=OUR_NUMBER.removeprefix("+"), text="Hello", message_id=f"Q{n}"
+            ),
+        )
+    await live.slack.wait_for("chat.postMessage", count=6)
+    assert await live.command("assign #1 me") == "Case #1 is now assigned to <@U0STAFF>."
+    assert await live.command("close #2") == "Closed case #2."
+    return live
+
+
+@pytest.mark.parametrize(
+    "command, found",
+    [
+        ("search bob", ["#1"]),
+        ("search SMITH", ["#1"]),
+        ("search alice@example", ["#2"]),
+        ("search 7654", ["#2"]),
+        ("search +44 7400 555", ["#3"]),
+        ("search (0)7400-555000", ["#3"]),
+        ("search #3", ["#3"]),
+        ("search 7400 status:open", ["#1", "#3"]),
+        ("search 7400 status:closed", ["#2"]),
+        ("search 7400 mine", ["#1"]),
+        ("search 7400 unassigned", ["#2", "#3"]),
+        ("list", ["#1", "#3"]),
+        ("list closed", ["#2"]),
+        ("list mine", ["#1"]),
+        ("list unassigned", ["#3"]),
+        ("list all", ["#1", "#2", "#3"]),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+async def test_search_and_list_find_the_right_cases(desk, command, found) -> None:
+    answer = await desk.command(command)
+    shown = sorted(ref for ref in ("#1", "#2", "#3") if f"|{ref}>" in answer)
+    assert shown == found
+    assert f"*{len(found)} case(s)*" in answer
+    assert "https://slack.com/archives/C0INBOX/p" in answer
+
+
+async def test_results_come_in_pages(desk: LiveBridge) -> None:
+    for n in range(10):
+        await desk.vonage_webhook(
+            "/vonage/inbound",
+            sms_inbound_params(
+                msisdn=f"4474001{n:05d}",
+                to=OUR_NUMBER.removeprefix("+"),
+                text="Hi",
+                message_id=f"P{n}",
+            ),
+        )
+    await desk.drained()
+    first = await desk.command("list all")
+    assert "*13 case(s)* — page 1 of 2" in first and "add `page:2`" in first
+    second = await desk.command("list all page:2")
+    assert "page 2 of 2" in second and second.count("• <") == 3
+
+
+@pytest.mark.parametrize(
+    "command, answer",
+    [
+        ("search", "Usage: `/smschat search"),
+        ("search nobody-like-this", "No case matches."),
+        ("list status:maybe", "`status:maybe` is not a filter"),
+    ],
+    ids=["no-query", "no-match", "bad-filter"],
+)
+async def test_bad_or_empty_searches_are_answered(desk, command, answer) -> None:
+    assert (await desk.command(command)).startswith(answer)
