@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
@@ -61,7 +61,7 @@ class Bridge:
     wakeups: Wakeups
     redis: Redis | None
     slack_session: aiohttp.ClientSession
-    tasks: TaskKeeper = field(default_factory=TaskKeeper)
+    tasks: TaskKeeper
     _dispatching: asyncio.Task[None] | None = None
 
     async def start_background(self) -> None:
@@ -146,7 +146,8 @@ async def build_bridge(
         metrics.jobs.labels(job.kind, outcome).inc()
 
     dispatcher = Dispatcher(outbox, job_handlers(ctx), policy=retry_policy, on_settled=count)
-    wakeups = Wakeups(dispatcher.notify, redis)
+    tasks = TaskKeeper()
+    wakeups = Wakeups(dispatcher.notify, redis, tasks=tasks)
     store.on_enqueued(wakeups.committed)
     bolt = build_bolt_app(
         client=client,
@@ -175,6 +176,7 @@ async def build_bridge(
         wakeups=wakeups,
         redis=redis,
         slack_session=slack_session,
+        tasks=tasks,
     )
 
 

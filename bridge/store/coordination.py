@@ -7,11 +7,12 @@ Slack channel and per carrier account.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
+
+from bridge.tasks import TaskKeeper
 
 log = logging.getLogger(__name__)
 
@@ -66,26 +67,28 @@ class RedisRateLimiter:
 class Wakeups:
     """Tells every instance's dispatcher that work was committed."""
 
-    def __init__(self, notify_local: Callable[[int], None], redis: object | None = None) -> None:
+    def __init__(
+        self,
+        notify_local: Callable[[int], None],
+        redis: object | None = None,
+        *,
+        tasks: TaskKeeper | None = None,
+    ) -> None:
         self._notify_local = notify_local
         self._redis = redis
-        self._pending: set[asyncio.Task[object]] = set()
+        self._tasks = tasks or TaskKeeper()
 
     def committed(self, jobs: int = 1) -> None:
         self._notify_local(jobs)
-        if self._redis is None:
-            return
-        task = asyncio.get_running_loop().create_task(
-            self._redis.publish(WAKEUP_CHANNEL, b"1")  # type: ignore[attr-defined]
-        )
-        # A lost wake-up costs only latency: the dispatcher also wakes when work is due.
-        self._pending.add(task)
-        task.add_done_callback(self._published)
+        if self._redis is not None:
+            self._tasks.spawn(self._publish(), name="outbox-wakeup")
 
-    def _published(self, task: asyncio.Task[object]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("could not publish a wake-up: %s", task.exception())
+    async def _publish(self) -> None:
+        try:
+            await self._redis.publish(WAKEUP_CHANNEL, b"1")  # type: ignore[union-attr]
+        except Exception as exc:
+            # A lost wake-up costs only latency: the dispatcher also wakes when work is due.
+            log.warning("could not publish a wake-up: %s", exc)
 
     async def listen(self) -> None:
         """Wake this instance when another commits work (runs until cancelled)."""
