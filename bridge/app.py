@@ -140,7 +140,7 @@ async def build_bridge(
         inbox=inbox,
         rules=rules,
     )
-    outbox = Outbox(db)
+    outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds))
 
     def count(job: ClaimedJob, outcome: str) -> None:
         metrics.jobs.labels(job.kind, outcome).inc()

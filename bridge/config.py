@@ -111,6 +111,8 @@ class Settings(BaseSettings):
 
     slack_posts_per_second: float = Field(default=1.0, gt=0, le=50)
     vonage_requests_per_second: float = Field(default=30.0, gt=0, le=1000)
+    # How long a claimed outbox job stays an instance's; a dead instance's jobs return after it.
+    outbox_lease_seconds: int = Field(default=60, ge=2, le=3600)
 
     # Not shown in repr: a URL may hold a password (it is also kept out of logs).
     database_url: str = Field(default="sqlite+aiosqlite:///smschat.db", repr=False)
