@@ -15,6 +15,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -62,6 +63,7 @@ class Bridge:
     redis: Redis | None
     slack_session: aiohttp.ClientSession
     tasks: TaskKeeper
+    clock: Clock
     _dispatching: asyncio.Task[None] | None = None
 
     async def start_background(self) -> None:
@@ -95,8 +97,10 @@ async def build_bridge(
     *,
     sender: SmsSender | None = None,
     retry_policy: RetryPolicy | None = None,
+    clock: Clock | None = None,
 ) -> Bridge:
     """Open the store (migrating an embedded SQLite database) and wire everything."""
+    clock = clock or SystemClock()
     if settings.database_url.startswith("sqlite"):
         await migrate(settings.database_url)
     db = Database(settings.database_url)
@@ -139,8 +143,9 @@ async def build_bridge(
         renderer=poster,
         inbox=inbox,
         rules=rules,
+        clock=clock,
     )
-    outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds))
+    outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
     def count(job: ClaimedJob, outcome: str) -> None:
         metrics.jobs.labels(job.kind, outcome).inc()
@@ -177,6 +182,7 @@ async def build_bridge(
         redis=redis,
         slack_session=slack_session,
         tasks=tasks,
+        clock=clock,
     )
 
 

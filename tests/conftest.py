@@ -23,6 +23,7 @@ from sqlalchemy import and_, func, make_url, or_, select
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
+from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.slack_api import (
     block_actions_payload,
     event_callback_body,
@@ -292,8 +293,13 @@ async def start_live(
     """Start a bridge with extra settings (as environment names), stopped after the test."""
     stack = contextlib.AsyncExitStack()
 
-    async def start(*, retry_policy: RetryPolicy | None = None, **extra: str) -> LiveBridge:
-        bridge = await build_bridge(make_settings(**extra), retry_policy=retry_policy)
+    async def start(
+        *, retry_policy: RetryPolicy | None = None, clock: ShiftedClock | None = None, **extra: str
+    ) -> LiveBridge:
+        bridge = await build_bridge(make_settings(**extra), retry_policy=retry_policy, clock=clock)
+        if clock is not None:
+            # Jobs that waited for a later hour are due once the clock gets there.
+            clock.on_change(lambda: bridge.dispatcher.notify(bridge.dispatcher.workers))
         runner = web.AppRunner(build_web_app(bridge))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

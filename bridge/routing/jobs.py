@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge import texts
+from bridge.clock import Clock
 from bridge.errors import SendError
 from bridge.routing import conversations as conv
 from bridge.routing.cases import NOTIFY_ASSIGNEE
@@ -39,6 +40,7 @@ class JobContext:
     renderer: ReplyRenderer
     inbox: conv.Inbox
     rules: ChatRules
+    clock: Clock
 
 
 class _Job:
@@ -127,7 +129,8 @@ class SendSms(_Job):
             message = await repo.message(payload["message_id"])
             if message is None or message.status != MessageStatus.QUEUED:
                 return
-            automated = message.direction == Direction.AUTOMATED
+            # The bridge's own texts (auto-responses, forwards) go as written, unchecked.
+            automated = message.direction in (Direction.AUTOMATED, Direction.FORWARDED)
             source, to, sender = (
                 message.source_text or message.text,
                 message.contact_number,

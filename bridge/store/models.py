@@ -115,6 +115,8 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When staff last wrote in the case: automated texts wait for a quiet period after it.
+    last_staff_activity_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Message(Base):
@@ -126,6 +128,8 @@ class Message(Base):
         UniqueConstraint("provider_message_id"),
         UniqueConstraint("origin_channel", "origin_ts"),
         Index("ix_messages_created_at", "created_at"),
+        # The message counter: one person's replies of one day.
+        Index("ix_messages_author_created_at", "author", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +146,8 @@ class Message(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     origin_channel: Mapped[str | None] = mapped_column(String(32))
     origin_ts: Mapped[str | None] = mapped_column(String(32))
+    # A forwarded text: the inbound text it passes on to a manager's phone.
+    forwarded_from_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -239,3 +245,71 @@ class OutboxJob(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ChatSetting(Base):
+    """A chat setting changed by an admin in Slack; it overrides the start-up default."""
+
+    __tablename__ = "chat_settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SettingChange(Base):
+    """The audit log of chat settings: who changed what, when, from what to what."""
+
+    __tablename__ = "setting_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    changed_by: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class ForwardingSchedule(Base):
+    """While active, every inbound text is passed on to these people and phones.
+
+    Active on `days` (0 = Monday) from `start_time` to `end_time` ("HH:MM", end
+    inclusive of its minute) in `time_zone` (an IANA name such as Europe/London).
+    """
+
+    __tablename__ = "forwarding_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    user_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    days: Mapped[list[int]] = mapped_column(JSON)
+    start_time: Mapped[str] = mapped_column(String(5))
+    end_time: Mapped[str] = mapped_column(String(5))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CaseRead(Base):
+    """When one person last read a case (for per-person unread counts)."""
+
+    __tablename__ = "case_reads"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AutoReplySent(Base):
+    """An auto-response given in a case, so each goes at most once per case per window."""
+
+    __tablename__ = "auto_replies_sent"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # Which window: "case" for the first-text reply, the window's start for after-hours.
+    window: Mapped[str] = mapped_column(String(40), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))

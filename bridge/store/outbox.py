@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
+from bridge.clock import Clock, SystemClock
 from bridge.errors import SendError
 from bridge.store.db import Database
 from bridge.store.models import OutboxJob, utcnow
@@ -60,9 +61,16 @@ class RetryPolicy:
 class Outbox:
     """Claims, settles and counts jobs in the store."""
 
-    def __init__(self, db: Database, *, lease: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        lease: timedelta = timedelta(seconds=60),
+        clock: Clock | None = None,
+    ) -> None:
         self.db = db
         self.lease = lease
+        self.clock = clock or SystemClock()
 
     def _claim_statement(self, now: datetime) -> Any:
         """One statement claims the oldest runnable job whose queue has nothing older waiting.
@@ -99,7 +107,7 @@ class Outbox:
 
     async def claim(self) -> ClaimedJob | None:
         async with self.db.transaction() as session:
-            row = (await session.execute(self._claim_statement(utcnow()))).first()
+            row = (await session.execute(self._claim_statement(self.clock.now()))).first()
         if row is None:
             return None
         return ClaimedJob(row.id, row.kind, row.queue, row.payload, row.attempts)
@@ -111,7 +119,7 @@ class Outbox:
         await self._settle(
             job_id,
             status=PENDING,
-            run_after=utcnow() + timedelta(seconds=delay),
+            run_after=self.clock.now() + timedelta(seconds=delay),
             lease_until=None,
             last_error=error,
         )
@@ -220,7 +228,7 @@ class Dispatcher:
         due = await self.outbox.next_due()
         timeout = self.max_idle
         if due is not None:
-            timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()) + 0.01)
+            timeout = min(timeout, max(0.0, (due - self.outbox.clock.now()).total_seconds()) + 0.01)
         try:
             await asyncio.wait_for(self._wake.get(), timeout)
         except TimeoutError:
