@@ -166,6 +166,8 @@ async def build_bridge(
         rules=rules,
         inbox=inbox,
         default_region=settings.default_region,
+        time_zone=settings.time_zone,
+        clock=clock,
     )
     return Bridge(
         settings=settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -108,6 +109,16 @@ class Settings(BaseSettings):
             return known_region(value)
         except InvalidInput as exc:
             raise ValueError(exc.reason) from None
+
+    time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone (e.g. Europe/London) for business hours, days and usage",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        return known_time_zone(value)
 
     slack_posts_per_second: float = Field(default=1.0, gt=0, le=50)
     vonage_requests_per_second: float = Field(default=30.0, gt=0, le=1000)
@@ -234,6 +245,15 @@ class Settings(BaseSettings):
             if url
         ]
         return [v for v in [*self._secrets().values(), *passwords] if v]
+
+
+def known_time_zone(name: str) -> str:
+    """An IANA time zone name as given, or ValueError naming what was expected."""
+    try:
+        ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone; use a name such as Europe/London") from None
+    return name.strip()
 
 
 def _check_e164(number: str) -> str:

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
+from bridge.clock import Clock
 from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
@@ -42,6 +43,8 @@ class Desk:
     store: Store
     inbox: Inbox
     default_region: str | None
+    clock: Clock
+    time_zone: str = "UTC"
 
 
 def register_interactions(app: AsyncApp, *, desk: Desk) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.clock import Clock
 from bridge.metrics import Metrics
 from bridge.routing.conversations import TELL_USER, Inbox, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
@@ -42,7 +43,9 @@ def build_bolt_app(
     metrics: Metrics,
     rules: ChatRules,
     inbox: Inbox,
+    clock: Clock,
     default_region: str | None = None,
+    time_zone: str = "UTC",
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -82,7 +85,16 @@ def build_bolt_app(
             )
 
     app.middleware(guard(gatekeeper, tell))
-    register_interactions(app, desk=Desk(store=store, inbox=inbox, default_region=default_region))
+    register_interactions(
+        app,
+        desk=Desk(
+            store=store,
+            inbox=inbox,
+            default_region=default_region,
+            clock=clock,
+            time_zone=time_zone,
+        ),
+    )
     return app
 
 
