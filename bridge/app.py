@@ -208,6 +208,7 @@ def build_web_app(bridge: Bridge) -> web.Application:
         rules=bridge.rules,
         signature_secret=bridge.settings.vonage_signature_secret,
         signature_method=bridge.settings.vonage_signature_method,
+        clock=bridge.clock,
     )
 
     async def slack_events(request: web.Request) -> web.Response:

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import phonenumbers
 
@@ -74,11 +75,12 @@ class InboundResult:
 
 
 async def accept_inbound(
-    repo: Repository, sms: InboundSms, *, inbox: Inbox, rules: ChatRules
+    repo: Repository, sms: InboundSms, *, inbox: Inbox, rules: ChatRules, now: datetime
 ) -> InboundResult:
     """Record an inbound text in every open case of its number, opening one if there is none.
 
-    A part of a long text waits in the store until the whole text is here.
+    A part of a long text waits in the store until the whole text is here. `now` is when
+    the bridge takes the text: the moment rules about hours and days are applied to.
     """
     await repo.lock_conversation(sms.sender, sms.recipient)
     if sms.part is not None:
@@ -86,11 +88,11 @@ async def accept_inbound(
         if whole is None:
             return InboundResult(duplicate=False)
         sms = whole
-    return await record_inbound(repo, sms, inbox=inbox, rules=rules)
+    return await record_inbound(repo, sms, inbox=inbox, rules=rules, now=now)
 
 
 async def record_inbound(
-    repo: Repository, sms: InboundSms, *, inbox: Inbox, rules: ChatRules
+    repo: Repository, sms: InboundSms, *, inbox: Inbox, rules: ChatRules, now: datetime
 ) -> InboundResult:
     """Record a whole inbound text (the conversation's lock is held)."""
     message_id = await repo.insert_inbound(sms)

@@ -113,7 +113,9 @@ class FlushParts(_Job):
                 repo, sender=payload["sender"], recipient=payload["recipient"], ref=payload["ref"]
             )
             if whole is not None:
-                await conv.record_inbound(repo, whole, inbox=ctx.inbox, rules=ctx.rules)
+                await conv.record_inbound(
+                    repo, whole, inbox=ctx.inbox, rules=ctx.rules, now=ctx.clock.now()
+                )
 
 
 async def _already_posted(repo: Repository, case_id: int, message_id: int) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
+from bridge.clock import Clock
 from bridge.config import SignatureMethod
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
@@ -40,7 +41,9 @@ class VonageWebhooks:
         rules: ChatRules,
         signature_secret: SecretStr | None,
         signature_method: SignatureMethod,
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.store = store
         self.metrics = metrics
         self.inbox = inbox
@@ -52,7 +55,9 @@ class VonageWebhooks:
         async def store_inbound(params: dict[str, Any]) -> None:
             sms = parse_inbound(params)
             async with self.store.unit() as repo:
-                result = await accept_inbound(repo, sms, inbox=self.inbox, rules=self.rules)
+                result = await accept_inbound(
+                    repo, sms, inbox=self.inbox, rules=self.rules, now=self.clock.now()
+                )
             if not result.duplicate:
                 self.metrics.messages_in.inc()
 
