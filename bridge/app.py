@@ -19,8 +19,9 @@ from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
-from bridge.routing.conversations import Inbox
+from bridge.routing.chat_settings import ChatSettings, SettingsBook
 from bridge.routing.jobs import JobContext, job_handlers
+from bridge.routing.model import ChannelId
 from bridge.routing.ports import SmsSender
 from bridge.routing.rules import ChatRules
 from bridge.slack.listeners import build_bolt_app
@@ -57,8 +58,7 @@ class Bridge:
     bolt: AsyncApp
     sender: SmsSender
     metrics: Metrics
-    inbox: Inbox
-    rules: ChatRules
+    book: SettingsBook
     wakeups: Wakeups
     redis: Redis | None
     slack_session: aiohttp.ClientSession
@@ -73,6 +73,7 @@ class Bridge:
             if released:
                 log.info("resuming %s outbox job(s) interrupted by the last stop", released)
         self._dispatching = self.tasks.spawn(self.dispatcher.run(), name="outbox-dispatcher")
+        self.tasks.spawn(self.book.keep_current(), name="chat-settings-reload")
         if self.redis is not None:
             self.tasks.spawn(self.wakeups.listen(), name="outbox-wakeups")
 
@@ -128,22 +129,17 @@ async def build_bridge(
         settings,
         limiter=RedisRateLimiter(redis) if redis else LocalRateLimiter(),
     )
-    inbox = Inbox(
+    book = SettingsBook(
+        store,
+        defaults=chat_settings_defaults(settings),
+        base_rules=chat_rules(settings),
         numbers=settings.vonage_numbers,
-        default_channel=settings.slack_channel,
-        channels=settings.number_channels,
-        title_property=settings.case_title,
+        default_channel=ChannelId(settings.slack_channel),
     )
+    await book.reload()
     metrics = Metrics()
-    rules = chat_rules(settings)
     ctx = JobContext(
-        store=store,
-        poster=poster,
-        sender=sender,
-        renderer=poster,
-        inbox=inbox,
-        rules=rules,
-        clock=clock,
+        store=store, poster=poster, sender=sender, renderer=poster, book=book, clock=clock
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
@@ -163,10 +159,7 @@ async def build_bridge(
         ),
         store=store,
         metrics=metrics,
-        rules=rules,
-        inbox=inbox,
-        default_region=settings.default_region,
-        time_zone=settings.time_zone,
+        book=book,
         clock=clock,
     )
     return Bridge(
@@ -178,8 +171,7 @@ async def build_bridge(
         bolt=bolt,
         sender=sender,
         metrics=metrics,
-        inbox=inbox,
-        rules=rules,
+        book=book,
         wakeups=wakeups,
         redis=redis,
         slack_session=slack_session,
@@ -199,13 +191,26 @@ def chat_rules(settings: Settings) -> ChatRules:
     )
 
 
+def chat_settings_defaults(settings: Settings) -> ChatSettings:
+    """The chat settings before any admin changed them: what the environment says."""
+    return ChatSettings(
+        case_title=settings.case_title,
+        case_ref_suffix=settings.case_ref_suffix,
+        max_segments=settings.sms_max_segments,
+        notes_prefix=settings.notes_prefix,
+        time_zone=settings.time_zone,
+        number_channels=dict(settings.number_channels),
+        default_region=settings.default_region,
+        settings_admins=list(settings.settings_admins),
+    )
+
+
 def build_web_app(bridge: Bridge) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     webhooks = VonageWebhooks(
         store=bridge.store,
         metrics=bridge.metrics,
-        inbox=bridge.inbox,
-        rules=bridge.rules,
+        book=bridge.book,
         signature_secret=bridge.settings.vonage_signature_secret,
         signature_method=bridge.settings.vonage_signature_method,
         clock=bridge.clock,

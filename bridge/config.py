@@ -68,32 +68,17 @@ class Settings(BaseSettings):
     @field_validator("number_channels", mode="before")
     @classmethod
     def _split_routes(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        routes: dict[str, str] = {}
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            number, sep, channel = item.partition("=")
-            if not sep:
-                raise ValueError(
-                    f"expected NUMBER=CHANNEL pairs such as +447700900000=C0123, not {item!r}"
-                )
-            routes[number.strip()] = channel.strip()
-        return routes
+        return parse_routes(value) if isinstance(value, str) else value
 
     @field_validator("number_channels")
     @classmethod
     def _routes_shape(cls, value: dict[str, str]) -> dict[PhoneNumber, str]:
-        for number, channel in value.items():
-            _check_e164(number)
-            _check_channel(channel)
-        return {PhoneNumber(n): c for n, c in value.items()}
+        return check_routes(value)
 
     @field_validator("case_ref_suffix")
     @classmethod
     def _suffix_shape(cls, value: str) -> str:
-        if value and "#{ref}" not in value:
-            raise ValueError("expected a text holding #{ref}, such as ' (#{ref})', or nothing")
-        return value
+        return check_ref_suffix(value)
 
     default_region: str | None = Field(
         default=None,
@@ -119,6 +104,18 @@ class Settings(BaseSettings):
     @classmethod
     def _zone_known(cls, value: str) -> str:
         return known_time_zone(value)
+
+    settings_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Slack user ids who may change chat settings besides workspace admins",
+    )
+
+    @field_validator("settings_admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     slack_posts_per_second: float = Field(default=1.0, gt=0, le=50)
     vonage_requests_per_second: float = Field(default=30.0, gt=0, le=1000)
@@ -149,7 +146,7 @@ class Settings(BaseSettings):
     @field_validator("slack_channel")
     @classmethod
     def _channel_shape(cls, value: str) -> str:
-        return _check_channel(value)
+        return check_channel(value)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -170,7 +167,7 @@ class Settings(BaseSettings):
     def _numbers_shape(cls, value: list[str]) -> list[PhoneNumber]:
         if not value:
             raise ValueError("expected at least one E.164 number such as +447700900000")
-        return [PhoneNumber(_check_e164(n)) for n in value]
+        return [PhoneNumber(check_e164(n)) for n in value]
 
     @field_validator("redis_url")
     @classmethod
@@ -247,6 +244,32 @@ class Settings(BaseSettings):
         return [v for v in [*self._secrets().values(), *passwords] if v]
 
 
+def parse_routes(value: str) -> dict[str, str]:
+    """'+447700900000=C0123,+14155550100=C0456' → {number: channel}."""
+    routes: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        number, sep, channel = item.partition("=")
+        if not sep:
+            raise ValueError(
+                f"expected NUMBER=CHANNEL pairs such as +447700900000=C0123, not {item!r}"
+            )
+        routes[number.strip()] = channel.strip()
+    return routes
+
+
+def check_routes(value: dict[str, str]) -> dict[PhoneNumber, str]:
+    for number, channel in value.items():
+        check_e164(number)
+        check_channel(channel)
+    return {PhoneNumber(n): c for n, c in value.items()}
+
+
+def check_ref_suffix(value: str) -> str:
+    if value and "#{ref}" not in value:
+        raise ValueError("expected a text holding #{ref}, such as ' (#{ref})', or nothing")
+    return value
+
+
 def known_time_zone(name: str) -> str:
     """An IANA time zone name as given, or ValueError naming what was expected."""
     try:
@@ -256,14 +279,14 @@ def known_time_zone(name: str) -> str:
     return name.strip()
 
 
-def _check_e164(number: str) -> str:
+def check_e164(number: str) -> str:
     digits = number.removeprefix("+")
     if not number.startswith("+") or not digits.isdigit() or not 7 <= len(digits) <= 15:
         raise ValueError(f"{number!r} is not an E.164 number such as +447700900000")
     return number
 
 
-def _check_channel(value: str) -> str:
+def check_channel(value: str) -> str:
     if not value or value[0] not in "CG" or not value.isalnum() or not value.isupper():
         raise ValueError(f"expected a channel id such as C0123456789 (not {value!r})")
     return value

@@ -109,3 +109,7 @@ SEARCH_USAGE = (
     "Usage: `/smschat search <name, email, number or #12> [status:open|closed|all] [mine] "
     "[unassigned] [page:2]`"
 )
+ADMINS_ONLY = (
+    "Only workspace admins and owners, and the people named in the chat settings, can change "
+    "the chat settings."
+)

@@ -15,6 +15,7 @@ from bridge.clock import Clock
 from bridge.errors import SendError
 from bridge.routing import conversations as conv
 from bridge.routing.cases import NOTIFY_ASSIGNEE
+from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.long_texts import FLUSH_PARTS, flush_parts
 from bridge.routing.model import (
     ChannelId,
@@ -38,9 +39,16 @@ class JobContext:
     poster: ChatPoster
     sender: SmsSender
     renderer: ReplyRenderer
-    inbox: conv.Inbox
-    rules: ChatRules
+    book: SettingsBook
     clock: Clock
+
+    @property
+    def rules(self) -> ChatRules:
+        return self.book.rules
+
+    @property
+    def inbox(self) -> conv.Inbox:
+        return self.book.inbox
 
 
 class _Job:

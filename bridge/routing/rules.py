@@ -4,7 +4,34 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Some days of the week, from `start` to `end` (that minute included), local time."""
+
+    days: frozenset[int]  # 0 = Monday
+    start: time
+    end: time
+
+    def contains(self, local: datetime) -> bool:
+        moment = local.time().replace(second=0, microsecond=0)
+        return local.weekday() in self.days and self.start <= moment <= self.end
+
+    def next_outside(self, local: datetime) -> datetime:
+        """The first moment from `local` on that is outside the window."""
+        while self.contains(local):
+            end = datetime.combine(local.date(), self.end, local.tzinfo)
+            local = end + timedelta(minutes=1)
+        return local
+
+    def __str__(self) -> str:
+        days = ", ".join(DAY_NAMES[d] for d in sorted(self.days))
+        return f"{days} {self.start:%H:%M}–{self.end:%H:%M}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +43,24 @@ class ChatRules:
     concat_timeout: timedelta = timedelta(minutes=10)
     # Appended to staff replies so the contact's answer can name its case; "" turns it off.
     case_ref_suffix: str = " (#{ref})"
+    # Days, the message counter and business hours are counted in this zone.
+    time_zone: str = "UTC"
+    business_hours: Window | None = None
+    auto_reply_first: str = ""  # "" sends none
+    auto_reply_after_hours: str = ""
+    # Auto-responses wait while this window is on, and for a quiet period after staff wrote.
+    automated_hold: Window | None = None
+    quiet_period: timedelta = timedelta(0)
+    automated_in_threads: str = "all"  # all, hide, or failed (only those not delivered)
+    read_mode: str = "shared"  # shared, or per_user
+    counter_threshold: int | None = None  # None: no message counter
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
 
     def with_case_ref(self, text: str, case_id: int) -> str:
         if not self.case_ref_suffix or f"#{case_id}" in text:

@@ -29,13 +29,14 @@ class Gatekeeper:
     def __init__(
         self,
         client: AsyncWebClient,
-        channels: Iterable[str],
+        channels: Callable[[], Iterable[str]],
         *,
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
-        self.channels = sorted(set(channels))
+        # Asked each time: admins can route numbers to other channels while running.
+        self.channels = channels
         self.ttl = ttl
         self._clock = clock
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -48,10 +49,20 @@ class Gatekeeper:
             return texts.GUESTS_MAY_NOT
         if profile.get("is_admin") or profile.get("is_owner"):
             return None
-        for channel in self.channels:
+        for channel in sorted(set(self.channels())):
             if user in await self._cached(self._members, channel, self._channel_members):
                 return None
         return texts.MEMBERS_ONLY
+
+    async def settings_refusal(self, user: str, named_admins: Iterable[str]) -> str | None:
+        """Why `user` may not change chat settings: only workspace admins and owners, and
+        the people the settings name, may."""
+        profile = await self._cached(self._users, user, self._user_info)
+        if profile.get("is_restricted") or profile.get("is_ultra_restricted"):
+            return texts.GUESTS_MAY_NOT
+        if profile.get("is_admin") or profile.get("is_owner") or user in named_admins:
+            return None
+        return texts.ADMINS_ONLY
 
     async def _cached(self, cache: dict, key: str, fetch: Callable[[str], Awaitable]) -> Any:
         held = cache.get(key)

@@ -17,6 +17,7 @@ from bridge import texts
 from bridge.clock import Clock
 from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
+from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
 from bridge.routing.model import UserId
 from bridge.slack import blocks
@@ -41,21 +42,31 @@ class Desk:
     """What the command and modal handlers work with."""
 
     store: Store
-    inbox: Inbox
-    default_region: str | None
+    book: SettingsBook
     clock: Clock
-    time_zone: str = "UTC"
+
+    @property
+    def inbox(self) -> Inbox:
+        return self.book.inbox
+
+    @property
+    def default_region(self) -> str | None:
+        return self.book.current.settings.default_region
+
+    @property
+    def time_zone(self) -> str:
+        return self.book.rules.time_zone
 
 
 def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
-    store, inbox = desk.store, desk.inbox
+    store = desk.store
 
     @app.command(COMMAND)
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         text = command.get("text", "").strip()
         if text.lower() == "new":
             await ack()
-            await client.views_open(trigger_id=command["trigger_id"], view=new_view(inbox))
+            await client.views_open(trigger_id=command["trigger_id"], view=new_view(desk.inbox))
             return
         await ack(await run_command(desk, text, user=command["user_id"]))
 
@@ -141,7 +152,7 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
                     message_id=message_id,
                     comment=comment,
                     by=UserId(body["user"]["id"]),
-                    inbox=inbox,
+                    inbox=desk.inbox,
                 )
             except CaseActionRefused as refused:
                 await ack(response_action="errors", errors={"comment": str(refused)})

@@ -15,9 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.clock import Clock
 from bridge.metrics import Metrics
-from bridge.routing.conversations import TELL_USER, Inbox, accept_edit, accept_reply
+from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.conversations import TELL_USER, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
-from bridge.routing.rules import ChatRules
 from bridge.slack.access import Gatekeeper, guard
 from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
 from bridge.store.repo import Store
@@ -41,11 +41,8 @@ def build_bolt_app(
     signing_secret: str | None,
     store: Store,
     metrics: Metrics,
-    rules: ChatRules,
-    inbox: Inbox,
+    book: SettingsBook,
     clock: Clock,
-    default_region: str | None = None,
-    time_zone: str = "UTC",
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -65,13 +62,13 @@ def build_bolt_app(
         if reply is None:
             return
         async with store.unit() as repo:
-            result = await accept_reply(repo, reply, rules=rules)
+            result = await accept_reply(repo, reply, rules=book.rules)
         if result.accepted:
             metrics.messages_out.inc()
         else:
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
-    gatekeeper = Gatekeeper(client, inbox.all_channels)
+    gatekeeper = Gatekeeper(client, lambda: book.inbox.all_channels)
 
     async def tell(channel: str, user: str, text: str) -> None:
         async with store.unit() as repo:
@@ -87,13 +84,7 @@ def build_bolt_app(
     app.middleware(guard(gatekeeper, tell))
     register_interactions(
         app,
-        desk=Desk(
-            store=store,
-            inbox=inbox,
-            default_region=default_region,
-            clock=clock,
-            time_zone=time_zone,
-        ),
+        desk=Desk(store=store, book=book, clock=clock),
     )
     return app
 

@@ -14,8 +14,8 @@ from bridge.clock import Clock
 from bridge.config import SignatureMethod
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
-from bridge.routing.conversations import Inbox, accept_inbound, accept_receipt
-from bridge.routing.rules import ChatRules
+from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.conversations import accept_inbound, accept_receipt
 from bridge.sms.signatures import verify_messages_jwt, verify_sms_signature
 from bridge.sms.webhooks import (
     WebhookRequest,
@@ -37,8 +37,7 @@ class VonageWebhooks:
         *,
         store: Store,
         metrics: Metrics,
-        inbox: Inbox,
-        rules: ChatRules,
+        book: SettingsBook,
         signature_secret: SecretStr | None,
         signature_method: SignatureMethod,
         clock: Clock,
@@ -46,8 +45,7 @@ class VonageWebhooks:
         self.clock = clock
         self.store = store
         self.metrics = metrics
-        self.inbox = inbox
-        self.rules = rules
+        self.book = book
         self.signature_secret = signature_secret
         self.signature_method = signature_method
 
@@ -56,7 +54,7 @@ class VonageWebhooks:
             sms = parse_inbound(params)
             async with self.store.unit() as repo:
                 result = await accept_inbound(
-                    repo, sms, inbox=self.inbox, rules=self.rules, now=self.clock.now()
+                    repo, sms, inbox=self.book.inbox, rules=self.book.rules, now=self.clock.now()
                 )
             if not result.duplicate:
                 self.metrics.messages_in.inc()

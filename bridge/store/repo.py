@@ -26,6 +26,7 @@ from bridge.store.db import Database
 from bridge.store.models import (
     Case,
     CaseMessage,
+    ChatSetting,
     Contact,
     ContactNumber,
     EarlyReceipt,
@@ -34,6 +35,7 @@ from bridge.store.models import (
     OptOut,
     OutboxJob,
     SentPart,
+    SettingChange,
     utcnow,
 )
 
@@ -560,6 +562,35 @@ class Repository:
             )
         )
         self.enqueued += 1
+
+    # -- chat settings --------------------------------------------------------------------
+
+    async def chat_settings(self) -> dict[str, Any]:
+        rows = await self.session.scalars(select(ChatSetting))
+        return {row.key: row.value for row in rows}
+
+    async def save_chat_setting(self, key: str, *, old: Any, new: Any, by: str) -> None:
+        """Store one setting's new value and record the change in the audit log."""
+        now = utcnow()
+        await self.session.execute(
+            self._insert(ChatSetting)
+            .values(key=key, value=new, updated_by=by, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["key"], set_={"value": new, "updated_by": by, "updated_at": now}
+            )
+        )
+        self.session.add(
+            SettingChange(key=key, old_value=old, new_value=new, changed_by=by, changed_at=now)
+        )
+
+    async def setting_changes(self, limit: int) -> Sequence[SettingChange]:
+        return (
+            await self.session.scalars(
+                select(SettingChange)
+                .order_by(SettingChange.changed_at.desc(), SettingChange.id.desc())
+                .limit(limit)
+            )
+        ).all()
 
 
 class Store:
