@@ -85,6 +85,8 @@ HELP = "\n".join(
         "• `/smschat search bob` — find cases by name, email, any part of a number, or #12"
         " (filters: `status:open|closed|all`, `mine`, `unassigned`, `page:2`)",
         "• `/smschat list [open|closed|mine|unassigned]` — the cases, newest activity first",
+        "• `/smschat settings` — the chat settings (admins); `/smschat settings log` shows who"
+        " changed what",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -112,4 +114,13 @@ SEARCH_USAGE = (
 ADMINS_ONLY = (
     "Only workspace admins and owners, and the people named in the chat settings, can change "
     "the chat settings."
+)
+SETTINGS_SAVED = "Saved. Changed: {keys}. Every instance applies them within a few seconds."
+SETTINGS_UNCHANGED = "Nothing was changed."
+SETTINGS_LOG_HEADER = "*Chat settings: latest changes*"
+SETTINGS_LOG_LINE = "• {when} <@{user}> `{key}`: {old} → {new}"
+SETTINGS_LOG_EMPTY = "The chat settings have not been changed since the bridge was set up."
+SETTINGS_USAGE = (
+    "Usage: `/smschat settings` opens the chat settings (admins); "
+    "`/smschat settings log` shows the latest changes."
 )

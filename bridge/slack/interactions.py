@@ -21,12 +21,14 @@ from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
 from bridge.routing.model import UserId
 from bridge.slack import blocks
+from bridge.slack.access import Gatekeeper
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.new_conversation import (
     new_view,
     register_new_conversation,
     start_from_command,
 )
+from bridge.slack.settings_modal import open_settings, settings_log
 from bridge.store.repo import Repository, Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class Desk:
     store: Store
     book: SettingsBook
     clock: Clock
+    gatekeeper: Gatekeeper
 
     @property
     def inbox(self) -> Inbox:
@@ -67,6 +70,16 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
         if text.lower() == "new":
             await ack()
             await client.views_open(trigger_id=command["trigger_id"], view=new_view(desk.inbox))
+            return
+        if text.lower() == "settings":
+            refusal = await open_settings(
+                client,
+                command["trigger_id"],
+                user=command["user_id"],
+                book=desk.book,
+                gatekeeper=desk.gatekeeper,
+            )
+            await ack(refusal or "")
             return
         await ack(await run_command(desk, text, user=command["user_id"]))
 
@@ -186,6 +199,10 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
     }
     if verb.lower() in ("search", "list"):
         return await find(desk, verb.lower(), rest, user=UserId(user))
+    if verb.lower() == "settings":
+        if rest.strip().lower() != "log":
+            return texts.SETTINGS_USAGE
+        return await settings_log(desk.book, user=user, gatekeeper=desk.gatekeeper)
     action = actions.get(verb.lower())
     if action is None:
         return (

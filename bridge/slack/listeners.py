@@ -20,6 +20,7 @@ from bridge.routing.conversations import TELL_USER, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
 from bridge.slack.access import Gatekeeper, guard
 from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
+from bridge.slack.settings_modal import register_settings
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,10 @@ def build_bolt_app(
             )
 
     app.middleware(guard(gatekeeper, tell))
+    register_settings(app, book=book, gatekeeper=gatekeeper)
     register_interactions(
         app,
-        desk=Desk(store=store, book=book, clock=clock),
+        desk=Desk(store=store, book=book, clock=clock, gatekeeper=gatekeeper),
     )
     return app
 

@@ -1,0 +1,75 @@
+"""What Slack sends as a modal's `state.values` when someone edits some fields and submits.
+
+Every input block is in the state, holding its initial value unless the person changed it,
+in the shape Slack gives each element type.
+https://api.slack.com/reference/interaction-payloads/views#view_submission
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Params = dict[str, Any]
+
+
+def submitted_state(view: Params, **changes: Any) -> Params:
+    """`state.values` of `view` with `changes` typed in, by block id.
+
+    A change is a plain value: text for text, number and time inputs; the chosen value
+    (or list of values) for radio buttons, selects and checkboxes; user ids for user pickers.
+    """
+    unknown = set(changes) - {b.get("block_id") for b in view["blocks"]}
+    if unknown:
+        raise KeyError(f"the view has no input blocks {sorted(unknown)}")
+    values: Params = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        block_id = block["block_id"]
+        state = _initial_state(element)
+        if block_id in changes:
+            state = _changed_state(element, changes[block_id])
+        values[block_id] = {element["action_id"]: state}
+    return values
+
+
+def _initial_state(element: Params) -> Params:
+    kind = element["type"]
+    if kind in ("plain_text_input", "number_input"):
+        return {"type": kind, "value": element.get("initial_value")}
+    if kind in ("radio_buttons", "static_select"):
+        return {"type": kind, "selected_option": element.get("initial_option")}
+    if kind == "checkboxes":
+        return {"type": kind, "selected_options": element.get("initial_options", [])}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": element.get("initial_time")}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": element.get("initial_user")}
+    if kind == "multi_users_select":
+        return {"type": kind, "selected_users": element.get("initial_users", [])}
+    raise ValueError(f"no state shape known for {kind} elements")
+
+
+def _changed_state(element: Params, value: Any) -> Params:
+    kind = element["type"]
+    if kind in ("plain_text_input", "number_input"):
+        return {"type": kind, "value": None if value in (None, "") else str(value)}
+    if kind in ("radio_buttons", "static_select"):
+        return {"type": kind, "selected_option": _option(element, value)}
+    if kind == "checkboxes":
+        return {"type": kind, "selected_options": [_option(element, v) for v in value]}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": value}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": value}
+    if kind == "multi_users_select":
+        return {"type": kind, "selected_users": list(value)}
+    raise ValueError(f"no state shape known for {kind} elements")
+
+
+def _option(element: Params, value: Any) -> Params:
+    for option in element["options"]:
+        if option["value"] == str(value):
+            return option
+    raise KeyError(f"{value!r} is not one of the element's options")
