@@ -124,3 +124,4 @@ SETTINGS_USAGE = (
     "Usage: `/smschat settings` opens the chat settings (admins); "
     "`/smschat settings log` shows the latest changes."
 )
+COUNTER_WARNING = ":warning: You have sent {count} texts today; the team's daily limit is {limit}."

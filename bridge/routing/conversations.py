@@ -11,18 +11,20 @@ from datetime import datetime
 import phonenumbers
 
 from bridge import texts
+from bridge.routing.auto_replies import auto_reply_for, hold_until
 from bridge.routing.long_texts import add_part
 from bridge.routing.model import (
     AgentReply,
     ChannelId,
     DeliveryReceipt,
+    Direction,
     InboundSms,
     MessageStatus,
     PhoneNumber,
 )
 from bridge.routing.ports import CaseView
 from bridge.routing.rules import ChatRules, Keyword, keyword
-from bridge.store.models import Case, utcnow
+from bridge.store.models import Case, Message
 from bridge.store.repo import Repository
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,8 @@ async def record_inbound(
     if not inbox.owns(sms.recipient):
         log.warning("inbound text to %s, which is not in VONAGE_NUMBERS", mask(sms.recipient))
     cases = list(await repo.open_cases(sms.sender, sms.recipient))
-    if not cases:
+    opened = not cases
+    if opened:
         previous = await repo.last_case(sms.sender, sms.recipient)
         cases = [
             await open_case(
@@ -125,12 +128,13 @@ async def record_inbound(
         )
         if case.thread_ts is not None:
             await refresh_header(repo, case)
-    await _answer_keyword(repo, sms, cases, rules=rules)
+    await _answer_keyword(repo, sms, cases, rules=rules, now=now)
+    await _auto_respond(repo, sms, cases, opened=opened, rules=rules, now=now)
     return InboundResult(duplicate=False, case_ids=tuple(case.id for case in cases))
 
 
 async def _answer_keyword(
-    repo: Repository, sms: InboundSms, cases: list[Case], *, rules: ChatRules
+    repo: Repository, sms: InboundSms, cases: list[Case], *, rules: ChatRules, now: datetime
 ) -> None:
     """STOP opts out, START opts back in, HELP gets the help text: each answered once."""
     word = keyword(sms.text)
@@ -149,7 +153,7 @@ async def _answer_keyword(
         reply, note = rules.help_text, None
     if reply is None:
         return
-    await send_automated(repo, sms.sender, sms.recipient, reply, cases)
+    await send_automated(repo, sms.sender, sms.recipient, reply, cases, now=now)
     for case in cases:
         if note:
             await repo.enqueue(
@@ -160,14 +164,55 @@ async def _answer_keyword(
             )
 
 
-async def send_automated(
-    repo: Repository, contact_number: str, our_number: str, text: str, cases: list[Case]
+async def _auto_respond(
+    repo: Repository,
+    sms: InboundSms,
+    cases: list[Case],
+    *,
+    opened: bool,
+    rules: ChatRules,
+    now: datetime,
 ) -> None:
+    reply = auto_reply_for(sms.text, opened=opened, rules=rules, now=now)
+    if reply is None or await repo.is_opted_out(sms.sender, sms.recipient):
+        return
+    due = [c for c in cases if not await repo.auto_reply_given(c.id, reply.kind, reply.window)]
+    if not due:
+        return
+    message_id = await send_automated(
+        repo,
+        sms.sender,
+        sms.recipient,
+        reply.text,
+        due,
+        now=now,
+        not_before=hold_until(due, rules, now),
+    )
+    for case in due:
+        await repo.record_auto_reply(case.id, reply.kind, reply.window, message_id)
+
+
+async def send_automated(
+    repo: Repository,
+    contact_number: str,
+    our_number: str,
+    text: str,
+    cases: list[Case],
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> int:
     """Queue a text the bridge itself sends, shown in the cases' threads when it goes."""
-    message_id = await repo.insert_automated(contact_number, our_number, text)
+    message_id = await repo.insert_automated(contact_number, our_number, text, at=now)
     for case in cases:
         await repo.link(case.id, message_id)
-    await repo.enqueue(SEND_SMS, queue=sms_queue(our_number, contact_number), message_id=message_id)
+    await repo.enqueue(
+        SEND_SMS,
+        queue=sms_queue(our_number, contact_number),
+        run_after=not_before,
+        message_id=message_id,
+    )
+    return message_id
 
 
 async def open_case(
@@ -197,7 +242,9 @@ class ReplyResult:
     reason: str = ""
 
 
-async def accept_reply(repo: Repository, reply: AgentReply, *, rules: ChatRules) -> ReplyResult:
+async def accept_reply(
+    repo: Repository, reply: AgentReply, *, rules: ChatRules, now: datetime
+) -> ReplyResult:
     """Record a staff message in a case thread and queue it for sending as SMS.
 
     Notes (the notes prefix) and file-only messages stay in Slack, recorded in the log.
@@ -206,14 +253,13 @@ async def accept_reply(repo: Repository, reply: AgentReply, *, rules: ChatRules)
     if case is None:
         return ReplyResult(accepted=False, reason="not a case thread")
     await repo.lock_conversation(case.contact_number, case.our_number)
-    message_id = await repo.insert_reply(reply, case)
+    message_id = await repo.insert_reply(reply, case, at=now)
     if message_id is None:
         return ReplyResult(accepted=False, reason="already taken")
     await repo.link(case.id, message_id, slack_ts=reply.ts)
-    await repo.touch_case(case, at=utcnow())
-    if case.unread:
-        case.unread = 0  # replying reads the case
-        await refresh_header(repo, case)
+    await repo.touch_case(case, at=now)
+    case.last_staff_activity_at = now
+    await read_case(repo, case, reply.user, at=now)  # replying reads the case
     if rules.is_note(reply.text):
         await repo.keep_internal(message_id)
         await repo.enqueue(
@@ -230,7 +276,34 @@ async def accept_reply(repo: Repository, reply: AgentReply, *, rules: ChatRules)
         message_id=message_id,
         case_id=case.id,
     )
+    await _count_reply(repo, case, reply.user, rules=rules, now=now)
     return ReplyResult(accepted=True)
+
+
+async def read_case(repo: Repository, case: Case, user: str, *, at: datetime) -> None:
+    """`user` has read the case: its header's unread count (texts nobody read) clears."""
+    await repo.mark_read(case, user, at=at)
+    if case.unread:
+        case.unread = 0
+        await refresh_header(repo, case)
+
+
+async def _count_reply(
+    repo: Repository, case: Case, user: str, *, rules: ChatRules, now: datetime
+) -> None:
+    """The message counter: past the day's threshold, each reply earns its author a warning."""
+    if rules.counter_threshold is None:
+        return
+    local = rules.local(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    sent = await repo.replies_since(user, midnight)
+    if sent >= rules.counter_threshold:
+        await tell(
+            repo,
+            case,
+            user,
+            texts.COUNTER_WARNING.format(count=sent, limit=rules.counter_threshold),
+        )
 
 
 async def tell(repo: Repository, case: Case, user: str, text: str) -> None:
@@ -271,7 +344,7 @@ STATUS_REACTIONS = {
 _FINAL = {MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.EXPIRED}
 
 
-async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
+async def accept_receipt(repo: Repository, receipt: DeliveryReceipt, *, rules: ChatRules) -> None:
     """Record the carrier's word on a sent text and show a change of state in its thread."""
     message = await repo.update_part_status(receipt)
     if message is None:
@@ -287,7 +360,8 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
     blocked = receipt.recipient_blocked and await repo.opt_out(
         message.contact_number, message.our_number, reason=f"carrier: {message.error}"
     )
-    for case, ts in await repo.postings(message.id):
+    postings = await repo.postings(message.id)
+    for case, ts in postings:
         if new in STATUS_REACTIONS:
             await repo.enqueue(
                 REACT,
@@ -297,14 +371,7 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
                 name=STATUS_REACTIONS[new],
             )
         if new in _FINAL:
-            await repo.enqueue(
-                THREAD_NOTE,
-                queue=slack_queue(case.id),
-                case_id=case.id,
-                text=texts.SEND_FAILED.format(
-                    contact=format_number(message.contact_number), reason=message.error
-                ),
-            )
+            await note_failure(repo, case, message, texts.SEND_FAILED)
         if blocked:
             await repo.enqueue(
                 THREAD_NOTE,
@@ -312,6 +379,30 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt) -> None:
                 case_id=case.id,
                 text=texts.BLOCKED_NOTE.format(reason=message.error),
             )
+    if new in _FINAL and not postings:
+        await show_failed_automated(repo, message, rules=rules, note=texts.SEND_FAILED)
+
+
+async def note_failure(repo: Repository, case: Case, message: Message, note: str) -> None:
+    await repo.enqueue(
+        THREAD_NOTE,
+        queue=slack_queue(case.id),
+        case_id=case.id,
+        text=note.format(contact=format_number(message.contact_number), reason=message.error),
+    )
+
+
+async def show_failed_automated(
+    repo: Repository, message: Message, *, rules: ChatRules, note: str
+) -> None:
+    """With automated texts shown only when they fail, a failed one appears with its note."""
+    if message.direction != Direction.AUTOMATED or rules.automated_in_threads != "failed":
+        return
+    for case in await repo.cases_of_message(message.id):
+        await repo.enqueue(
+            POST_MESSAGE, queue=slack_queue(case.id), case_id=case.id, message_id=message.id
+        )
+        await note_failure(repo, case, message, note)
 
 
 async def case_view(

@@ -163,8 +163,8 @@ class SendSms(_Job):
             assert message is not None
             await repo.record_sent(message, sent.provider_message_ids)
             for receipt in await repo.take_early_receipts(sent.provider_message_ids):
-                await conv.accept_receipt(repo, receipt)
-            if automated:
+                await conv.accept_receipt(repo, receipt, rules=ctx.rules)
+            if message.direction == Direction.AUTOMATED and ctx.rules.automated_in_threads == "all":
                 for case in await repo.cases_of_message(message.id):
                     await repo.enqueue(
                         conv.POST_MESSAGE,
@@ -210,7 +210,9 @@ class SendSms(_Job):
             if message is None:
                 return
             message.status, message.error = MessageStatus.FAILED, error.reason
-            for case, ts in await repo.postings(message.id):
+            note = texts.SEND_GAVE_UP if error.retryable else texts.SEND_FAILED
+            postings = await repo.postings(message.id)
+            for case, ts in postings:
                 await repo.enqueue(
                     conv.REACT,
                     queue=conv.slack_queue(case.id),
@@ -218,14 +220,9 @@ class SendSms(_Job):
                     ts=ts,
                     name="x",
                 )
-                await repo.enqueue(
-                    conv.THREAD_NOTE,
-                    queue=conv.slack_queue(case.id),
-                    case_id=case.id,
-                    text=(texts.SEND_GAVE_UP if error.retryable else texts.SEND_FAILED).format(
-                        contact=conv.format_number(message.contact_number), reason=error.reason
-                    ),
-                )
+                await conv.note_failure(repo, case, message, note)
+            if not postings:
+                await conv.show_failed_automated(repo, message, rules=self.ctx.rules, note=note)
 
 
 async def _tell_author(repo: Repository, message: Any, text: str) -> None:

@@ -63,7 +63,7 @@ def build_bolt_app(
         if reply is None:
             return
         async with store.unit() as repo:
-            result = await accept_reply(repo, reply, rules=book.rules)
+            result = await accept_reply(repo, reply, rules=book.rules, now=clock.now())
         if result.accepted:
             metrics.messages_out.inc()
         else:

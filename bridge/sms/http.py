@@ -65,7 +65,7 @@ class VonageWebhooks:
         async def store_receipt(params: dict[str, Any]) -> None:
             receipt = parse_receipt(params)
             async with self.store.unit() as repo:
-                await accept_receipt(repo, receipt)
+                await accept_receipt(repo, receipt, rules=self.book.rules)
 
         return await self._handle(request, "status", store_receipt)
 

@@ -294,12 +294,15 @@ class ForwardingSchedule(Base):
 
 
 class CaseRead(Base):
-    """When one person last read a case (for per-person unread counts)."""
+    """How far one person has read a case (for per-person unread counts)."""
 
     __tablename__ = "case_reads"
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The case's texts up to this link (case_messages.id) are read: ids, unlike the
+    # carrier's timestamps, grow in the order texts reached the case.
+    read_up_to: Mapped[int] = mapped_column(Integer)
     read_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -24,8 +24,10 @@ from bridge.routing.model import (
 )
 from bridge.store.db import Database
 from bridge.store.models import (
+    AutoReplySent,
     Case,
     CaseMessage,
+    CaseRead,
     ChatSetting,
     Contact,
     ContactNumber,
@@ -256,7 +258,7 @@ class Repository:
         )
         return await self.session.scalar(statement)
 
-    async def insert_reply(self, reply: AgentReply, case: Case) -> int | None:
+    async def insert_reply(self, reply: AgentReply, case: Case, *, at: datetime) -> int | None:
         """Store a staff reply once; None when this Slack message was already taken."""
         statement = (
             self._insert(Message)
@@ -270,7 +272,7 @@ class Repository:
                 status=MessageStatus.QUEUED,
                 origin_channel=reply.channel,
                 origin_ts=reply.ts,
-                created_at=utcnow(),
+                created_at=at,
                 updated_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["origin_channel", "origin_ts"])
@@ -278,8 +280,11 @@ class Repository:
         )
         return await self.session.scalar(statement)
 
-    async def insert_automated(self, contact_number: str, our_number: str, text: str) -> int:
+    async def insert_automated(
+        self, contact_number: str, our_number: str, text: str, *, at: datetime | None = None
+    ) -> int:
         message = Message(
+            created_at=at or utcnow(),
             direction=Direction.AUTOMATED,
             contact_number=contact_number,
             our_number=our_number,
@@ -562,6 +567,63 @@ class Repository:
             )
         )
         self.enqueued += 1
+
+    # -- reading, counting, auto-replies -----------------------------------------------
+
+    async def mark_read(self, case: Case, user: str, *, at: datetime) -> None:
+        """`user` has read every text of the case so far."""
+        up_to = await self.session.scalar(
+            select(func.coalesce(func.max(CaseMessage.id), 0)).where(CaseMessage.case_id == case.id)
+        )
+        values = {"read_up_to": up_to, "read_at": at}
+        await self.session.execute(
+            self._insert(CaseRead)
+            .values(case_id=case.id, user_id=user, **values)
+            .on_conflict_do_update(index_elements=["case_id", "user_id"], set_=values)
+        )
+
+    async def unread_for(self, user: str, case_ids: Sequence[int]) -> dict[int, int]:
+        """Texts from contacts that `user` has not read, per case (cases with none left out)."""
+        if not case_ids:
+            return {}
+        read = (
+            select(CaseRead.read_up_to)
+            .where(CaseRead.case_id == CaseMessage.case_id, CaseRead.user_id == user)
+            .scalar_subquery()
+        )
+        rows = await self.session.execute(
+            select(CaseMessage.case_id, func.count())
+            .join(Message, Message.id == CaseMessage.message_id)
+            .where(
+                CaseMessage.case_id.in_(case_ids),
+                Message.direction == Direction.INBOUND,
+                CaseMessage.id > func.coalesce(read, 0),
+            )
+            .group_by(CaseMessage.case_id)
+        )
+        return {case_id: count for case_id, count in rows.all()}
+
+    async def replies_since(self, author: str, since: datetime) -> int:
+        """How many texts `author` sent to contacts since `since` (the message counter)."""
+        count = await self.session.scalar(
+            select(func.count()).where(
+                Message.author == author,
+                Message.direction == Direction.OUTBOUND,
+                Message.status != MessageStatus.NOT_SENT,
+                Message.created_at >= since,
+            )
+        )
+        return int(count or 0)
+
+    async def auto_reply_given(self, case_id: int, kind: str, window: str) -> bool:
+        found = await self.session.get(AutoReplySent, (case_id, kind, window))
+        return found is not None
+
+    async def record_auto_reply(self, case_id: int, kind: str, window: str, message_id: int):
+        self.session.add(
+            AutoReplySent(case_id=case_id, kind=kind, window=window, message_id=message_id)
+        )
+        await self.session.flush()
 
     # -- chat settings --------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ def upgrade() -> None:
         "case_reads",
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("read_up_to", sa.Integer(), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_case_reads_case_id_cases")
