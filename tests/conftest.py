@@ -24,6 +24,7 @@ from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
+from bridge.fakes.modals import submitted_state
 from bridge.fakes.slack_api import (
     block_actions_payload,
     event_callback_body,
@@ -31,9 +32,10 @@ from bridge.fakes.slack_api import (
     message_event,
     slack_signature_headers,
     slash_command_form,
+    view_submission_payload,
 )
 from bridge.store.db import Database, migrate
-from bridge.store.models import OutboxJob, utcnow
+from bridge.store.models import OutboxJob
 from bridge.store.outbox import RetryPolicy
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -42,6 +44,7 @@ VONAGE_KEY, VONAGE_SECRET = "abcd1234", "s3cr3t-vonage-api"
 INBOX = "C0INBOX"
 OUR_NUMBER = "+447700900000"
 STAFF = "U0STAFF"
+ADMIN = "U0ADMIN"  # a workspace admin, who may change the chat settings
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 POSTGRES_URL = os.environ.get(
@@ -147,6 +150,7 @@ def ca_bundle(tls: TestTls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack(token=BOT_TOKEN) as slack:
         slack.add_user(STAFF, "dana", display_name="Dana")
+        slack.add_user(ADMIN, "ada", display_name="Ada", is_admin=True)
         slack.add_channel(INBOX, "sms-inbox", members=[slack.bot_user_id, STAFF])
         yield slack
 
@@ -265,10 +269,27 @@ class LiveBridge:
                 .where(
                     or_(
                         OutboxJob.status == "running",
-                        and_(OutboxJob.status == "pending", OutboxJob.run_after <= utcnow()),
+                        and_(
+                            OutboxJob.status == "pending",
+                            OutboxJob.run_after <= self.bridge.clock.now(),
+                        ),
                     )
                 )
             )
+
+    async def change_settings(self, *, user: str = ADMIN, **changes: Any) -> dict[str, Any]:
+        """Open `/smschat settings` as an admin, change some fields, submit; Slack's answer."""
+        before = len(self.slack.calls("views.open"))
+        assert await self.command("settings", user=user) == ""
+        opened = await self.slack.wait_for("views.open", count=before + 1)
+        view = opened[-1].params["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        payload = view_submission_payload(
+            user=user, view=view, values=submitted_state(view, **changes)
+        )
+        response = await self.signed_form(interaction_form(payload))
+        assert response.status == 200
+        return await response.json()
 
     async def staff_reply(self, thread_ts: str, text: str, **extra: Any) -> aiohttp.ClientResponse:
         """A person types in the thread: Slack stores it, then sends the bridge the event."""

@@ -255,15 +255,15 @@ class SettingsBook:
         ]
 
     def _merge(self, stored: dict[str, Any]) -> ChatSettings:
-        merged = self.defaults.model_dump()
-        for key, value in stored.items():
+        """Stored values over the defaults; values that no longer fit fall back, loudly."""
+        merged = {**self.defaults.model_dump(), **stored}
+        for _ in ChatSettings.model_fields:  # each round resets at least one setting
             try:
-                validate_settings({**merged, key: value})
+                return validate_settings(merged)
             except SettingsRefused as refused:
-                log.warning("ignoring stored setting %s: %s", key, refused)
-                continue
-            merged[key] = value
-        return validate_settings(merged)
+                log.warning("stored chat settings not applied: %s", refused)
+                merged.update({key: getattr(self.defaults, key) for key in refused.errors})
+        return self.defaults
 
     def _config(self, settings: ChatSettings) -> ChatConfig:
         rules = replace(
