@@ -125,3 +125,6 @@ SETTINGS_USAGE = (
     "`/smschat settings log` shows the latest changes."
 )
 COUNTER_WARNING = ":warning: You have sent {count} texts today; the team's daily limit is {limit}."
+HOME_TIP = "Opening a case from here marks it read for you. `/smschat help` lists every command."
+HOME_NONE = "_None._"
+MARKED_READ = "Case #{ref} is marked read."

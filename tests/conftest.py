@@ -24,7 +24,6 @@ from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.modals import submitted_state
 from bridge.fakes.slack_api import (
     block_actions_payload,
     event_callback_body,
@@ -34,6 +33,7 @@ from bridge.fakes.slack_api import (
     slash_command_form,
     view_submission_payload,
 )
+from bridge.fakes.views import home_opened_event, submitted_state, view_block_actions_payload
 from bridge.store.db import Database, migrate
 from bridge.store.models import OutboxJob
 from bridge.store.outbox import RetryPolicy
@@ -291,10 +291,33 @@ class LiveBridge:
         assert response.status == 200
         return await response.json()
 
-    async def staff_reply(self, thread_ts: str, text: str, **extra: Any) -> aiohttp.ClientResponse:
+    async def open_home(self, user: str = STAFF) -> dict[str, Any]:
+        """Open the App Home as `user`; the Home tab the bridge publishes in answer."""
+        before = len(self._homes(user))
+        assert (await self.slack_event(home_opened_event(user))).status == 200
+        await self.slack.wait_until(lambda: len(self._homes(user)) > before, what="a Home tab")
+        return self._homes(user)[-1]
+
+    def _homes(self, user: str) -> list[dict[str, Any]]:
+        published = [c.params for c in self.slack.calls("views.publish")]
+        views = [p["view"] for p in published if p.get("user_id") == user]
+        return [json.loads(v) if isinstance(v, str) else v for v in views]
+
+    async def press_in_view(
+        self, view: dict[str, Any], action_id: str, value: str, *, user: str = STAFF
+    ) -> aiohttp.ClientResponse:
+        """Press a button of a view (a modal or the Home tab), as Slack sends it."""
+        stored = {"id": f"V{uuid.uuid4().hex[:10].upper()}", **view}
+        action = {"action_id": action_id, "block_id": "b", "value": value}
+        payload = view_block_actions_payload(user=user, view=stored, action=action)
+        return await self.signed_form(interaction_form(payload))
+
+    async def staff_reply(
+        self, thread_ts: str, text: str, *, user: str = STAFF, **extra: Any
+    ) -> aiohttp.ClientResponse:
         """A person types in the thread: Slack stores it, then sends the bridge the event."""
-        posted = await self.slack.post_as_user(INBOX, STAFF, text, thread_ts=thread_ts)
-        event = message_event(INBOX, STAFF, text, posted["ts"], thread_ts=thread_ts, **extra)
+        posted = await self.slack.post_as_user(INBOX, user, text, thread_ts=thread_ts)
+        event = message_event(INBOX, user, text, posted["ts"], thread_ts=thread_ts, **extra)
         return await self.slack_event(event)
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bridge.fakes.modals import submitted_state
 from bridge.fakes.slack_api import interaction_form, view_submission_payload
+from bridge.fakes.views import submitted_state
 from bridge.fakes.vonage_api import sms_inbound_params
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from bridge import texts
 from bridge.errors import InvalidInput
@@ -13,6 +14,7 @@ from bridge.routing.conversations import (
     THREAD_NOTE,
     Inbox,
     open_case,
+    read_case,
     refresh_header,
     slack_queue,
     sms_queue,
@@ -90,6 +92,12 @@ async def assign_case(
     await refresh_header(repo, case)
     who = f"<@{to}>" if to else "nobody"
     return CaseChange(case.id, texts.ASSIGNED_DONE.format(ref=case.id, who=who))
+
+
+async def mark_case_read(repo: Repository, case_id: int, *, by: UserId, at: datetime) -> CaseChange:
+    case = await _case(repo, case_id)
+    await read_case(repo, case, by, at=at)
+    return CaseChange(case.id, texts.MARKED_READ.format(ref=case.id))
 
 
 async def movable_message(repo: Repository, *, channel: str, ts: str) -> tuple[int, int]:

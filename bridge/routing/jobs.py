@@ -16,6 +16,7 @@ from bridge.errors import SendError
 from bridge.routing import conversations as conv
 from bridge.routing.cases import NOTIFY_ASSIGNEE
 from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.home import PUBLISH_HOME, home_view
 from bridge.routing.long_texts import FLUSH_PARTS, flush_parts
 from bridge.routing.model import (
     ChannelId,
@@ -25,7 +26,7 @@ from bridge.routing.model import (
     SlackTs,
     UserId,
 )
-from bridge.routing.ports import ChatPoster, ReplyRenderer, SmsSender
+from bridge.routing.ports import CaseList, ChatPoster, HomeView, ReplyRenderer, SmsSender
 from bridge.routing.rules import ChatRules
 from bridge.routing.segments import SmsMeasure, measure, normalize_typography
 from bridge.store.repo import Repository, Store
@@ -317,6 +318,23 @@ class TellUser(_Job):
         log.error("could not tell a user: %s", error.reason)
 
 
+class PublishHome(_Job):
+    """Renders one person's App Home as the store has it now."""
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        user = UserId(payload["user"])
+        if payload.get("refusal"):
+            empty = CaseList(cases=[], total=0)
+            home = HomeView(user, empty, empty, empty, refusal=payload["refusal"])
+        else:
+            async with self.ctx.store.reading() as repo:
+                home = await home_view(repo, user, rules=self.ctx.rules, inbox=self.ctx.inbox)
+        await self.ctx.poster.publish_home(home)
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("could not publish an App Home: %s", error.reason)
+
+
 def job_handlers(ctx: JobContext) -> dict[str, _Job]:
     return {
         conv.POST_HEADER: PostCaseHeader(ctx),
@@ -328,4 +346,5 @@ def job_handlers(ctx: JobContext) -> dict[str, _Job]:
         NOTIFY_ASSIGNEE: NotifyAssignee(ctx),
         conv.THREAD_NOTE: ThreadNote(ctx),
         conv.TELL_USER: TellUser(ctx),
+        PUBLISH_HOME: PublishHome(ctx),
     }

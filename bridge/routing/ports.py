@@ -32,6 +32,37 @@ class CaseView:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseLine:
+    """A case in a list: what the App Home shows of it."""
+
+    case_id: int
+    label: str
+    status: str
+    assignee: UserId | None
+    unread: int
+    channel: ChannelId
+    thread_ts: SlackTs | None
+    last_activity: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseList:
+    cases: list[CaseLine]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    """One person's App Home: their unread and assigned cases, and the open ones."""
+
+    user: UserId
+    unread: CaseList
+    assigned: CaseList
+    open: CaseList
+    refusal: str | None = None  # shown instead, to someone who may not see cases
+
+
+@dataclass(frozen=True, slots=True)
 class PostedMessage:
     channel: ChannelId
     ts: SlackTs
@@ -57,6 +88,8 @@ class ChatPoster(Protocol):
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None: ...
 
     async def direct_message(self, user: UserId, text: str) -> None: ...
+
+    async def publish_home(self, home: HomeView) -> None: ...
 
 
 class ReplyRenderer(Protocol):

@@ -17,6 +17,7 @@ ASSIGN_TO = "case_assign_to"
 CLOSE = "case_close"
 REOPEN = "case_reopen"
 ADD_CONTACT = "case_add_contact"
+MARK_READ = "case_mark_read"
 
 # Slack caps plain_text in a header block at 150 characters.
 _HEADER_MAX = 150
@@ -77,6 +78,7 @@ def _buttons(view: CaseView) -> list[dict[str, Any]]:
         buttons.append(_button("Reopen", REOPEN, value, style="primary"))
     if not view.contact_named:
         buttons.append(_button("Add contact", ADD_CONTACT, value))
+    buttons.append(_button("Mark read", MARK_READ, value))
     return buttons
 
 

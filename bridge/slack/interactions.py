@@ -22,6 +22,7 @@ from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
 from bridge.routing.model import UserId
 from bridge.slack import blocks
 from bridge.slack.access import Gatekeeper
+from bridge.slack.home_blocks import thread_link
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.new_conversation import (
     new_view,
@@ -122,6 +123,16 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
     async def on_reopen(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await change(body, lambda repo, user: cases.reopen_case(repo, _case_id(body), by=user))
+
+    @app.action(blocks.MARK_READ)
+    async def on_mark_read(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await change(
+            body,
+            lambda repo, user: cases.mark_case_read(
+                repo, _case_id(body), by=user, at=desk.clock.now()
+            ),
+        )
 
     @app.action(blocks.ADD_CONTACT)
     async def on_add_contact(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -245,11 +256,7 @@ async def find(desk: Desk, verb: str, rest: str, *, user: UserId) -> str:
 
 
 async def _found_line(repo: Repository, case: Any, name: str | None) -> str:
-    link = (
-        f"https://slack.com/archives/{case.channel}/p{case.thread_ts.replace('.', '')}"
-        if case.thread_ts
-        else "#"
-    )
+    link = thread_link(case.channel, case.thread_ts) if case.thread_ts else "#"
     return texts.FOUND_LINE.format(
         link=link,
         ref=case.id,

@@ -19,6 +19,7 @@ from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.conversations import TELL_USER, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
 from bridge.slack.access import Gatekeeper, guard
+from bridge.slack.home import register_home
 from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
 from bridge.slack.settings_modal import register_settings
 from bridge.store.repo import Store
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 _RELAYED_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 # What the listeners below subscribe to, as manifest.yml must declare it (a test checks).
-SUBSCRIBED_BOT_EVENTS = ("message.channels", "message.groups")
+SUBSCRIBED_BOT_EVENTS = ("message.channels", "message.groups", "app_home_opened")
 SLASH_COMMANDS = (COMMAND,)
 MESSAGE_SHORTCUTS = (MOVE_SHORTCUT,)
 
@@ -83,11 +84,10 @@ def build_bolt_app(
             )
 
     app.middleware(guard(gatekeeper, tell))
+    desk = Desk(store=store, book=book, clock=clock, gatekeeper=gatekeeper)
     register_settings(app, book=book, gatekeeper=gatekeeper)
-    register_interactions(
-        app,
-        desk=Desk(store=store, book=book, clock=clock, gatekeeper=gatekeeper),
-    )
+    register_interactions(app, desk=desk)
+    register_home(app, desk=desk)
     return app
 
 

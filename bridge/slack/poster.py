@@ -12,8 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.errors import SendError
 from bridge.routing.model import ChannelId, SlackTs, UserId
-from bridge.routing.ports import CaseView, PostedMessage
+from bridge.routing.ports import CaseView, HomeView, PostedMessage
 from bridge.slack.blocks import header_blocks, header_text
+from bridge.slack.home_blocks import home_tab
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Pauses, RateLimiter
 
@@ -161,6 +162,9 @@ class SlackPoster:
         opened = await self._call("conversations", self.client.conversations_open, users=user)
         channel = opened["channel"]["id"]
         await self._post(channel, text=text)
+
+    async def publish_home(self, home: HomeView) -> None:
+        await self._call("views", self.client.views_publish, user_id=home.user, view=home_tab(home))
 
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
         try:

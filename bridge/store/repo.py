@@ -47,6 +47,8 @@ class CaseFilter:
     status: str = "open"  # open, closed or all
     assignee: str | None = None
     unassigned: bool = False
+    unread: bool = False  # with texts nobody has read
+    unread_by: str | None = None  # with texts this person has not read
 
 
 class Repository:
@@ -177,6 +179,10 @@ class Repository:
             query = query.where(Case.assignee == case_filter.assignee)
         if case_filter.unassigned:
             query = query.where(Case.assignee.is_(None))
+        if case_filter.unread:
+            query = query.where(Case.unread > 0)
+        if case_filter.unread_by:
+            query = query.where(Case.id.in_(self._unread_by(case_filter.unread_by)))
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.execute(
             query.order_by(Case.last_activity_at.desc(), Case.id.desc()).offset(offset).limit(limit)
@@ -582,24 +588,32 @@ class Repository:
             .on_conflict_do_update(index_elements=["case_id", "user_id"], set_=values)
         )
 
-    async def unread_for(self, user: str, case_ids: Sequence[int]) -> dict[int, int]:
-        """Texts from contacts that `user` has not read, per case (cases with none left out)."""
-        if not case_ids:
-            return {}
+    def _unread_links(self, user: str) -> Any:
+        """The links (case_messages) of contacts' texts that `user` has not read."""
         read = (
             select(CaseRead.read_up_to)
             .where(CaseRead.case_id == CaseMessage.case_id, CaseRead.user_id == user)
             .scalar_subquery()
         )
-        rows = await self.session.execute(
-            select(CaseMessage.case_id, func.count())
+        return (
+            select(CaseMessage.case_id)
             .join(Message, Message.id == CaseMessage.message_id)
             .where(
-                CaseMessage.case_id.in_(case_ids),
                 Message.direction == Direction.INBOUND,
                 CaseMessage.id > func.coalesce(read, 0),
             )
-            .group_by(CaseMessage.case_id)
+        )
+
+    def _unread_by(self, user: str) -> Any:
+        return self._unread_links(user).distinct()
+
+    async def unread_for(self, user: str, case_ids: Sequence[int]) -> dict[int, int]:
+        """Texts from contacts that `user` has not read, per case (cases with none left out)."""
+        if not case_ids:
+            return {}
+        query = self._unread_links(user).where(CaseMessage.case_id.in_(case_ids))
+        rows = await self.session.execute(
+            query.add_columns(func.count()).group_by(CaseMessage.case_id)
         )
         return {case_id: count for case_id, count in rows.all()}
 

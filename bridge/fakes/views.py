@@ -1,12 +1,15 @@
-"""What Slack sends as a modal's `state.values` when someone edits some fields and submits.
+"""What Slack sends about views: a modal's submitted state, the App Home opened, and
+buttons pressed in a view (rather than in a message).
 
-Every input block is in the state, holding its initial value unless the person changed it,
-in the shape Slack gives each element type.
+In a submitted state every input block is present, holding its initial value unless the
+person changed it, in the shape Slack gives each element type.
 https://api.slack.com/reference/interaction-payloads/views#view_submission
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 Params = dict[str, Any]
@@ -73,3 +76,35 @@ def _option(element: Params, value: Any) -> Params:
         if option["value"] == str(value):
             return option
     raise KeyError(f"{value!r} is not one of the element's options")
+
+
+def home_opened_event(user: str, *, view: Params | None = None) -> Params:
+    """`app_home_opened` for the Home tab; `view` is the tab as last published, if ever.
+    https://api.slack.com/events/app_home_opened"""
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D" + uuid.uuid4().hex[:10].upper(),
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
+    return event | ({"view": view} if view is not None else {})
+
+
+def view_block_actions_payload(
+    *, user: str, view: Params, action: Params, team_id: str = "T0TEAM"
+) -> Params:
+    """`block_actions` for a button pressed in a view (a modal or the Home tab)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": "A0APP",
+        "token": "fake-verification-token",
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": f"{time.time_ns() % 10**13}.{uuid.uuid4().hex[:24]}",
+        "team": {"id": team_id, "domain": "fake-workspace"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+        "actions": [{"action_ts": f"{time.time():.6f}", "type": "button", **action}],
+    }

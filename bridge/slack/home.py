@@ -1,0 +1,47 @@
+"""The App Home tab: published when someone opens it, and its buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bridge.routing.conversations import read_case
+from bridge.routing.home import request_home
+from bridge.slack.home_blocks import HOME_NEW_TEXT, HOME_OPEN_CASE, HOME_REFRESH
+from bridge.slack.interactions import Desk
+from bridge.slack.new_conversation import new_view
+
+
+def register_home(app: AsyncApp, *, desk: Desk) -> None:
+    @app.event("app_home_opened")
+    async def on_home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab") != "home":
+            return  # the Messages tab has nothing of ours
+        user = event["user"]
+        # Events pass no guard: someone who may not see cases gets only the reason.
+        refusal = await desk.gatekeeper.refusal(user)
+        async with desk.store.unit() as repo:
+            await request_home(repo, user, refusal=refusal)
+
+    @app.action(HOME_OPEN_CASE)
+    async def on_open_case(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        async with desk.store.unit() as repo:
+            case = await repo.case(int(action["value"]))
+            if case is not None:
+                await read_case(repo, case, user, at=desk.clock.now())
+            await request_home(repo, user)
+
+    @app.action(HOME_REFRESH)
+    async def on_refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        async with desk.store.unit() as repo:
+            await request_home(repo, body["user"]["id"])
+
+    @app.action(HOME_NEW_TEXT)
+    async def on_new_text(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=new_view(desk.inbox))
