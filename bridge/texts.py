@@ -85,6 +85,8 @@ HELP = "\n".join(
         "• `/smschat search bob` — find cases by name, email, any part of a number, or #12"
         " (filters: `status:open|closed|all`, `mine`, `unassigned`, `page:2`)",
         "• `/smschat list [open|closed|mine|unassigned]` — the cases, newest activity first",
+        "• `/smschat usage [today|week|month|2026-03]` — texts and segments in, out, forwarded"
+        " and automated, per number and per staff member",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -108,4 +110,34 @@ FOUND_LINE = "• <{link}|#{ref}> {contact} · {status} · {assignee} · last ac
 SEARCH_USAGE = (
     "Usage: `/smschat search <name, email, number or #12> [status:open|closed|all] [mine] "
     "[unassigned] [page:2]`"
+)
+USAGE_USAGE = (
+    "Usage: `/smschat usage [today|week|month|YYYY-MM]`, e.g. `/smschat usage week` or "
+    "`/smschat usage 2026-03`; days are those of the TIME_ZONE setting."
+)
+USAGE_TODAY = "today, {day:%a %d %b %Y}"
+USAGE_WEEK = "this week, {first:%a %d %b} – {last:%a %d %b %Y}"
+USAGE_MONTH = "{first:%B %Y}"
+USAGE_HEADER = "*SMS usage: {period}* ({time_zone})"
+USAGE_ALL = "*All our numbers*"
+USAGE_KINDS = {
+    "inbound": "Inbound",
+    "outbound": "Sent by staff",
+    "forwarded": "Forwarded",
+    "automated": "Automated",
+}
+USAGE_LINE = "• {what}: {figures}"
+USAGE_FIGURES = "texts {texts} · segments {segments}"
+USAGE_NOT_RECORDED = "not recorded"
+USAGE_PARTLY_RECORDED = "{segments} (not recorded for {unmeasured} texts)"
+USAGE_UNDELIVERED = " · undelivered {count}"
+USAGE_NOT_SENT = " · not sent {count}"
+USAGE_NUMBER = "*From and to {number}*"
+USAGE_STAFF = "*Sent by each staff member*"
+USAGE_NO_STAFF = "• nobody sent a text"
+USAGE_STAFF_LINE = "• <@{user}>: {figures}"
+USAGE_FOOTNOTE = (
+    "_Counted: every text received and every text handed to the carrier (undelivered ones "
+    "too). Not sent: refused by the bridge or not taken by the carrier. Staff notes are "
+    "never sent._"
 )

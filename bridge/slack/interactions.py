@@ -19,6 +19,7 @@ from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
 from bridge.routing.model import UserId
+from bridge.routing.usage import usage_answer
 from bridge.slack import blocks
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.new_conversation import (
@@ -175,6 +176,8 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
     }
     if verb.lower() in ("search", "list"):
         return await find(desk, verb.lower(), rest, user=UserId(user))
+    if verb.lower() == "usage":
+        return await usage_answer(desk.store, rest, now=desk.clock.now(), time_zone=desk.time_zone)
     action = actions.get(verb.lower())
     if action is None:
         return (
