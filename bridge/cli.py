@@ -244,8 +244,9 @@ def add_export_parser(commands: argparse._SubParsersAction) -> None:
         "days of TIME_ZONE), oldest first: texts in and out, automated and forwarded texts "
         "and staff notes, whatever the chat settings hide from threads. Reads DATABASE_URL "
         "and TIME_ZONE.",
-        epilog="Exit status: 0 written, 2 nothing written (bad option, bad setting, "
-        "database unavailable); an output file appears only once complete.",
+        epilog="Exit status: 0 written, 1 the reader of standard output stopped early, 2 "
+        "nothing written (bad option, bad setting, database unavailable). An output file "
+        "appears only once complete, readable by its owner only: it holds personal data.",
     )
     exporting.add_argument(
         "--since", required=True, metavar="YYYY-MM-DD", help="the first day to export"
@@ -285,6 +286,10 @@ def export(args: argparse.Namespace) -> int:
     except OutputUnwritable as exc:
         print(f"smschat-bridge: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): as Python's docs advise, quietly stop writing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (OSError, SQLAlchemyError) as exc:
         _database_error(exc, " (run `migrate` first?)")
         return 2

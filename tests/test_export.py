@@ -207,9 +207,11 @@ async def test_missing_since_answers_with_usage(tmp_path: Path) -> None:
 async def test_a_store_that_cannot_be_read_leaves_no_output_file(tmp_path: Path) -> None:
     (tmp_path / "empty.db").touch()  # a database without the bridge's tables
     url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-    status, stdout, stderr = await export(
-        url, "--since", "2026-03-01", "--output", str(tmp_path / "log.csv"), cwd=tmp_path
+    answers = await asyncio.gather(
+        export(url, "--since", "2026-03-01", "--output", str(tmp_path / "log.csv"), cwd=tmp_path),
+        export(url, "--since", "2026-03-01", cwd=tmp_path),
     )
-    assert status == 2 and stdout == b""
-    assert "database error" in stderr and "no such table: messages" in stderr
+    for status, stdout, stderr in answers:
+        assert (status, stdout) == (2, b"")  # not even the header row
+        assert "database error" in stderr and "no such table: messages" in stderr
     assert sorted(os.listdir(tmp_path)) == ["empty.db"]

@@ -72,11 +72,15 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 async def write_log(store: Store, span: LogRange, *, file_format: str, out: TextIO) -> int:
-    """Write the log of `span` to `out`, oldest first; the number of messages written."""
-    write = _CsvWriter(out) if file_format == "csv" else _JsonLinesWriter(out)
+    """Write the log of `span` to `out`, oldest first; the number of messages written.
+
+    Nothing is written, not even a header, unless the store answered the query.
+    """
     count = 0
     async with store.reading() as repo:
-        async for row in repo.message_log(since=span.start, until=span.end):
+        rows = await repo.message_log(since=span.start, until=span.end)
+        write = _CsvWriter(out) if file_format == "csv" else _JsonLinesWriter(out)
+        async for row in rows:
             write(row)
             count += 1
     return count

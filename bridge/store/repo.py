@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -604,11 +604,12 @@ class Repository:
 
     async def message_log(
         self, *, since: datetime, until: datetime, batch: int = 500
-    ) -> AsyncIterator[Mapping[str, Any]]:
+    ) -> AsyncIterable[Mapping[str, Any]]:
         """Every message created in [since, until), notes included, oldest first.
 
-        Streamed in batches from a server-side cursor, never all in memory. Each row holds
-        the message's columns, `contact_name` and `cases` (its case ids joined by ';').
+        The query runs now; its rows then come in batches from a server-side cursor, never
+        all in memory. Each row holds the message's columns, `contact_name` and `cases`
+        (its case ids joined by ';').
         """
         case_id = cast(CaseMessage.case_id, String)
         joined = (
@@ -629,9 +630,7 @@ class Repository:
             .order_by(Message.created_at, Message.id)
             .execution_options(yield_per=batch)
         )
-        result = await self.session.stream(query)
-        async for row in result.mappings():
-            yield row
+        return (await self.session.stream(query)).mappings()
 
 
 class Store:
