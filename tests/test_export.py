@@ -41,7 +41,9 @@ LONG_UNICODE = "Привет 👋🏽, ça va? 日本語のテキスト “quote
 QUOTED = 'He said "yes, at 10", then\r\nhung up'
 
 
-async def export(database_url: str, *args: str, cwd: Path) -> tuple[int, bytes, str]:
+async def export(
+    database_url: str, *args: str, cwd: Path, time_zone: str = ZONE
+) -> tuple[int, bytes, str]:
     """`python -m bridge export ARGS` with only DATABASE_URL and TIME_ZONE set."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -53,7 +55,7 @@ async def export(database_url: str, *args: str, cwd: Path) -> tuple[int, bytes, 
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(CHECKOUT),  # this checkout's code, from a folder with no .env
             "DATABASE_URL": database_url,
-            "TIME_ZONE": ZONE,
+            "TIME_ZONE": time_zone,
         },
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
@@ -175,12 +177,13 @@ async def test_days_are_those_of_the_time_zone_and_until_is_included(
     assert everything == ["before", "first", "last", "after"]
 
 
-# (label, arguments, complaint): each is refused with one line, exit status 2, no file.
+# (label, arguments, TIME_ZONE, complaint): refused with one line, exit status 2, no file.
 BAD_ARGUMENTS = [
-    ("no-such-day", ["--since", "2026-02-30"], "--since '2026-02-30' is not a date such as"),
-    ("compact-date", ["--since", "2026-03-01", "--until", "20260302"], "'20260302' is not a"),
-    ("until-first", ["--since", "2026-03-05", "--until", "2026-03-04"], "2026-03-04 is before"),
-    ("unknown-format", ["--since", "2026-03-01", "--format", "xlsx"], "'xlsx' is not csv or"),
+    ("no-such-day", ["--since", "2026-02-30"], ZONE, "--since '2026-02-30' is not a date"),
+    ("compact-date", ["--since", "2026-03-01", "--until", "20260302"], ZONE, "'20260302' is"),
+    ("until-first", ["--since", "2026-03-05", "--until", "2026-03-04"], ZONE, "is before"),
+    ("unknown-format", ["--since", "2026-03-01", "--format", "xlsx"], ZONE, "'xlsx' is not"),
+    ("bad-zone-setting", ["--since", "2026-03-01"], "Mars/Base", "TIME_ZONE: 'Mars/Base' is"),
 ]
 
 
@@ -188,9 +191,12 @@ async def test_bad_arguments_write_nothing(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"
     output = str(tmp_path / "log.csv")
     answers = await asyncio.gather(
-        *(export(url, *args, "--output", output, cwd=tmp_path) for _, args, _ in BAD_ARGUMENTS)
+        *(
+            export(url, *args, "--output", output, cwd=tmp_path, time_zone=zone)
+            for _, args, zone, _ in BAD_ARGUMENTS
+        )
     )
-    for (label, _args, complaint), (status, stdout, stderr) in zip(
+    for (label, _args, _zone, complaint), (status, stdout, stderr) in zip(
         BAD_ARGUMENTS, answers, strict=True
     ):
         assert (status, stdout) == (2, b""), label
