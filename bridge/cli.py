@@ -5,21 +5,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings
 
-from bridge.config import Settings, load_settings
-from bridge.errors import ConfigError, InvalidInput
+from bridge.config import Settings, known_time_zone, load_settings
+from bridge.errors import BridgeError, ConfigError, InvalidInput
 from bridge.logs import configure_logging
 from bridge.tasks import until_stopped
 
 if TYPE_CHECKING:
     from bridge.routing.contacts_import import ImportReport, ParsedFile
+    from bridge.routing.export import LogRange
 
 log = logging.getLogger("bridge")
 
@@ -38,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     manifest.add_argument("--url", required=True, help="the bridge's public https URL")
     add_demo_parser(commands)
     add_contacts_parser(commands)
+    add_export_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "manifest":
@@ -46,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo(args)
     if args.command == "contacts":
         return contacts(args)
+    if args.command == "export":
+        return export(args)
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -151,13 +159,8 @@ def contacts(args: argparse.Namespace) -> int:
 
     from bridge.routing.contacts_import import parse_contacts
 
-    try:
-        settings = ContactsSettings()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        name = "_".join(str(part) for part in error["loc"]).upper()
-        message = error["msg"].removeprefix("Value error, ")
-        print(f"smschat-bridge: configuration error: {name}: {message}", file=sys.stderr)
+    settings = _read_settings(ContactsSettings)
+    if settings is None:
         return 2
     try:
         parsed = parse_contacts(
@@ -173,8 +176,7 @@ def contacts(args: argparse.Namespace) -> int:
         report = asyncio.run(_store_contacts(settings.database_url, parsed))
     except (OSError, SQLAlchemyError) as exc:
         hint = "" if settings.database_url.startswith("sqlite") else " (run `migrate` first?)"
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"smschat-bridge: database error{hint}: {detail}", file=sys.stderr)
+        _database_error(exc, hint)
         return 2
     print("\n".join(report.lines()))
     return 0 if report.complete else 1
@@ -191,6 +193,151 @@ async def _store_contacts(url: str, parsed: ParsedFile) -> ImportReport:
         return await store_contacts(db, parsed)
     finally:
         await db.close()
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def _read_settings(kind: type[SettingsT]) -> SettingsT | None:
+    """The settings a command needs; None, after one line naming the variable, if invalid."""
+    try:
+        return kind()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        print(f"smschat-bridge: configuration error: {name}: {message}", file=sys.stderr)
+        return None
+
+
+def _database_error(exc: Exception, hint: str) -> None:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    print(f"smschat-bridge: database error{hint}: {detail}", file=sys.stderr)
+
+
+class ExportSettings(BaseSettings):
+    """What `export` reads: the store and the time zone its days are in, no Slack or Vonage.
+
+    The same variables and checks as `Settings`, borrowed so that the two cannot drift apart.
+    """
+
+    model_config = Settings.model_config
+    database_url: str = Settings.model_fields["database_url"].default
+    time_zone: str = Settings.model_fields["time_zone"].default
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        return Settings._database_url_shape(value)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        return known_time_zone(value)
+
+
+def add_export_parser(commands: argparse._SubParsersAction) -> None:
+    exporting = commands.add_parser(
+        "export",
+        help="write the messaging log (every text and staff note) as CSV or JSON Lines",
+        description="Write every message of the days from --since to --until (included, "
+        "days of TIME_ZONE), oldest first: texts in and out, automated and forwarded texts "
+        "and staff notes, whatever the chat settings hide from threads. Reads DATABASE_URL "
+        "and TIME_ZONE.",
+        epilog="Exit status: 0 written, 1 the reader of standard output stopped early, 2 "
+        "nothing written (bad option, bad setting, database unavailable). An output file "
+        "appears only once complete, readable by its owner only: it holds personal data.",
+    )
+    exporting.add_argument(
+        "--since", required=True, metavar="YYYY-MM-DD", help="the first day to export"
+    )
+    exporting.add_argument(
+        "--until", metavar="YYYY-MM-DD", help="the last day to export (default: today)"
+    )
+    exporting.add_argument(
+        "--format", default="csv", metavar="csv|jsonl", help="the file format (default: csv)"
+    )
+    exporting.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE (default: standard output)"
+    )
+
+
+def export(args: argparse.Namespace) -> int:
+    """`export --since DAY`: check everything asked, then stream the log out."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bridge.routing.export import FORMATS, log_range
+
+    settings = _read_settings(ExportSettings)
+    if settings is None:
+        return 2
+    if args.format not in FORMATS:
+        print(f"smschat-bridge: --format {args.format!r} is not csv or jsonl", file=sys.stderr)
+        return 2
+    try:
+        span = log_range(
+            args.since, args.until, time_zone=settings.time_zone, now=datetime.now(UTC)
+        )
+    except InvalidInput as exc:
+        print(f"smschat-bridge: {exc.reason}", file=sys.stderr)
+        return 2
+    try:
+        count = asyncio.run(_export(settings.database_url, span, args.format, args.output))
+    except OutputUnwritable as exc:
+        print(f"smschat-bridge: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): as Python's docs advise, quietly stop writing.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (OSError, SQLAlchemyError) as exc:
+        _database_error(exc, " (run `migrate` first?)")
+        return 2
+    print(f"smschat-bridge: exported {count} message(s)", file=sys.stderr)
+    return 0
+
+
+async def _export(url: str, span: LogRange, file_format: str, output: Path | None) -> int:
+    from bridge.routing.export import write_log
+    from bridge.store.db import Database
+    from bridge.store.repo import Store
+
+    db = Database(url)
+    try:
+        with _replacing(output) if output else _standard_output() as out:
+            return await write_log(Store(db), span, file_format=file_format, out=out)
+    finally:
+        await db.close()
+
+
+class OutputUnwritable(BridgeError):
+    """The export's output file cannot be created."""
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[TextIO]:
+    """A file that becomes `path` only once fully written; nothing is left if writing fails."""
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+        )
+    except OSError as exc:
+        raise OutputUnwritable(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _standard_output() -> Iterator[TextIO]:
+    """Standard output as UTF-8 whatever the locale, line endings left to the writer."""
+    sys.stdout.flush()
+    with open(sys.stdout.fileno(), "w", encoding="utf-8", newline="", closefd=False) as out:
+        yield out
 
 
 def print_manifest(url: str) -> int:

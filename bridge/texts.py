@@ -87,6 +87,8 @@ HELP = "\n".join(
         "• `/smschat list [open|closed|mine|unassigned]` — the cases, newest activity first",
         "• `/smschat settings` — the chat settings (admins); `/smschat settings log` shows who"
         " changed what",
+        "• `/smschat usage [today|week|month|2026-03]` — texts and segments in, out, forwarded"
+        " and automated, per number and per staff member",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -128,3 +130,33 @@ COUNTER_WARNING = ":warning: You have sent {count} texts today; the team's daily
 HOME_TIP = "Opening a case from here marks it read for you. `/smschat help` lists every command."
 HOME_NONE = "_None._"
 MARKED_READ = "Case #{ref} is marked read."
+USAGE_USAGE = (
+    "Usage: `/smschat usage [today|week|month|YYYY-MM]`, e.g. `/smschat usage week` or "
+    "`/smschat usage 2026-03`; days are those of the TIME_ZONE setting."
+)
+USAGE_TODAY = "today, {day:%a %d %b %Y}"
+USAGE_WEEK = "this week, {first:%a %d %b} – {last:%a %d %b %Y}"
+USAGE_MONTH = "{first:%B %Y}"
+USAGE_HEADER = "*SMS usage: {period}* ({time_zone})"
+USAGE_ALL = "*All our numbers*"
+USAGE_KINDS = {
+    "inbound": "Inbound",
+    "outbound": "Sent by staff",
+    "forwarded": "Forwarded",
+    "automated": "Automated",
+}
+USAGE_LINE = "• {what}: {figures}"
+USAGE_FIGURES = "texts {texts} · segments {segments}"
+USAGE_NOT_RECORDED = "not recorded"
+USAGE_PARTLY_RECORDED = "{segments} (not recorded for {unmeasured} texts)"
+USAGE_UNDELIVERED = " · undelivered {count}"
+USAGE_NOT_SENT = " · not sent {count}"
+USAGE_NUMBER = "*From and to {number}*"
+USAGE_STAFF = "*Sent by each staff member*"
+USAGE_NO_STAFF = "• nobody sent a text"
+USAGE_STAFF_LINE = "• <@{user}>: {figures}"
+USAGE_FOOTNOTE = (
+    "_Counted: every text received and every text handed to the carrier (undelivered ones "
+    "too). Not sent: refused by the bridge or not taken by the carrier. Staff notes are "
+    "never sent._"
+)

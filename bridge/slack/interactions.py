@@ -20,6 +20,7 @@ from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
 from bridge.routing.model import UserId
+from bridge.routing.usage import usage_answer
 from bridge.slack import blocks
 from bridge.slack.access import Gatekeeper
 from bridge.slack.home_blocks import thread_link
@@ -214,6 +215,8 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         if rest.strip().lower() != "log":
             return texts.SETTINGS_USAGE
         return await settings_log(desk.book, user=user, gatekeeper=desk.gatekeeper)
+    if verb.lower() == "usage":
+        return await usage_answer(desk.store, rest, now=desk.clock.now(), time_zone=desk.time_zone)
     action = actions.get(verb.lower())
     if action is None:
         return (

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,20 @@ class CaseFilter:
     unassigned: bool = False
     unread: bool = False  # with texts nobody has read
     unread_by: str | None = None  # with texts this person has not read
+
+
+@dataclass(frozen=True, slots=True)
+class TrafficGroup:
+    """Texts of one kind through one of our numbers (by one author) in one state."""
+
+    direction: str
+    our_number: str
+    author: str | None
+    status: str
+    handed_over: bool  # the carrier took them: they carry its message id
+    texts: int
+    segments: int  # the sum of the recorded segment counts
+    measured: int  # how many of the texts have a recorded segment count
 
 
 class Repository:
@@ -667,6 +681,63 @@ class Repository:
                 .limit(limit)
             )
         ).all()
+
+    # -- usage and the messaging log ----------------------------------------------------
+
+    async def traffic(self, *, since: datetime, until: datetime) -> list[TrafficGroup]:
+        """Texts (not notes) created in [since, until), counted in the database per
+        direction, our number, author, status and whether the carrier took them."""
+        handed_over = Message.provider_message_id.is_not(None)
+        groups = (Message.direction, Message.our_number, Message.author, Message.status)
+        rows = await self.session.execute(
+            select(
+                *groups,
+                handed_over,
+                func.count(),
+                func.coalesce(func.sum(Message.segments), 0),
+                func.count(Message.segments),
+            )
+            .where(
+                Message.created_at >= since,
+                Message.created_at < until,
+                Message.direction != Direction.NOTE,
+            )
+            .group_by(*groups, handed_over)
+        )
+        return [
+            TrafficGroup(direction, our, author, status, bool(taken), texts, segments, measured)
+            for direction, our, author, status, taken, texts, segments, measured in rows.all()
+        ]
+
+    async def message_log(
+        self, *, since: datetime, until: datetime, batch: int = 500
+    ) -> AsyncIterable[Mapping[str, Any]]:
+        """Every message created in [since, until), notes included, oldest first.
+
+        The query runs now; its rows then come in batches from a server-side cursor, never
+        all in memory. Each row holds the message's columns, `contact_name` and `cases`
+        (its case ids joined by ';').
+        """
+        case_id = cast(CaseMessage.case_id, String)
+        joined = (
+            func.string_agg(case_id, ";")
+            if self._dialect == "postgresql"
+            else func.group_concat(case_id, ";")
+        )
+        cases = select(joined).where(CaseMessage.message_id == Message.id).scalar_subquery()
+        query = (
+            select(
+                *Message.__table__.columns,
+                Contact.name.label("contact_name"),
+                cases.label("cases"),
+            )
+            .outerjoin(ContactNumber, ContactNumber.number == Message.contact_number)
+            .outerjoin(Contact, Contact.id == ContactNumber.contact_id)
+            .where(Message.created_at >= since, Message.created_at < until)
+            .order_by(Message.created_at, Message.id)
+            .execution_options(yield_per=batch)
+        )
+        return (await self.session.stream(query)).mappings()
 
 
 class Store:

@@ -1,0 +1,164 @@
+"""`/smschat usage [today|week|month|YYYY-MM]`: texts and segments in a period of the desk's
+time zone, per direction, per one of our numbers and per staff member.
+
+What counts: every inbound text; of the texts we send (staff replies, forwards, automated
+texts), those handed to the carrier, whatever became of them afterwards; those that failed
+on the way to the phone are also shown as undelivered. Texts the bridge refused or could
+not hand over are shown as not sent; texts still waiting in the outbox, and staff notes,
+are not shown at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bridge import texts
+from bridge.routing.conversations import format_number
+from bridge.routing.model import Direction, MessageStatus
+from bridge.store.repo import Store, TrafficGroup
+
+DIRECTIONS = (Direction.INBOUND, Direction.OUTBOUND, Direction.FORWARDED, Direction.AUTOMATED)
+_UNDELIVERED = {MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.EXPIRED}
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+class BadPeriod(ValueError):
+    """What follows `usage` names no period."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    label: str
+    start: datetime  # inclusive, aware
+    end: datetime  # exclusive, aware
+    time_zone: str
+
+
+@dataclass(slots=True)
+class Figures:
+    texts: int = 0
+    segments: int = 0
+    unmeasured: int = 0  # counted texts with no recorded segment count
+    undelivered: int = 0
+    not_sent: int = 0
+
+    def add(self, group: TrafficGroup) -> None:
+        if group.direction == Direction.INBOUND or group.handed_over:
+            self.texts += group.texts
+            self.segments += group.segments
+            self.unmeasured += group.texts - group.measured
+            if group.status in _UNDELIVERED:
+                self.undelivered += group.texts
+        elif group.status != MessageStatus.QUEUED:
+            self.not_sent += group.texts
+
+
+@dataclass(slots=True)
+class Usage:
+    period: Period
+    totals: dict[str, Figures] = field(default_factory=lambda: defaultdict(Figures))
+    by_number: dict[str, dict[str, Figures]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(Figures))
+    )
+    by_staff: dict[str, Figures] = field(default_factory=lambda: defaultdict(Figures))
+
+
+def parse_period(words: str, *, now: datetime, time_zone: str) -> Period:
+    """The period `words` name, in `time_zone`; BadPeriod when they name none."""
+    zone = ZoneInfo(time_zone)
+    today = now.astimezone(zone).date()
+    word = words.strip().lower()
+    month = _MONTH.fullmatch(word)
+    if word in ("", "today"):
+        start, end = today, today + timedelta(days=1)
+        label = texts.USAGE_TODAY.format(day=today)
+    elif word == "week":
+        start = today - timedelta(days=today.weekday())
+        end = start + timedelta(days=7)
+        label = texts.USAGE_WEEK.format(first=start, last=end - timedelta(days=1))
+    elif word == "month":
+        start, end = _month(today.year, today.month)
+        label = texts.USAGE_MONTH.format(first=start)
+    elif month and 1 <= int(month.group(2)) <= 12 and 1 <= int(month.group(1)) < 9999:
+        start, end = _month(int(month.group(1)), int(month.group(2)))
+        label = texts.USAGE_MONTH.format(first=start)
+    else:
+        raise BadPeriod(words)
+    return Period(label, _midnight(start, zone), _midnight(end, zone), time_zone)
+
+
+def _month(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return first, following
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The start of `day` where the desk is (zoneinfo settles days that skip midnight)."""
+    return datetime.combine(day, time(0), tzinfo=zone)
+
+
+async def measure_usage(store: Store, period: Period) -> Usage:
+    usage = Usage(period)
+    async with store.reading() as repo:
+        groups = await repo.traffic(since=period.start, until=period.end)
+    for group in groups:
+        usage.totals[group.direction].add(group)
+        usage.by_number[group.our_number][group.direction].add(group)
+        if group.direction == Direction.OUTBOUND and group.author:
+            usage.by_staff[group.author].add(group)
+    return usage
+
+
+async def usage_answer(store: Store, words: str, *, now: datetime, time_zone: str) -> str:
+    """The answer to `/smschat usage <words>`: the figures, or how to ask for them."""
+    try:
+        period = parse_period(words, now=now, time_zone=time_zone)
+    except BadPeriod:
+        return texts.USAGE_USAGE
+    return describe(await measure_usage(store, period))
+
+
+def describe(usage: Usage) -> str:
+    """The figures as Slack mrkdwn."""
+    period = usage.period
+    lines = [
+        texts.USAGE_HEADER.format(period=period.label, time_zone=period.time_zone),
+        texts.USAGE_ALL,
+    ]
+    lines += [_direction_line(d, usage.totals[d]) for d in DIRECTIONS]
+    for number in sorted(usage.by_number):
+        lines.append(texts.USAGE_NUMBER.format(number=format_number(number)))
+        lines += [_direction_line(d, usage.by_number[number][d]) for d in DIRECTIONS]
+    lines.append(texts.USAGE_STAFF)
+    if not usage.by_staff:
+        lines.append(texts.USAGE_NO_STAFF)
+    for user, figures in sorted(usage.by_staff.items(), key=lambda item: (-item[1].texts, item[0])):
+        lines.append(texts.USAGE_STAFF_LINE.format(user=user, figures=_figures(figures)))
+    lines.append(texts.USAGE_FOOTNOTE)
+    return "\n".join(lines)
+
+
+def _direction_line(direction: str, figures: Figures) -> str:
+    return texts.USAGE_LINE.format(what=texts.USAGE_KINDS[direction], figures=_figures(figures))
+
+
+def _figures(figures: Figures) -> str:
+    if figures.unmeasured == 0:
+        segments = f"{figures.segments:,}"
+    elif figures.unmeasured == figures.texts:
+        segments = texts.USAGE_NOT_RECORDED
+    else:
+        segments = texts.USAGE_PARTLY_RECORDED.format(
+            segments=f"{figures.segments:,}", unmeasured=f"{figures.unmeasured:,}"
+        )
+    shown = texts.USAGE_FIGURES.format(texts=f"{figures.texts:,}", segments=segments)
+    if figures.undelivered:
+        shown += texts.USAGE_UNDELIVERED.format(count=f"{figures.undelivered:,}")
+    if figures.not_sent:
+        shown += texts.USAGE_NOT_SENT.format(count=f"{figures.not_sent:,}")
+    return shown
