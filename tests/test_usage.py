@@ -73,19 +73,19 @@ async def test_usage_counts_each_kind_of_text_per_number_and_staff_member(start_
     today = datetime.now(UTC).date()
     assert answer.splitlines()[0] == f"*SMS usage: today, {today:%a %d %b %Y}* (UTC)"
     assert section(answer, "*All our numbers*") == [
-        "• Inbound: texts 3 · segments not recorded",
+        "• Inbound: texts 3 · segments 3",
         "• Sent by staff: texts 3 · segments 4 · undelivered 1 · not sent 1",
         "• Forwarded: texts 0 · segments 0",
         "• Automated: texts 1 · segments 1",
     ]
     assert section(answer, "*From and to +44 7700 900000*") == [
-        "• Inbound: texts 2 · segments not recorded",
+        "• Inbound: texts 2 · segments 2",
         "• Sent by staff: texts 2 · segments 3 · not sent 1",
         "• Forwarded: texts 0 · segments 0",
         "• Automated: texts 1 · segments 1",
     ]
     assert section(answer, "*From and to +44 7700 900001*") == [
-        "• Inbound: texts 1 · segments not recorded",
+        "• Inbound: texts 1 · segments 1",
         "• Sent by staff: texts 1 · segments 1 · undelivered 1",
         "• Forwarded: texts 0 · segments 0",
         "• Automated: texts 0 · segments 0",
@@ -141,7 +141,7 @@ async def test_periods_are_days_weeks_and_months_of_the_desk_time_zone(start_liv
     }
     for period, count in expected.items():
         answer = await live.command(f"usage {period}")
-        assert inbound_figure(answer) == f"• Inbound: texts {count} · segments not recorded", period
+        assert inbound_figure(answer) == f"• Inbound: texts {count} · segments {count}", period
         assert answer.splitlines()[0].endswith("(Asia/Kolkata)")
     week = await live.command("usage week")
     assert f"this week, {monday:%a %d %b} – {monday + timedelta(days=6):%a %d %b %Y}" in week

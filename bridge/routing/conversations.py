@@ -24,6 +24,7 @@ from bridge.routing.model import (
 )
 from bridge.routing.ports import CaseView
 from bridge.routing.rules import ChatRules, Keyword, keyword
+from bridge.routing.segments import measure
 from bridge.store.models import Case, Message
 from bridge.store.repo import Repository
 
@@ -97,7 +98,8 @@ async def record_inbound(
     repo: Repository, sms: InboundSms, *, inbox: Inbox, rules: ChatRules, now: datetime
 ) -> InboundResult:
     """Record a whole inbound text (the conversation's lock is held)."""
-    message_id = await repo.insert_inbound(sms)
+    size = measure(sms.text)  # what the contact paid for, for the usage figures
+    message_id = await repo.insert_inbound(sms, segments=size.segments, encoding=size.encoding)
     if message_id is None:
         log.info("inbound %s already stored; ignoring the repeat", sms.provider_message_id)
         return InboundResult(duplicate=True)

@@ -259,7 +259,7 @@ class Repository:
 
     # -- messages -------------------------------------------------------------------------
 
-    async def insert_inbound(self, sms: InboundSms) -> int | None:
+    async def insert_inbound(self, sms: InboundSms, *, segments: int, encoding: str) -> int | None:
         """Store an inbound text once; None when its carrier id was already stored."""
         statement = (
             self._insert(Message)
@@ -270,6 +270,8 @@ class Repository:
                 text=sms.text,
                 status=MessageStatus.RECEIVED,
                 provider_message_id=sms.provider_message_id,
+                segments=segments,
+                encoding=encoding,
                 created_at=sms.received_at,
                 updated_at=utcnow(),
             )
