@@ -175,6 +175,7 @@ async def start_conversation(
     text: str,
     by: UserId,
     inbox: Inbox,
+    now: datetime,
 ) -> CaseChange:
     """Staff text a number first: its open case (or a new one) gets the text, then sends it."""
     if not inbox.owns(sender):
@@ -190,7 +191,8 @@ async def start_conversation(
         case = await open_case(
             repo, to, sender, inbox=inbox, previous_case_id=previous.id if previous else None
         )
-    message_id = await repo.insert_started(case, text=text, author=by)
+    case.last_staff_activity_at = now
+    message_id = await repo.insert_started(case, text=text, author=by, at=now)
     await repo.link(case.id, message_id)
     await repo.enqueue(
         POST_MESSAGE, queue=slack_queue(case.id), case_id=case.id, message_id=message_id

@@ -28,7 +28,13 @@ MESSAGE_TYPED = "new_message_typed"
 async def start_from_command(repo: Repository, desk: Desk, rest: str, user: UserId) -> CaseChange:
     to, text = await cases.resolve_recipient(repo, rest, default_region=desk.default_region)
     return await cases.start_conversation(
-        repo, to=to, sender=desk.inbox.numbers[0], text=text, by=user, inbox=desk.inbox
+        repo,
+        to=to,
+        sender=desk.inbox.numbers[0],
+        text=text,
+        by=user,
+        inbox=desk.inbox,
+        now=desk.clock.now(),
     )
 
 
@@ -67,6 +73,7 @@ def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
                     text=text,
                     by=UserId(body["user"]["id"]),
                     inbox=desk.inbox,
+                    now=desk.clock.now(),
                 )
             except CaseActionRefused as refused:
                 await ack(response_action="errors", errors={"message": str(refused)})

@@ -383,9 +383,10 @@ class Repository:
             )
         )
 
-    async def insert_started(self, case: Case, *, text: str, author: str) -> int:
+    async def insert_started(self, case: Case, *, text: str, author: str, at: datetime) -> int:
         """A staff text that starts (or continues) a conversation from the app, not a thread."""
         message = Message(
+            created_at=at,
             direction=Direction.OUTBOUND,
             contact_number=case.contact_number,
             our_number=case.our_number,
