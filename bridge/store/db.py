@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,6 +68,9 @@ class Database:
         self._readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        # SQLite has one writer at a time. Waiting for it here, in order, is much cheaper
+        # than SQLite's busy handler, which sleeps and polls in each waiting connection.
+        self._one_writer = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -74,7 +78,11 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session, session.begin():
+        async with contextlib.AsyncExitStack() as stack:
+            if self._one_writer is not None:
+                await stack.enter_async_context(self._one_writer)
+            session = await stack.enter_async_context(self.sessions())
+            await stack.enter_async_context(session.begin())
             yield session
 
     @asynccontextmanager
