@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -168,10 +167,6 @@ class ChatConfig:
     settings: ChatSettings
     rules: ChatRules
     inbox: Inbox
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.settings.time_zone)
 
 
 @dataclass(frozen=True, slots=True)

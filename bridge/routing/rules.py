@@ -55,12 +55,8 @@ class ChatRules:
     read_mode: str = "shared"  # shared, or per_user
     counter_threshold: int | None = None  # None: no message counter
 
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
-
     def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.zone)
+        return moment.astimezone(ZoneInfo(self.time_zone))
 
     def with_case_ref(self, text: str, case_id: int) -> str:
         if not self.case_ref_suffix or f"#{case_id}" in text:
