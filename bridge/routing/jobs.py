@@ -15,6 +15,7 @@ from bridge.clock import Clock
 from bridge.errors import SendError
 from bridge.routing import conversations as conv
 from bridge.routing.cases import NOTIFY_ASSIGNEE
+from bridge.routing.forwarding import FORWARD_DM, ForwardDirectMessage
 from bridge.routing.long_texts import FLUSH_PARTS, flush_parts
 from bridge.routing.model import (
     ChannelId,
@@ -323,4 +324,5 @@ def job_handlers(ctx: JobContext) -> dict[str, _Job]:
         NOTIFY_ASSIGNEE: NotifyAssignee(ctx),
         conv.THREAD_NOTE: ThreadNote(ctx),
         conv.TELL_USER: TellUser(ctx),
+        FORWARD_DM: ForwardDirectMessage(ctx),
     }
