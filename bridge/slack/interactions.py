@@ -20,6 +20,7 @@ from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
 from bridge.routing.model import UserId
 from bridge.slack import blocks
+from bridge.slack.forwarding import open_forwarding, register_forwarding
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.new_conversation import (
     new_view,
@@ -57,9 +58,14 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
             await ack()
             await client.views_open(trigger_id=command["trigger_id"], view=new_view(inbox))
             return
+        if text.lower() == "forward":
+            await ack()
+            await open_forwarding(client, trigger_id=command["trigger_id"], desk=desk)
+            return
         await ack(await run_command(desk, text, user=command["user_id"]))
 
     register_new_conversation(app, desk=desk)
+    register_forwarding(app, desk=desk)
 
     async def change(body: dict[str, Any], action: Any) -> None:
         """Apply a header button; a refusal is told to the presser in the thread."""
