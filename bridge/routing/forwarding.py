@@ -212,10 +212,11 @@ async def forward_inbound(
     phones = dict.fromkeys(phone for s in active for phone in s.phone_numbers)
     case_ids = [case.id for case in cases]
     for user in users:
-        # In the case's queue: the thread and the text are posted before the link to them.
+        # A queue per person: a message Slack will not take (a bot picked as recipient)
+        # then holds back that person's messages alone, never the case's thread.
         await repo.enqueue(
             FORWARD_DM,
-            queue=conv.slack_queue(case_ids[0]),
+            queue=f"slack:user:{user}",
             user=user,
             message_id=message_id,
             case_ids=case_ids,
@@ -266,6 +267,9 @@ class ForwardDirectMessage:
             cases = [c for c in [await repo.case(i) for i in payload["case_ids"]] if c is not None]
             if message is None or not cases:
                 return
+            if cases[0].thread_ts is None:
+                # The link is half the point: wait for the thread (its own queue posts it).
+                raise SendError(f"case #{cases[0].id} has no thread yet", retryable=True)
             view = await conv.case_view(repo, cases[0], inbox=ctx.inbox)
         links = []
         for case in cases:
