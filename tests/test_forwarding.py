@@ -434,6 +434,14 @@ async def test_someone_in_two_active_schedules_is_told_once(start_live) -> None:
         (OTHER_PHONE.removeprefix("+"), "Fwd from +44 7400 123456: STOP"),
     ]
 
+    # That phone opted out of our number: it gets no more copies either.
+    await text(live, "Hello", "K2")
+    await live.vonage.wait_for_sends(3)
+    await live.drained()
+    assert [(s.to, s.text) for s in live.vonage.sends[2:]] == [
+        (OTHER_PHONE.removeprefix("+"), "Fwd from +44 7700 900123: Hello")
+    ]
+
 
 @sqlite_only
 async def test_a_schedule_keeps_its_hours_across_a_daylight_saving_change(start_live) -> None:
