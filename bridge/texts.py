@@ -89,6 +89,8 @@ HELP = "\n".join(
         " changed what",
         "• `/smschat usage [today|week|month|2026-03]` — texts and segments in, out, forwarded"
         " and automated, per number and per staff member",
+        "• `/smschat forward` — forwarding schedules: who is told of incoming texts (by direct"
+        " message or SMS) on which days and hours",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -160,3 +162,41 @@ USAGE_FOOTNOTE = (
     "too). Not sent: refused by the bridge or not taken by the carrier. Staff notes are "
     "never sent._"
 )
+FORWARD_NAME_REQUIRED = "Give the schedule a name."
+FORWARD_NAME_TOO_LONG = "Keep the name within {max} characters."
+FORWARD_NOT_A_USER = "Choose people from the list."
+FORWARD_TOO_MANY_USERS = "Choose at most {max} people."
+FORWARD_TOO_MANY_NUMBERS = "Give at most {max} phone numbers."
+FORWARD_OUR_NUMBER = (
+    "{number} is one of this bridge's own numbers; texts cannot be forwarded to it."
+)
+FORWARD_NO_RECIPIENTS = "Choose at least one person, or give a phone number below."
+FORWARD_NO_DAYS = "Tick at least one day."
+FORWARD_TIME_REQUIRED = "Pick a time."
+FORWARD_END_BEFORE_START = (
+    "The end ({end}) must be after the start ({start}). A window past midnight is two "
+    "schedules: one until 23:59 and one from 00:00."
+)
+FORWARD_UNKNOWN_ZONE = "“{given}” is not a time zone; use a name such as Europe/London."
+FORWARD_TOO_MANY = "There are already {max} schedules; change or delete one instead."
+FORWARD_GONE = "This schedule was deleted meanwhile; close this form and add it again."
+FORWARD_FROM_NAMED = "{name} ({number})"
+FORWARD_SMS = "Fwd from {contact}: {text}"
+FORWARD_DM = ":incoming_envelope: SMS from *{contact}* to {our_number} · {cases}\n>>> {text}"
+FORWARD_LIST_TITLE = "Forwarding schedules"
+FORWARD_LIST_INTRO = (
+    "While a schedule is active, every text that comes in is sent on to its people "
+    "(a direct message with a link to the thread) and phones (a forwarded SMS)."
+)
+FORWARD_LIST_EMPTY = "No schedules yet."
+FORWARD_ACTIVE = ":large_green_circle: active now"
+FORWARD_INACTIVE = ":white_circle: not active now"
+FORWARD_SCHEDULE_LINE = "*{name}* · {state}\n{days} · {start}–{end} ({time_zone})\nTo: {to}"
+FORWARD_DELETE_CONFIRM = "Delete the schedule “{name}”? Texts will no longer be forwarded by it."
+FORWARD_FORM_TITLE = "Forwarding schedule"
+FORWARD_END_HINT = (
+    "The end minute is included: 00:00–23:59 is the whole day. The end must be after the "
+    "start; for a night shift past midnight, add two schedules (22:00–23:59 and 00:00–06:00)."
+)
+FORWARD_NUMBERS_HINT = "Comma separated; these phones get a forwarded SMS."
+FORWARD_ZONE_HINT = "An IANA time zone name, such as Europe/London or America/New_York."

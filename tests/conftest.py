@@ -31,9 +31,10 @@ from bridge.fakes.slack_api import (
     message_event,
     slack_signature_headers,
     slash_command_form,
+    view_block_actions_payload,
     view_submission_payload,
 )
-from bridge.fakes.views import home_opened_event, submitted_state, view_block_actions_payload
+from bridge.fakes.views import home_opened_event, submitted_state
 from bridge.store.db import Database, migrate
 from bridge.store.models import OutboxJob
 from bridge.store.outbox import RetryPolicy
@@ -308,7 +309,7 @@ class LiveBridge:
     ) -> aiohttp.ClientResponse:
         """Press a button of a view (a modal or the Home tab), as Slack sends it."""
         stored = {"id": f"V{uuid.uuid4().hex[:10].upper()}", **view}
-        action = {"action_id": action_id, "block_id": "b", "value": value}
+        action = {"type": "button", "action_id": action_id, "block_id": "b", "value": value}
         payload = view_block_actions_payload(user=user, view=stored, action=action)
         return await self.signed_form(interaction_form(payload))
 

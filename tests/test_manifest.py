@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -34,16 +35,43 @@ def test_every_event_and_command_the_code_listens_to_is_declared() -> None:
     assert set(MESSAGE_SHORTCUTS) <= shortcuts
 
 
+# The bot scope each Web API method the bridge calls needs (None: no scope), from the
+# methods' reference pages (https://api.slack.com/methods).
+METHOD_SCOPES = {
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "chat_getPermalink": None,
+    "reactions_add": "reactions:write",
+    "users_info": "users:read",
+    "conversations_members": "channels:read",
+    "conversations_open": "im:write",
+    "views_open": None,
+    "views_push": None,
+    "views_update": None,
+    "views_publish": None,
+}
+EVENT_SCOPES = {
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "app_home_opened": None,
+}
+
+
 def test_scopes_cover_the_events_and_calls() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    # message.channels needs channels:history, message.groups needs groups:history.
-    for event, scope in [
-        ("message.channels", "channels:history"),
-        ("message.groups", "groups:history"),
-    ]:
-        if event in SUBSCRIBED_BOT_EVENTS:
-            assert scope in scopes
-    assert {"chat:write", "reactions:write", "users:read", "commands"} <= scopes
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in (ROOT / "bridge").rglob("*.py")
+        if "fakes" not in path.parts and "sandbox" not in path.parts
+    )
+    called = set(re.findall(r"client\.((?:chat|reactions|users|conversations|views)_\w+)", source))
+    assert called, "no Web API calls found: the pattern is out of date"
+    unknown = called - METHOD_SCOPES.keys()
+    assert not unknown, f"add the scopes of {unknown} to METHOD_SCOPES and the manifest"
+    needed = {METHOD_SCOPES[m] for m in called} | {EVENT_SCOPES[e] for e in SUBSCRIBED_BOT_EVENTS}
+    assert needed - {None} <= scopes
+    assert "commands" in scopes
 
 
 def test_every_url_points_at_the_one_slack_endpoint() -> None:

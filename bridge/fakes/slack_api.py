@@ -633,6 +633,30 @@ def block_actions_payload(
     }
 
 
+def view_block_actions_payload(
+    *, user: str, view: Params, action: Params, team_id: str = "T0TEAM"
+) -> Params:
+    """A `block_actions` interaction from a button (or menu) in a view: a modal or the Home tab.
+
+    `view` is the view as Slack holds it (`FakeSlack.views`): with its id, hash and state.
+    Unlike a message's, the payload names no channel, message or response_url.
+    https://docs.slack.dev/reference/interaction-payloads/block_actions-payload
+    """
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": "A0APP",
+        "token": "fake-verification-token",
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": f"{time.time_ns() % 10**13}.{uuid.uuid4().hex[:24]}",
+        "team": {"id": team_id, "domain": "fake-workspace"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+        "actions": [{"action_ts": f"{time.time():.6f}", **action}],
+    }
+
+
 def view_submission_payload(
     *, user: str, view: Params, values: Params, team_id: str = "T0TEAM"
 ) -> Params:

@@ -1,5 +1,4 @@
-"""What Slack sends about views: a modal's submitted state, the App Home opened, and
-buttons pressed in a view (rather than in a message).
+"""What Slack sends about views: a modal's submitted state, and the App Home opened.
 
 In a submitted state every input block is present, holding its initial value unless the
 person changed it, in the shape Slack gives each element type.
@@ -89,22 +88,3 @@ def home_opened_event(user: str, *, view: Params | None = None) -> Params:
         "event_ts": f"{time.time():.6f}",
     }
     return event | ({"view": view} if view is not None else {})
-
-
-def view_block_actions_payload(
-    *, user: str, view: Params, action: Params, team_id: str = "T0TEAM"
-) -> Params:
-    """`block_actions` for a button pressed in a view (a modal or the Home tab)."""
-    return {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
-        "api_app_id": "A0APP",
-        "token": "fake-verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": f"{time.time_ns() % 10**13}.{uuid.uuid4().hex[:24]}",
-        "team": {"id": team_id, "domain": "fake-workspace"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "view": view,
-        "actions": [{"action_ts": f"{time.time():.6f}", "type": "button", **action}],
-    }

@@ -11,6 +11,7 @@ from datetime import datetime
 import phonenumbers
 
 from bridge import texts
+from bridge.routing import forwarding
 from bridge.routing.auto_replies import auto_reply_for, hold_until
 from bridge.routing.long_texts import add_part
 from bridge.routing.model import (
@@ -130,6 +131,7 @@ async def record_inbound(
         )
         if case.thread_ts is not None:
             await refresh_header(repo, case)
+    await forwarding.forward_inbound(repo, message_id=message_id, sms=sms, cases=cases, now=now)
     await _answer_keyword(repo, sms, cases, rules=rules, now=now)
     await _auto_respond(repo, sms, cases, opened=opened, rules=rules, now=now)
     return InboundResult(duplicate=False, case_ids=tuple(case.id for case in cases))

@@ -16,6 +16,7 @@ from bridge.errors import SendError
 from bridge.routing import conversations as conv
 from bridge.routing.cases import NOTIFY_ASSIGNEE
 from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.forwarding import FORWARD_DM, ForwardDirectMessage
 from bridge.routing.home import PUBLISH_HOME, home_view
 from bridge.routing.long_texts import FLUSH_PARTS, flush_parts
 from bridge.routing.model import (
@@ -347,4 +348,5 @@ def job_handlers(ctx: JobContext) -> dict[str, _Job]:
         conv.THREAD_NOTE: ThreadNote(ctx),
         conv.TELL_USER: TellUser(ctx),
         PUBLISH_HOME: PublishHome(ctx),
+        FORWARD_DM: ForwardDirectMessage(ctx),
     }

@@ -63,6 +63,15 @@ class HomeView:
 
 
 @dataclass(frozen=True, slots=True)
+class ForwardedText:
+    """An inbound text passed on to one person: who sent it, to which cases, the words."""
+
+    view: CaseView  # the first case it reached
+    case_links: list[tuple[int, str | None]]  # each case with a link to its thread
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class PostedMessage:
     channel: ChannelId
     ts: SlackTs
@@ -90,6 +99,10 @@ class ChatPoster(Protocol):
     async def direct_message(self, user: UserId, text: str) -> None: ...
 
     async def publish_home(self, home: HomeView) -> None: ...
+
+    async def forward_text(self, user: UserId, forwarded: ForwardedText) -> None:
+        """A direct message telling `user` of a contact's text."""
+        ...
 
 
 class ReplyRenderer(Protocol):

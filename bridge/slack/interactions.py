@@ -23,6 +23,7 @@ from bridge.routing.model import UserId
 from bridge.routing.usage import usage_answer
 from bridge.slack import blocks
 from bridge.slack.access import Gatekeeper
+from bridge.slack.forwarding import open_forwarding, register_forwarding
 from bridge.slack.home_blocks import thread_link
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.new_conversation import (
@@ -83,9 +84,14 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
             )
             await ack(refusal or "")
             return
+        if text.lower() == "forward":
+            await ack()
+            await open_forwarding(client, trigger_id=command["trigger_id"], desk=desk)
+            return
         await ack(await run_command(desk, text, user=command["user_id"]))
 
     register_new_conversation(app, desk=desk)
+    register_forwarding(app, desk=desk)
 
     async def change(body: dict[str, Any], action: Any) -> None:
         """Apply a header button; a refusal is told to the presser in the thread."""

@@ -10,9 +10,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge import texts
 from bridge.errors import SendError
+from bridge.routing.conversations import format_number
 from bridge.routing.model import ChannelId, SlackTs, UserId
-from bridge.routing.ports import CaseView, HomeView, PostedMessage
+from bridge.routing.ports import CaseView, ForwardedText, HomeView, PostedMessage
 from bridge.slack.blocks import header_blocks, header_text
 from bridge.slack.home_blocks import home_tab
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
@@ -162,6 +164,23 @@ class SlackPoster:
         opened = await self._call("conversations", self.client.conversations_open, users=user)
         channel = opened["channel"]["id"]
         await self._post(channel, text=text)
+
+    async def forward_text(self, user: UserId, forwarded: ForwardedText) -> None:
+        view = forwarded.view
+        number = format_number(view.contact_number)
+        # A texter's words (and a name they gave) are made inert, as in case threads.
+        label = escape_for_slack(view.contact_label)
+        links = [
+            f"<{link}|case #{case_id}>" if link else f"case #{case_id}"
+            for case_id, link in forwarded.case_links
+        ]
+        text = texts.FORWARD_DM.format(
+            contact=f"{label} ({number})" if view.contact_named else number,
+            our_number=format_number(view.our_number),
+            cases=", ".join(links),
+            text=escape_for_slack(forwarded.text),
+        )
+        await self.direct_message(user, text)
 
     async def publish_home(self, home: HomeView) -> None:
         await self._call("views", self.client.views_publish, user_id=home.user, view=home_tab(home))

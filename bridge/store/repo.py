@@ -32,6 +32,7 @@ from bridge.store.models import (
     Contact,
     ContactNumber,
     EarlyReceipt,
+    ForwardingSchedule,
     InboundPart,
     Message,
     OptOut,
@@ -741,6 +742,67 @@ class Repository:
             .execution_options(yield_per=batch)
         )
         return (await self.session.stream(query)).mappings()
+
+    # -- forwarding schedules -------------------------------------------------------------
+
+    async def forwarding_schedules(self) -> Sequence[ForwardingSchedule]:
+        return (
+            await self.session.scalars(
+                select(ForwardingSchedule).order_by(
+                    func.lower(ForwardingSchedule.name), ForwardingSchedule.id
+                )
+            )
+        ).all()
+
+    async def forwarding_schedule(self, schedule_id: int) -> ForwardingSchedule | None:
+        return await self.session.get(ForwardingSchedule, schedule_id)
+
+    async def count_forwarding_schedules(self) -> int:
+        return int(
+            await self.session.scalar(select(func.count()).select_from(ForwardingSchedule)) or 0
+        )
+
+    async def add_forwarding_schedule(
+        self, *, created_by: str, **fields: Any
+    ) -> ForwardingSchedule:
+        schedule = ForwardingSchedule(created_by=created_by, **fields)
+        self.session.add(schedule)
+        await self.session.flush()
+        return schedule
+
+    async def change_forwarding_schedule(
+        self, schedule_id: int, **fields: Any
+    ) -> ForwardingSchedule | None:
+        """Set a schedule's fields; None when it no longer exists."""
+        schedule = await self.forwarding_schedule(schedule_id)
+        if schedule is None:
+            return None
+        for name, value in fields.items():
+            setattr(schedule, name, value)
+        await self.session.flush()
+        return schedule
+
+    async def delete_forwarding_schedule(self, schedule_id: int) -> bool:
+        result = await self.session.execute(
+            delete(ForwardingSchedule).where(ForwardingSchedule.id == schedule_id)
+        )
+        return bool(result.rowcount)
+
+    async def insert_forwarded(
+        self, *, recipient: str, our_number: str, text: str, forwarded_from_id: int
+    ) -> int:
+        """A copy of an inbound text for a manager's phone, sent from the number it came to."""
+        message = Message(
+            direction=Direction.FORWARDED,
+            contact_number=recipient,
+            our_number=our_number,
+            text=text,
+            status=MessageStatus.QUEUED,
+            forwarded_from_id=forwarded_from_id,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        return message.id
 
 
 class Store:
