@@ -136,6 +136,7 @@ async def test_auto_responses_wait_for_the_hold_window_and_the_quiet_period(
     await desk.drained()
     clock.advance(timedelta(hours=12))  # 18:00: a new closed period
     await desk.staff_reply(header["ts"], "// we are closing up")
+    await desk.drained()  # no job in hand while the clock jumps past its lease
     clock.advance(timedelta(minutes=1))
     await text(desk, "One more question")
     assert sent_texts(desk) == [CLOSED, "Morning! We open at 9. (#1)"]

@@ -395,6 +395,10 @@ async def test_a_text_at_2am_reaches_the_managers_only_while_a_schedule_is_activ
         MANAGER_PHONE,
         OUR_NUMBER,
     )
+    await live.drained()
+    # Forwarded copies count in usage, under the number they were sent from.
+    usage = await live.command("usage today")
+    assert "• Forwarded: texts 1 · segments 1" in usage
 
     await live.drained()  # no job in hand while the clock jumps past its lease
     clock.set(tuesday_2am + timedelta(hours=4))  # 06:00: the window ended at 05:59

@@ -14,7 +14,7 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from bridge import texts
@@ -25,6 +25,7 @@ from bridge.routing import conversations as conv
 from bridge.routing.model import ChannelId, InboundSms, SlackTs, UserId
 from bridge.routing.numbers import normalize_number
 from bridge.routing.ports import ForwardedText
+from bridge.routing.rules import Window
 from bridge.routing.segments import measure
 from bridge.store.models import Case, ForwardingSchedule
 from bridge.store.repo import Repository
@@ -162,9 +163,12 @@ def is_active(schedule: ForwardingSchedule | Schedule, at: datetime) -> bool:
 
     The wall clock of the zone decides, so a 09:00 start stays 09:00 across daylight saving.
     """
-    local = at.astimezone(zoneinfo.ZoneInfo(schedule.time_zone))
-    minute = f"{local:%H:%M}"
-    return local.weekday() in schedule.days and schedule.start_time <= minute <= schedule.end_time
+    window = Window(
+        frozenset(schedule.days),
+        time.fromisoformat(schedule.start_time),
+        time.fromisoformat(schedule.end_time),
+    )
+    return window.contains(at.astimezone(zoneinfo.ZoneInfo(schedule.time_zone)))
 
 
 # -- managing schedules -------------------------------------------------------------------
@@ -230,7 +234,11 @@ async def forward_inbound(
             log.info("not forwarding to %s: it opted out", conv.mask(phone))
             continue
         forwarded_id = await repo.insert_forwarded(
-            recipient=phone, our_number=sms.recipient, text=copy, forwarded_from_id=message_id
+            recipient=phone,
+            our_number=sms.recipient,
+            text=copy,
+            forwarded_from_id=message_id,
+            at=now,
         )
         await repo.enqueue(
             conv.SEND_SMS, queue=conv.sms_queue(sms.recipient, phone), message_id=forwarded_id

@@ -789,10 +789,11 @@ class Repository:
         return bool(result.rowcount)
 
     async def insert_forwarded(
-        self, *, recipient: str, our_number: str, text: str, forwarded_from_id: int
+        self, *, recipient: str, our_number: str, text: str, forwarded_from_id: int, at: datetime
     ) -> int:
         """A copy of an inbound text for a manager's phone, sent from the number it came to."""
         message = Message(
+            created_at=at,
             direction=Direction.FORWARDED,
             contact_number=recipient,
             our_number=our_number,
