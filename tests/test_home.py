@@ -9,7 +9,7 @@ from datetime import timedelta
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.slack import blocks
-from bridge.slack.home_blocks import HOME_NEW_TEXT, HOME_OPEN_CASE
+from bridge.slack.home_blocks import HOME_FORWARDING, HOME_NEW_TEXT, HOME_OPEN_CASE
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 
 OTHER = "U0OTHER"
@@ -130,13 +130,16 @@ async def test_per_person_reading_opening_from_home_reads_it_for_that_person_onl
     assert "*Unread: 0*" in section(await live.open_home(OTHER), "Unread")
 
 
-async def test_new_text_from_home_opens_the_new_conversation_form(live: LiveBridge) -> None:
+async def test_quick_actions_open_the_new_text_and_forwarding_forms(live: LiveBridge) -> None:
     await team(live)
     home = await live.open_home(STAFF)
     assert (await live.press_in_view(home, HOME_NEW_TEXT, "new")).status == 200
-    opened = await live.slack.wait_for("views.open")
-    view = opened[0].params["view"]
-    assert "new_conversation" in (view if isinstance(view, str) else json.dumps(view))
+    assert (await live.press_in_view(home, HOME_FORWARDING, "forwarding")).status == 200
+    opened = await live.slack.wait_for("views.open", count=2)
+    views = [c.params["view"] for c in opened]
+    shown = [v if isinstance(v, str) else json.dumps(v) for v in views]
+    assert "new_conversation" in shown[0]
+    assert "Add schedule" in shown[1]
 
 
 async def test_the_message_counter_warns_at_the_daily_threshold(start_live) -> None:

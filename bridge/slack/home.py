@@ -9,7 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.routing.conversations import read_case
 from bridge.routing.home import request_home
-from bridge.slack.home_blocks import HOME_NEW_TEXT, HOME_OPEN_CASE, HOME_REFRESH
+from bridge.slack.forwarding import open_forwarding
+from bridge.slack.home_blocks import HOME_FORWARDING, HOME_NEW_TEXT, HOME_OPEN_CASE, HOME_REFRESH
 from bridge.slack.interactions import Desk
 from bridge.slack.new_conversation import new_view
 
@@ -40,6 +41,11 @@ def register_home(app: AsyncApp, *, desk: Desk) -> None:
         await ack()
         async with desk.store.unit() as repo:
             await request_home(repo, body["user"]["id"])
+
+    @app.action(HOME_FORWARDING)
+    async def on_forwarding(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_forwarding(client, trigger_id=body["trigger_id"], desk=desk)
 
     @app.action(HOME_NEW_TEXT)
     async def on_new_text(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

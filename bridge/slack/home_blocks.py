@@ -12,6 +12,7 @@ from bridge.slack.mrkdwn import escape_for_slack
 HOME_OPEN_CASE = "home_open_case"
 HOME_NEW_TEXT = "home_new_text"
 HOME_REFRESH = "home_refresh"
+HOME_FORWARDING = "home_forwarding"
 
 
 def home_tab(home: HomeView) -> dict[str, Any]:
@@ -24,6 +25,7 @@ def home_tab(home: HomeView) -> dict[str, Any]:
             "block_id": "home_actions",
             "elements": [
                 _button("New text", HOME_NEW_TEXT, "new", style="primary"),
+                _button("Forwarding schedules", HOME_FORWARDING, "forwarding"),
                 _button("Refresh", HOME_REFRESH, "refresh"),
             ],
         },
