@@ -345,6 +345,7 @@ async def drive(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         backlog = args.seconds * (args.overload - 1) + 60
         drained = await wait_posted(run, within=backlog)
         drained_at = time.time()
+        cpu_total = sum(cpu_seconds(b.pid) for b in run.bridges) - cpu_before
 
     waiting, dead = await outbox_counts(run.database_url)
     window = (began + args.settle, ended)
@@ -393,6 +394,9 @@ async def drive(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "outbox_waiting": waiting,
         "outbox_dead": dead,
         "bridge_cpu_cores": round(bridge_cores, 2),
+        "bridge_cpu_ms_per_text": round(
+            cpu_total * 1000 / max(1, len(run.inbound) + len(run.replies)), 1
+        ),
     }
 
 
@@ -472,8 +476,9 @@ def render(report: dict[str, Any]) -> str:
             f"  drained  {'yes' if texts['drained'] else 'NO'} in {texts['drain_s']} s after the "
             f"drive; answers {texts['webhook_answers']}; {report['outbox_dead']} dead jobs, "
             f"{report['outbox_waiting']} still waiting",
-            f"verdict    lost {lost}; the bridge process(es) used {report['bridge_cpu_cores']} "
-            f"CPU cores while driven; run took {report['elapsed_s']} s",
+            f"cpu        the bridge process(es) used {report['bridge_cpu_cores']} cores while "
+            f"driven, {report['bridge_cpu_ms_per_text']} ms of CPU per text in or out",
+            f"verdict    lost {lost}; run took {report['elapsed_s']} s",
         ]
     )
 

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -123,11 +124,35 @@ def numbers(count: int) -> Iterator[tuple[int, int, str, str]]:
             yield number_id, contact_id, second_number(contact_id), "Work"
 
 
-def cases(count: int, share: float, now: datetime) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class Seed:
+    """What to load: `contacts`, a case for a `share` of them, in `channels` channels, and
+    `messages_per_case` texts in each case."""
+
+    contacts: int
+    share: float
+    now: datetime
+    channels: int = 1
+    messages_per_case: int = 0
+
+    @property
+    def step(self) -> int:
+        return max(1, round(1 / self.share))
+
+    @property
+    def case_count(self) -> int:
+        return len(range(1, self.contacts + 1, self.step))
+
+
+def channel(case_id: int, channels: int) -> str:
+    return f"C0BENCH{case_id % channels:02d}"
+
+
+def cases(seed: Seed) -> Iterator[dict[str, Any]]:
     """A case for every 1/share-th contact: most closed, some assigned, a year of activity."""
     rng = random.Random(SEED + 1)
-    step = max(1, round(1 / share))
-    for case_id, contact_id in enumerate(range(1, count + 1, step), start=1):
+    now = seed.now
+    for case_id, contact_id in enumerate(range(1, seed.contacts + 1, seed.step), start=1):
         opened = now - timedelta(seconds=rng.randrange(365 * 86400))
         closed = rng.random() < 0.7
         yield {
@@ -136,7 +161,7 @@ def cases(count: int, share: float, now: datetime) -> Iterator[dict[str, Any]]:
             "contact_number": mobile(contact_id),
             "our_number": OUR_NUMBER,
             "status": "closed" if closed else "open",
-            "channel": "C0INBOX",
+            "channel": channel(case_id, seed.channels),
             "thread_ts": f"{int(opened.timestamp())}.{case_id % 10**6:06d}",
             "assignee": rng.choice(STAFF) if rng.random() < 0.5 else None,
             "unread": 0,
@@ -144,6 +169,38 @@ def cases(count: int, share: float, now: datetime) -> Iterator[dict[str, Any]]:
             "closed_at": opened + timedelta(hours=2) if closed else None,
             "last_activity_at": opened + timedelta(minutes=rng.randrange(120)),
         }
+
+
+def messages(seed: Seed) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """(message row, case_messages row): texts in and replies out, in each case's thread."""
+    words = ["Hi, is my order on its way?", "Thanks, that helps.", "Can I change the time?"]
+    message_id = 0
+    for case in cases(seed):
+        for k in range(seed.messages_per_case):
+            message_id += 1
+            inbound = k % 2 == 0
+            at = case["opened_at"] + timedelta(minutes=k)
+            message = (
+                message_id,
+                "inbound" if inbound else "outbound",
+                case["contact_number"],
+                case["our_number"],
+                f"{words[message_id % len(words)]} ({message_id})",
+                None if inbound else case["assignee"] or STAFF[0],
+                "received" if inbound else "delivered",
+                f"SEED{message_id:012d}",
+                at,
+                at,
+            )
+            slack_ts = f"{int(at.timestamp())}.{message_id % 10**6:06d}"
+            yield message, (message_id, case["id"], message_id, slack_ts)
+
+
+MESSAGE_COLUMNS = (
+    "id direction contact_number our_number text author status provider_message_id "
+    "created_at updated_at"
+).split()
+CASE_MESSAGE_COLUMNS = ["id", "case_id", "message_id", "slack_ts"]
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -164,42 +221,52 @@ def _batches(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]
 
 
 CONTACT_COLUMNS = ["id", "name", "email", "properties", "created_at"]
+NUMBER_COLUMNS = ["id", "contact_id", "number", "label"]
 CASE_COLUMNS = (
     "id contact_id contact_number our_number status channel thread_ts assignee unread "
     "opened_at closed_at last_activity_at"
 ).split()
 
 
-def load_sqlite(path: str, count: int, share: float, now: datetime) -> None:
-    """executemany in large transactions, straight through the sqlite3 module."""
-    created = _sqlite_time(now)
+def tables(seed: Seed) -> list[tuple[str, list[str], Iterator[tuple[Any, ...]]]]:
+    """(table, columns, rows) to load, in an order the foreign keys accept."""
+    loaded = [
+        (
+            "contacts",
+            CONTACT_COLUMNS,
+            ((i, n, e, "{}", seed.now) for i, n, e in contacts(seed.contacts)),
+        ),
+        ("contact_numbers", NUMBER_COLUMNS, numbers(seed.contacts)),
+        ("cases", CASE_COLUMNS, (tuple(case[c] for c in CASE_COLUMNS) for case in cases(seed))),
+    ]
+    if seed.messages_per_case:
+        loaded += [
+            ("messages", MESSAGE_COLUMNS, (message for message, _link in messages(seed))),
+            ("case_messages", CASE_MESSAGE_COLUMNS, (link for _message, link in messages(seed))),
+        ]
+    return loaded
+
+
+def load_sqlite(path: str, seed: Seed) -> None:
+    """executemany in one large transaction, straight through the sqlite3 module."""
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA synchronous=OFF")  # a bench load; the bridge uses NORMAL
-        connection.executemany(
-            "INSERT INTO contacts (id, name, email, properties, created_at) VALUES (?,?,?,?,?)",
-            ((i, name, email, "{}", created) for i, name, email in contacts(count)),
-        )
-        connection.executemany(
-            "INSERT INTO contact_numbers (id, contact_id, number, label) VALUES (?,?,?,?)",
-            numbers(count),
-        )
-        connection.executemany(
-            f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(CASE_COLUMNS))})",
-            (
-                tuple(
-                    _sqlite_time(v) if isinstance(v, datetime) else v
-                    for v in (case[c] for c in CASE_COLUMNS)
-                )
-                for case in cases(count, share, now)
-            ),
-        )
+        for table, columns, rows in tables(seed):
+            connection.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})",
+                (
+                    tuple(_sqlite_time(v) if isinstance(v, datetime) else v for v in row)
+                    for row in rows
+                ),
+            )
         connection.execute("ANALYZE")
 
 
-async def load_postgres(url: str, count: int, share: float, now: datetime) -> None:
+async def load_postgres(url: str, seed: Seed) -> None:
     """COPY in batches with the trigram indexes dropped, then build them and analyse."""
     import asyncpg
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from bridge.store.db import Database
@@ -216,34 +283,24 @@ async def load_postgres(url: str, count: int, share: float, now: datetime) -> No
         for index in trigram:
             await connection.run_sync(lambda sync, index=index: index.drop(sync, checkfirst=True))
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(plain)
+    raw = await asyncpg.connect(plain)
     try:
-        for batch in _batches((i, n, e, "{}", now) for i, n, e in contacts(count)):
-            await connection.copy_records_to_table(
-                "contacts", records=batch, columns=CONTACT_COLUMNS
-            )
-        for batch in _batches(numbers(count)):
-            await connection.copy_records_to_table(
-                "contact_numbers", records=batch, columns=["id", "contact_id", "number", "label"]
-            )
-        rows = (tuple(case[c] for c in CASE_COLUMNS) for case in cases(count, share, now))
-        for batch in _batches(rows):
-            await connection.copy_records_to_table("cases", records=batch, columns=CASE_COLUMNS)
-        for table in ("contacts", "contact_numbers", "cases"):
-            await connection.execute(
+        for table, columns, rows in tables(seed):
+            for batch in _batches(rows):
+                await raw.copy_records_to_table(table, records=batch, columns=columns)
+            # Rows came with their ids: move the sequence past them.
+            await raw.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"
             )
     finally:
-        await connection.close()
-    async with db.engine.begin() as sa_connection:
+        await raw.close()
+    async with db.engine.begin() as connection:
         for index in trigram:
-            await sa_connection.run_sync(index.create)
-    async with db.engine.connect() as sa_connection:
-        await sa_connection.execution_options(isolation_level="AUTOCOMMIT")
-        from sqlalchemy import text
-
-        await sa_connection.execute(text("ANALYZE"))
+            await connection.run_sync(index.create)
+    async with db.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("ANALYZE"))
     await db.close()
 
 
@@ -262,14 +319,12 @@ async def loaded_contacts(url: str) -> int:
 
 
 # -- the queries -----------------------------------------------------------------------------
-def query_mix(count: int, share: float, rng: random.Random) -> list[tuple[str, str]]:
+def query_mix(seed: Seed, rng: random.Random) -> list[tuple[str, str]]:
     """(kind, what staff type after `/smschat search`), shuffled."""
-    names = list(contacts(min(count, 20_000)))  # the same generator: real names and emails
-    step = max(1, round(1 / share))
-    case_count = len(range(1, count + 1, step))
+    names = list(contacts(min(seed.contacts, 20_000)))  # the same generator as the load
     mix: list[tuple[str, str]] = []
     # Staff look for people who wrote to them: contacts that have a case.
-    holders = [c for c in names if c[0] % step == 1 % step and c[1] and c[2]]
+    holders = [c for c in names if c[0] % seed.step == 1 % seed.step and c[1] and c[2]]
     for _ in range(40):
         contact_id, name, email = rng.choice(holders)
         first, last = name.split(" ", 1)  # type: ignore[union-attr]
@@ -291,7 +346,7 @@ def query_mix(count: int, share: float, rng: random.Random) -> list[tuple[str, s
             ("number", second_number(rng.choice([c[0] for c in holders if c[0] % 10 == 1]))[2:8]),
         ]
         mix += [
-            ("ref", f"#{rng.randrange(1, case_count + 1)}"),
+            ("ref", f"#{rng.randrange(1, seed.case_count + 1)}"),
             ("filtered", f"{last} status:open"),
             ("filtered", f"{first} mine"),
             ("filtered", f"{number[-5:]} unassigned"),
@@ -308,10 +363,9 @@ async def time_queries(url: str, args: argparse.Namespace) -> dict[str, Any]:
     from bridge.store.repo import Store
 
     rng = random.Random(SEED + 2)
-    mix = query_mix(args.contacts, args.case_share, rng)
+    seed = Seed(args.contacts, args.case_share, datetime.now(UTC))
+    mix = query_mix(seed, rng)
     store = Store(Database(url))
-    step = max(1, round(1 / args.case_share))
-    case_count = len(range(1, args.contacts + 1, step))
 
     async def search(words: str) -> tuple[float, int]:
         start = time.perf_counter()
@@ -341,7 +395,7 @@ async def time_queries(url: str, args: argparse.Namespace) -> dict[str, Any]:
             seconds, total = await search(words)
             timings.setdefault(kind, []).append(seconds)
             matches.setdefault(kind, []).append(total)
-        ceiling = [await lookup(rng.randrange(1, case_count + 1)) for _ in range(200)]
+        ceiling = [await lookup(rng.randrange(1, seed.case_count + 1)) for _ in range(200)]
     finally:
         await store.db.close()
     every = [t for ts in timings.values() for t in ts]
@@ -391,13 +445,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         backend = await prepare_database(url, reset=args.reset_schema)
         if await loaded_contacts(url):
             raise SystemExit("the database already holds contacts: use --reset-schema or --reuse")
-        now = datetime.now(UTC)
+        seed = Seed(args.contacts, args.case_share, datetime.now(UTC))
         if url.startswith("postgresql"):
-            await load_postgres(url, args.contacts, args.case_share, now)
+            await load_postgres(url, seed)
         else:
             path = make_url(url).database
             assert path
-            await asyncio.to_thread(load_sqlite, path, args.contacts, args.case_share, now)
+            await asyncio.to_thread(load_sqlite, path, seed)
         report["load_s"] = round(time.perf_counter() - began, 1)
     shown = make_url(url).render_as_string(hide_password=True)
     report["database"] = backend + (f" ({shown})" if args.database_url else " (a new file)")
