@@ -64,12 +64,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process (VmRSS in /proc/PID/status), in KiB."""
+def memory_kib(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of a process from /proc/PID/status, in KiB: VmRSS is what it holds
+    resident now, VmHWM the most it ever held."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 class BridgeProcess:

@@ -43,7 +43,7 @@ import aiohttp
 
 # Measure the bridge of this checkout, not whichever one is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import BOT_TOKEN, ROOT, STAFF, BridgeProcess, bridge_values, cpu_model, rss_kib
+from _common import BOT_TOKEN, ROOT, STAFF, BridgeProcess, bridge_values, cpu_model, memory_kib
 from relay import FORM, TOKEN, prepare_database, token
 from search import OUR_NUMBER, Seed, cases, load_postgres, load_sqlite
 
@@ -68,7 +68,7 @@ async def baseline_kib() -> int:
         assert process.stdout is not None
         await asyncio.wait_for(process.stdout.readline(), 60)
         await asyncio.sleep(1.0)
-        return rss_kib(process.pid)
+        return memory_kib(process.pid)
     finally:
         process.kill()
         await process.wait()
@@ -76,15 +76,7 @@ async def baseline_kib() -> int:
 
 async def settled_rss(bridge: BridgeProcess) -> int:
     await asyncio.sleep(SETTLE)
-    return rss_kib(bridge.pid)
-
-
-def peak_kib(pid: int) -> int:
-    """VmHWM: the most resident memory the process ever held."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
+    return memory_kib(bridge.pid)
 
 
 async def traffic(
@@ -239,7 +231,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         open_cases = [case for case in cases(seed) if case["status"] == "open"]
         report["traffic"] = await traffic(bridge, slack, vonage, secrets, open_cases, args)
         rss["after_traffic"] = await settled_rss(bridge)
-        rss["peak"] = peak_kib(bridge.pid)
+        rss["peak"] = memory_kib(bridge.pid, "VmHWM")
         rss["baseline_imports"] = await baseline_kib()
     report["rss_mib"] = {name: round(kib / 1024, 1) for name, kib in rss.items()}
     report["seed"] = {
