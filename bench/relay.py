@@ -56,6 +56,10 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+# Measure the bridge of this checkout, not whichever one is installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import BOT_TOKEN, INBOX, OUR_NUMBER, STAFF, bridge_values, cpu_model
+
 FORM = "application/x-www-form-urlencoded"
 SENDERS = 50  # ingest spreads its texts over this many phones
 NEW_CASES = 20  # the relay phase opens this many cases; replies go to their threads
@@ -142,14 +146,6 @@ def spread(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 # -- watching the fakes ---------------------------------------------------------------------
 class SlackWatch:
     """The bot's thread posts FakeSlack stores, by text: when (time.time) and in which thread.
@@ -211,9 +207,6 @@ async def vonage_send_at(vonage: Any, text: str) -> float:
 
 
 # -- the bridge and its surroundings --------------------------------------------------------
-BOT_TOKEN = "xoxb-bench-0123456789"
-INBOX, STAFF = "C0BENCH", "U0STAFF"
-OUR_NUMBER = "447700900000"  # as Vonage writes numbers: digits, no '+'
 VONAGE_KEY = "benchkey"
 
 
@@ -327,23 +320,16 @@ async def start_rig(
     )
     # Rate limits the bridge keeps on its own side (in builds that have them).
     limits = {name: value for name, value in limits.items() if name in Settings.model_fields}
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        **limits,  # type: ignore[arg-type]
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=slack_secret,
-        slack_channel=INBOX,
-        slack_api_url=slack.base_url,
-        vonage_api_key=VONAGE_KEY,
-        vonage_api_secret=vonage_secret,
-        vonage_signature_secret=sms_secret,
-        vonage_signature_method="sha256",
-        vonage_numbers="+" + OUR_NUMBER,
-        vonage_rest_host=vonage.host,
-        vonage_api_host=vonage.host,
-        database_url=url,
-        log_level="WARNING",
+    values = bridge_values(
+        slack=slack,
+        vonage=vonage,
+        url=url,
+        slack_secret=slack_secret,
+        sms_secret=sms_secret,
+        vonage_secret=vonage_secret,
+        **limits,
     )
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     configure_logging("WARNING", settings.secret_values())
     bridge = await build_bridge(settings)
     stack.push_async_callback(bridge.close)

@@ -15,6 +15,8 @@ from bridge.store.models import Base
 from tests.conftest import reset_postgres
 
 
+# The trigram indexes are PostgreSQL's only; SQLite cannot reflect expression indexes anyway.
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 async def test_migrated_schema_matches_the_models(db: Database) -> None:
     def differences(connection):
         return compare_metadata(MigrationContext.configure(connection), Base.metadata)

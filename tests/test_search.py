@@ -77,6 +77,9 @@ async def test_results_come_in_pages(desk: LiveBridge) -> None:
     assert "*13 case(s)* — page 1 of 2" in first and "add `page:2`" in first
     second = await desk.command("list all page:2")
     assert "page 2 of 2" in second and second.count("• <") == 3
+    # A search pages the same way: the ten new numbers and Bob's hold "4474001".
+    found = await desk.command("search 4474001 page:2")
+    assert "*11 case(s)* — page 2 of 2" in found and found.count("• <") == 1
 
 
 @pytest.mark.parametrize(
@@ -84,9 +87,10 @@ async def test_results_come_in_pages(desk: LiveBridge) -> None:
     [
         ("search", "Usage: `/smschat search"),
         ("search nobody-like-this", "No case matches."),
+        ("search #2 status:open", "No case matches."),
         ("list status:maybe", "`status:maybe` is not a filter"),
     ],
-    ids=["no-query", "no-match", "bad-filter"],
+    ids=["no-query", "no-match", "ref-filtered-out", "bad-filter"],
 )
 async def test_bad_or_empty_searches_are_answered(desk, command, answer) -> None:
     assert (await desk.command(command)).startswith(answer)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -90,6 +91,25 @@ class ContactNumber(Base):
     contact: Mapped[Contact] = relationship(back_populates="numbers")
 
 
+def _trigram_index(name: str, expression: Any) -> Index:
+    """A GIN trigram index on PostgreSQL (pg_trgm), which answers `LIKE '%x%'`.
+
+    Search looks for any part of a name, an email or a number; a B-tree cannot help there,
+    so SQLite gets no index.
+    """
+    return Index(
+        name,
+        expression.label("searched"),
+        postgresql_using="gin",
+        postgresql_ops={"searched": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
+
+
+_trigram_index("ix_contacts_name_trgm", func.lower(Contact.name))
+_trigram_index("ix_contacts_email_trgm", func.lower(Contact.email))
+_trigram_index("ix_contact_numbers_number_trgm", ContactNumber.number)
+
+
 class Case(Base):
     """One conversation with one contact number through one of our numbers; a Slack thread.
 
@@ -117,6 +137,10 @@ class Case(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # When staff last wrote in the case: automated texts wait for a quiet period after it.
     last_staff_activity_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# Search finds contacts first, then their cases: without this it would scan every case.
+Index("ix_cases_contact_id", Case.contact_id)
 
 
 class Message(Base):

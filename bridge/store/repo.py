@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, select, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,38 +171,65 @@ class Repository:
     ) -> tuple[int, list[tuple[Case, str | None]]]:
         """Cases whose contact matches `text` (name, email), `digits` (part of a number) or
         whose id is `case_id`; all cases when nothing is asked. Newest activity first."""
-        query = select(Case, Contact.name).join(Contact, Contact.id == Case.contact_id)
-        if text:
-            # A typed % or _ is looked for as itself, not as a wildcard.
-            literal = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{literal}%"
-            matches = [
-                func.lower(Contact.name).like(pattern, escape="\\"),
-                func.lower(Contact.email).like(pattern, escape="\\"),
-            ]
-            if digits:
-                holders = select(ContactNumber.contact_id).where(
-                    ContactNumber.number.like(f"%{digits}%")
-                )
-                matches.append(Case.contact_id.in_(holders))
-            if case_id is not None:
-                matches.append(Case.id == case_id)
-            query = query.where(or_(*matches))
+        conditions = []
         if case_filter.status != "all":
-            query = query.where(Case.status == case_filter.status)
+            conditions.append(Case.status == case_filter.status)
         if case_filter.assignee:
-            query = query.where(Case.assignee == case_filter.assignee)
+            conditions.append(Case.assignee == case_filter.assignee)
         if case_filter.unassigned:
-            query = query.where(Case.assignee.is_(None))
+            conditions.append(Case.assignee.is_(None))
         if case_filter.unread:
-            query = query.where(Case.unread > 0)
+            conditions.append(Case.unread > 0)
         if case_filter.unread_by:
-            query = query.where(Case.id.in_(self._unread_by(case_filter.unread_by)))
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+            conditions.append(Case.id.in_(self._unread_by(case_filter.unread_by)))
+        newest_first = (Case.last_activity_at.desc(), Case.id.desc())
+        with_names = select(Case, Contact.name).join(Contact, Contact.id == Case.contact_id)
+        if not text:
+            total = await self.session.scalar(
+                select(func.count()).select_from(Case).where(*conditions)
+            )
+            rows = await self.session.execute(
+                with_names.where(*conditions).order_by(*newest_first).offset(offset).limit(limit)
+            )
+            return int(total or 0), [(case, name) for case, name in rows.all()]
+        # A typed % or _ is looked for as itself, not as a wildcard.
+        literal = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        # One simple query per column, so that PostgreSQL answers each from its trigram index
+        # (models.py); an OR across the joined tables would scan them all.
+        holders = [
+            select(Contact.id).where(func.lower(Contact.name).like(pattern, escape="\\")),
+            select(Contact.id).where(func.lower(Contact.email).like(pattern, escape="\\")),
+        ]
+        if digits:
+            holders.append(
+                select(ContactNumber.contact_id).where(ContactNumber.number.like(f"%{digits}%"))
+            )
+        matching = [
+            select(Case.id, Case.last_activity_at).where(
+                Case.contact_id.in_(union(*holders)), *conditions
+            )
+        ]
+        if case_id is not None:
+            matching.append(
+                select(Case.id, Case.last_activity_at).where(Case.id == case_id, *conditions)
+            )
+        found = union(*matching).subquery()
+        # Every matching id, newest first, then one page of cases. Without a LIMIT on the
+        # join PostgreSQL never bets on finding the first page early (with trigram estimates
+        # far too high, that bet scans every case once per match).
+        ids = (
+            await self.session.scalars(
+                select(found.c.id).order_by(found.c.last_activity_at.desc(), found.c.id.desc())
+            )
+        ).all()
+        page = ids[offset : offset + limit]
+        if not page:
+            return len(ids), []
         rows = await self.session.execute(
-            query.order_by(Case.last_activity_at.desc(), Case.id.desc()).offset(offset).limit(limit)
+            with_names.where(Case.id.in_(page)).order_by(*newest_first)
         )
-        return int(total or 0), [(case, name) for case, name in rows.all()]
+        return len(ids), [(case, name) for case, name in rows.all()]
 
     async def cases_of_number(self, contact_number: str) -> Sequence[Case]:
         return (

@@ -1,0 +1,138 @@
+"""What the benchmarks share: the bridge's settings against the fakes, and the bridge as a
+child process (`python -m bridge run`) as it runs in production."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout whose bridge is measured
+BOT_TOKEN = "xoxb-bench-0123456789"
+INBOX, STAFF = "C0BENCH", "U0STAFF"
+OUR_NUMBER = "447700900000"  # as Vonage writes numbers: digits, no '+'
+
+
+def bridge_values(
+    *,
+    slack: Any,
+    vonage: Any,
+    url: str,
+    slack_secret: str,
+    sms_secret: str,
+    vonage_secret: str,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Settings (by field name) for a bridge talking to these fakes; `overrides` win."""
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": slack_secret,
+        "slack_channel": INBOX,
+        "slack_api_url": slack.base_url,
+        "vonage_api_key": vonage.api_key,
+        "vonage_api_secret": vonage_secret,
+        "vonage_signature_secret": sms_secret,
+        "vonage_signature_method": "sha256",
+        "vonage_numbers": "+" + OUR_NUMBER,
+        "vonage_rest_host": vonage.host,
+        "vonage_api_host": vonage.host,
+        "database_url": url,
+        "log_level": "WARNING",
+    }
+    return values | overrides
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def memory_kib(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of a process from /proc/PID/status, in KiB: VmRSS is what it holds
+    resident now, VmHWM the most it ever held."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+class BridgeProcess:
+    """`python -m bridge run` from this checkout, configured by environment variables."""
+
+    def __init__(self, values: dict[str, Any], *, log_path: Path, ca_bundle: Path) -> None:
+        self.port = free_port()
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "REQUESTS_CA_BUNDLE": str(ca_bundle),  # the Vonage SDK trusts the fake's CA
+            **{name.upper(): str(value) for name, value in values.items()},
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+        }
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self, *, ready_within: float = 60.0) -> None:
+        """Start it and wait until /healthz answers 200 (or it exits)."""
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bridge",
+                "run",
+                env=self.env,
+                cwd=ROOT,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        async with aiohttp.ClientSession() as http, asyncio.timeout(ready_within):
+            while True:
+                if self.process.returncode is not None:
+                    log_text = self.log_path.read_text(errors="replace")
+                    raise RuntimeError(f"bridge exited with {self.process.returncode}:\n{log_text}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{self.url}/healthz") as response:
+                        if response.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+
+    async def stop(self, *, grace: float = 15.0) -> None:
+        """SIGTERM and wait for a clean exit; SIGKILL if it does not come."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(grace):
+                await self.process.wait()
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
