@@ -83,8 +83,8 @@ HELP = "\n".join(
         "• `/smschat assign #12 @dana` — assign case #12 to Dana (`me` for yourself, `nobody` to"
         " unassign)",
         "• `/smschat search bob` — find cases by name, email, any part of a number, or #12"
-        " (filters: `status:open|closed|all`, `mine`, `unassigned`, `page:2`)",
-        "• `/smschat list [open|closed|mine|unassigned]` — the cases, newest activity first",
+        " (filters: `status:open|closed|all`, `mine`, `unassigned`, `unread`, `page:2`)",
+        "• `/smschat list [open|closed|mine|unassigned|unread]` — the cases, newest activity first",
         "• `/smschat settings` — the chat settings (admins); `/smschat settings log` shows who"
         " changed what",
         "• `/smschat usage [today|week|month|2026-03]` — texts and segments in, out, forwarded"
@@ -104,8 +104,8 @@ MEMBERS_ONLY = (
     "Ask to be added to the inbox channel."
 )
 BAD_FILTER = (
-    "`{word}` is not a filter: use status:open, status:closed, status:all, mine, unassigned "
-    "or page:2."
+    "`{word}` is not a filter: use status:open, status:closed, status:all, mine, unassigned, "
+    "unread or page:2."
 )
 NOTHING_FOUND = "No case matches."
 FOUND_HEADER = "*{total} case(s)* — page {page} of {pages}"
@@ -113,7 +113,7 @@ FOUND_MORE = "More: add `page:{next}` to the command."
 FOUND_LINE = "• <{link}|#{ref}> {contact} · {status} · {assignee} · last activity {when}"
 SEARCH_USAGE = (
     "Usage: `/smschat search <name, email, number or #12> [status:open|closed|all] [mine] "
-    "[unassigned] [page:2]`"
+    "[unassigned] [unread] [page:2]`"
 )
 ADMINS_ONLY = (
     "Only workspace admins and owners, and the people named in the chat settings, can change "

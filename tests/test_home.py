@@ -95,8 +95,10 @@ async def test_shared_reading_one_mark_read_clears_the_case_for_everyone(
     await live.drained()
     assert header_unread(live, 1) == "*Unread*\n0"
     assert "*Unread: 0*" in section(await live.open_home(OTHER), "Unread")
+    assert "No case matches" in await live.command("list unread", user=OTHER)
 
     await text(live, "Hello again")
+    assert "#1" in await live.command("list unread", user=OTHER)
     assert header_unread(live, 1) == "*Unread*\n1"
     assert "*Unread: 1*" in section(await live.open_home(OTHER), "Unread")
 
@@ -118,6 +120,10 @@ async def test_per_person_reading_opening_from_home_reads_it_for_that_person_onl
     assert "*Unread: 1*" in section(await live.open_home(OTHER), "Unread")
     # The header counts texts nobody has read yet: reading by anyone clears it.
     assert header_unread(live, 1) == "*Unread*\n0"
+
+    # `/smschat list unread` follows the same setting.
+    assert "No case matches" in await live.command("list unread", user=STAFF)
+    assert "#1" in await live.command("list unread", user=OTHER)
 
     await text(live, "One more thing")
     theirs = section(await live.open_home(OTHER), "Unread")

@@ -3,7 +3,8 @@
 A query matches a contact's name or email (any part, any case), any part of one of their
 numbers however it is written (`7700 900`, `(0)7700-900123`), or a case reference (`#12`).
 Filters: `status:open|closed|all` (default open for lists, all for searches), `mine`,
-`unassigned`, and `page:N`.
+`unassigned`, `unread` (by the reading setting: texts nobody read, or you did not), and
+`page:N`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ class Found:
     pages: int
 
 
-def parse_query(words: str, *, user: UserId, default_status: str) -> tuple[str, CaseFilter, int]:
+def parse_query(
+    words: str, *, user: UserId, default_status: str, per_user_reading: bool = False
+) -> tuple[str, CaseFilter, int]:
     """(free text, filter, page) from what follows `search` or `list`."""
     status, assignee, unassigned, page, free = default_status, None, False, 1, []
+    unread = False
     for word in words.split():
         key, _, value = word.partition(":")
         if key.lower() == "status" and value.lower() in _STATUSES:
@@ -42,11 +46,20 @@ def parse_query(words: str, *, user: UserId, default_status: str) -> tuple[str, 
             assignee = user
         elif word.lower() == "unassigned":
             unassigned = True
+        elif word.lower() == "unread":
+            unread = True
         elif key.lower() in ("status", "page"):
             raise CaseActionRefused(texts.BAD_FILTER.format(word=word))
         else:
             free.append(word)
-    return " ".join(free), CaseFilter(status, assignee, unassigned), page
+    case_filter = CaseFilter(
+        status,
+        assignee,
+        unassigned,
+        unread=unread and not per_user_reading,
+        unread_by=user if unread and per_user_reading else None,
+    )
+    return " ".join(free), case_filter, page
 
 
 async def find_cases(repo: Repository, query: str, case_filter: CaseFilter, page: int) -> Found:

@@ -250,7 +250,10 @@ async def find(desk: Desk, verb: str, rest: str, *, user: UserId) -> str:
             return texts.SEARCH_USAGE
     try:
         query, case_filter, page = search.parse_query(
-            rest, user=user, default_status=default_status
+            rest,
+            user=user,
+            default_status=default_status,
+            per_user_reading=desk.book.rules.read_mode == "per_user",
         )
     except CaseActionRefused as refused:
         return str(refused)
