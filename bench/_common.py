@@ -3,13 +3,18 @@ child process (`python -m bridge run`) as it runs in production."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
+import logging
 import os
 import platform
 import signal
 import socket
 import sys
+import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +141,35 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used so far (/proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser with the options every benchmark takes: the store, and JSON output."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        help="sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db "
+        "(default: a new SQLite file in a temporary directory)",
+    )
+    parser.add_argument(
+        "--reset-schema",
+        action="store_true",
+        help="PostgreSQL: drop and recreate the public schema first (destroys its data)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def run_bench(
+    args: argparse.Namespace,
+    measure: Callable[[argparse.Namespace, Path], Awaitable[dict[str, Any]]],
+    render: Callable[[dict[str, Any]], str],
+    *,
+    log_level: int = logging.WARNING,
+) -> int:
+    """Measure in a scratch directory, then print the report (as text, or JSON)."""
+    logging.basicConfig(level=log_level)
+    with tempfile.TemporaryDirectory(prefix="smschat-bench-") as workdir:
+        report = asyncio.run(measure(args, Path(workdir)))
+    print(json.dumps(report) if args.json else render(report))
+    return 0

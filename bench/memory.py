@@ -25,13 +25,11 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import platform
 import random
 import shlex
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -43,7 +41,17 @@ import aiohttp
 
 # Measure the bridge of this checkout, not whichever one is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import BOT_TOKEN, ROOT, STAFF, BridgeProcess, bridge_values, cpu_model, memory_kib
+from _common import (
+    BOT_TOKEN,
+    ROOT,
+    STAFF,
+    BridgeProcess,
+    bench_parser,
+    bridge_values,
+    cpu_model,
+    memory_kib,
+    run_bench,
+)
 from relay import FORM, TOKEN, prepare_database, token
 from search import OUR_NUMBER, Seed, cases, load_postgres, load_sqlite
 
@@ -272,8 +280,7 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--database-url", help="default: a new SQLite file in a temporary dir")
+    parser = bench_parser(__doc__)
     parser.add_argument("--cases", type=int, default=100_000, help="cases seeded (100,000)")
     parser.add_argument(
         "--messages-per-case", type=int, default=4, help="texts seeded per case (4)"
@@ -285,20 +292,10 @@ def main() -> int:
     parser.add_argument(
         "--wait", type=float, default=90.0, help="seconds to wait for posts and sends (90)"
     )
-    parser.add_argument(
-        "--reset-schema",
-        action="store_true",
-        help="PostgreSQL: drop and recreate the public schema first (destroys its data)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if min(args.cases, args.channels, args.concurrency) < 1:
         parser.error("--cases, --channels and --concurrency must be at least 1")
-    logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="smschat-bench-") as workdir:
-        report = asyncio.run(run(args, Path(workdir)))
-    print(json.dumps(report) if args.json else render(report))
-    return 0
+    return run_bench(args, run, render)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import platform
 import shlex
 import ssl
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -52,7 +51,16 @@ import aiohttp
 
 # Measure the bridge of this checkout, not whichever one is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import BOT_TOKEN, STAFF, BridgeProcess, bridge_values, cpu_model, cpu_seconds
+from _common import (
+    BOT_TOKEN,
+    STAFF,
+    BridgeProcess,
+    bench_parser,
+    bridge_values,
+    cpu_model,
+    cpu_seconds,
+    run_bench,
+)
 from relay import FORM, TOKEN, prepare_database, token
 
 SLACK_RATE = 1.0  # posts per second per channel (Slack's documented figure)
@@ -484,8 +492,7 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--database-url", help="default: a new SQLite file in a temporary dir")
+    parser = bench_parser(__doc__)
     parser.add_argument("--redis-url", help="share buckets through Redis (redis://host/db)")
     parser.add_argument("--instances", type=int, default=1, help="bridges on one store (1)")
     parser.add_argument("--seconds", type=float, default=40.0, help="drive duration (40)")
@@ -496,22 +503,12 @@ def main() -> int:
     )
     parser.add_argument("--slack-burst", type=int, default=3, help="FakeSlack's burst (3)")
     parser.add_argument("--vonage-burst", type=int, default=30, help="FakeVonage's burst (30)")
-    parser.add_argument(
-        "--reset-schema",
-        action="store_true",
-        help="PostgreSQL: drop and recreate the public schema first (destroys its data)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.instances > 1 and not (args.redis_url and args.database_url):
         parser.error("--instances above 1 needs --database-url (PostgreSQL) and --redis-url")
     if args.seconds <= args.settle or args.overload <= 1 or args.channels < 1:
         parser.error("need --seconds > --settle, --overload > 1 and --channels >= 1")
-    logging.basicConfig(level=logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="smschat-bench-") as workdir:
-        report = asyncio.run(measure(args, Path(workdir)))
-    print(json.dumps(report) if args.json else render(report))
-    return 0
+    return run_bench(args, measure, render, log_level=logging.ERROR)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import math
 import multiprocessing
 import os
@@ -42,7 +41,6 @@ import re
 import shlex
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -58,7 +56,16 @@ from aiohttp import web
 
 # Measure the bridge of this checkout, not whichever one is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import BOT_TOKEN, INBOX, OUR_NUMBER, STAFF, bridge_values, cpu_model
+from _common import (
+    BOT_TOKEN,
+    INBOX,
+    OUR_NUMBER,
+    STAFF,
+    bench_parser,
+    bridge_values,
+    cpu_model,
+    run_bench,
+)
 
 FORM = "application/x-www-form-urlencoded"
 SENDERS = 50  # ingest spreads its texts over this many phones
@@ -629,12 +636,7 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        help="sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db "
-        "(default: a new SQLite file in a temporary directory)",
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--texts", type=int, default=2000, help="ingest texts (2000)")
     parser.add_argument("--concurrency", type=int, default=32, help="ingest clients (32)")
     parser.add_argument(
@@ -665,22 +667,12 @@ def main() -> int:
         default=15.0,
         help="each phase stops sending after this long, keeping what it measured (15)",
     )
-    parser.add_argument(
-        "--reset-schema",
-        action="store_true",
-        help="PostgreSQL: drop and recreate the public schema first (destroys its data)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if min(args.texts, args.concurrency, args.latency) < 1:
         parser.error("--texts, --concurrency and --latency must be at least 1")
     if args.relay_window < 0 or args.phase_seconds <= 0:
         parser.error("--relay-window must be >= 0 and --phase-seconds > 0")
-    logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="smschat-bench-") as workdir:
-        report = asyncio.run(run(args, Path(workdir)))
-    print(json.dumps(report) if args.json else render(report))
-    return 0
+    return run_bench(args, run, render)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
 import os
 import platform
 import random
 import shlex
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +35,7 @@ from typing import Any
 
 # Measure the bridge of this checkout, not whichever one is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import cpu_model
+from _common import bench_parser, cpu_model, run_bench
 from relay import percentile, prepare_database
 
 FIRST = (
@@ -494,8 +491,7 @@ def render(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--database-url", help="default: a new SQLite file in a temporary dir")
+    parser = bench_parser(__doc__)
     parser.add_argument("--contacts", type=int, default=1_000_000, help="(1,000,000)")
     parser.add_argument("--case-share", type=float, default=0.2, help="contacts with a case (0.2)")
     parser.add_argument("--queries", type=int, default=600, help="timed searches at most (600)")
@@ -503,22 +499,12 @@ def main() -> int:
         "--budget", type=float, default=45.0, help="seconds of timed searches at most (45)"
     )
     parser.add_argument(
-        "--reset-schema",
-        action="store_true",
-        help="PostgreSQL: drop and recreate the public schema first (destroys its data)",
-    )
-    parser.add_argument(
         "--reuse", action="store_true", help="keep a database an earlier run loaded"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.contacts < 1000 or not 0 < args.case_share <= 1:
         parser.error("--contacts must be at least 1000 and --case-share in (0, 1]")
-    logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="smschat-bench-") as workdir:
-        report = asyncio.run(run(args, Path(workdir)))
-    print(json.dumps(report) if args.json else render(report))
-    return 0
+    return run_bench(args, run, render)
 
 
 if __name__ == "__main__":
