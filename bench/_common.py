@@ -143,6 +143,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine() -> dict[str, Any]:
+    """What the figures were measured on, as each report opens with it."""
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "load_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def bench_parser(doc: str | None) -> argparse.ArgumentParser:
     """A parser with the options every benchmark takes: the store, and JSON output."""
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import shlex
 import sys
@@ -48,7 +47,7 @@ from _common import (
     BridgeProcess,
     bench_parser,
     bridge_values,
-    cpu_model,
+    machine,
     memory_kib,
     run_bench,
 )
@@ -184,12 +183,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     began = time.perf_counter()
     report: dict[str, Any] = {
         "command": shlex.join(sys.orig_argv),
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_before": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
     }
     seed = Seed(
         contacts=args.cases,

@@ -34,7 +34,6 @@ import contextlib
 import json
 import logging
 import os
-import platform
 import shlex
 import ssl
 import sys
@@ -57,8 +56,8 @@ from _common import (
     BridgeProcess,
     bench_parser,
     bridge_values,
-    cpu_model,
     cpu_seconds,
+    machine,
     run_bench,
 )
 from relay import FORM, TOKEN, prepare_database, token
@@ -414,12 +413,7 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     began = time.perf_counter()
     report: dict[str, Any] = {
         "command": shlex.join(sys.orig_argv),
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_before": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
     }
     async with contextlib.AsyncExitStack() as stack:
         run = await start(args, workdir, stack)

@@ -36,7 +36,6 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import re
 import shlex
 import sqlite3
@@ -63,7 +62,7 @@ from _common import (
     STAFF,
     bench_parser,
     bridge_values,
-    cpu_model,
+    machine,
     run_bench,
 )
 
@@ -534,13 +533,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     began = time.perf_counter()
     report: dict[str, Any] = {
         "command": shlex.join(sys.orig_argv),
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}",
-            "load_before": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
     }
     async with contextlib.AsyncExitStack() as stack:
         limits = {

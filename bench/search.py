@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import shlex
 import sqlite3
@@ -35,7 +34,7 @@ from typing import Any
 
 # Measure the bridge of this checkout, not whichever one is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import bench_parser, cpu_model, run_bench
+from _common import bench_parser, machine, run_bench
 from relay import percentile, prepare_database
 
 FIRST = (
@@ -425,12 +424,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'search.db'}"
     report: dict[str, Any] = {
         "command": shlex.join(sys.orig_argv),
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_before": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
         "contacts": args.contacts,
         "case_share": args.case_share,
     }
