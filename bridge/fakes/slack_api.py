@@ -463,6 +463,36 @@ class FakeSlack:
             info["user"] = users[0]
         return {"no_op": opened, "already_open": opened, "channel": {"id": dm_id}}
 
+    def _api_conversations_replies(self, params: Params) -> Params:
+        """A thread, parent first, oldest reply first, paged by `cursor`; message metadata
+        only with `include_all_metadata` (https://docs.slack.dev/reference/methods/conversations.replies)."""
+        channel = self._channel(params.get("channel"))
+        parent = self.message(channel, str(params.get("ts") or ""))
+        if parent is None:
+            raise SlackApiError("thread_not_found")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or math.inf)
+        inclusive = _truthy(params.get("inclusive"))
+
+        def within(ts: float) -> bool:
+            return oldest <= ts <= latest if inclusive else oldest < ts < latest
+
+        replies = [m for m in self.thread(channel, parent["ts"])[1:] if within(float(m["ts"]))]
+        cursor = str(params.get("cursor") or "")
+        start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        limit = max(1, min(1000, int(params.get("limit") or 1000)))
+        page = replies[start : start + limit]
+        messages = ([] if start else [parent]) + page
+        if not _truthy(params.get("include_all_metadata")):
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        more = start + limit < len(replies)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+        return {
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
     def _api_conversations_info(self, params: Params) -> Params:
         info = self.channels.get(str(params.get("channel")))
         if info is None:
@@ -514,6 +544,11 @@ class FakeSlack:
         if str(params.get("user_id")) not in self.users:
             raise SlackApiError("user_not_found")
         return self._save_view(params)
+
+
+def _truthy(value: Any) -> bool:
+    """Slack's boolean arguments: true/1 in a query or form, true in JSON."""
+    return value in (True, 1, "1", "true", "True")
 
 
 def _is_top_level(msg: Params) -> bool:

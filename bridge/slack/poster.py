@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -12,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.errors import SendError
 from bridge.routing.model import ChannelId, SlackTs, UserId
-from bridge.routing.ports import CaseView, PostedMessage
+from bridge.routing.ports import CaseView, PostedMessage, Posting
 from bridge.slack.blocks import header_blocks, header_text
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Pauses, RateLimiter
@@ -43,6 +44,11 @@ _PERMANENT_ERRORS = {
 }
 # Already in the state we wanted: treat as done.
 _ALREADY_DONE = {"already_reacted", "no_reaction"}
+# Message metadata naming the case and message a post shows, so a job run again after an
+# interruption can find its own post: https://docs.slack.dev/messaging/message-metadata
+POSTING_EVENT_TYPE = "smschat_posting"
+# conversations.replies page size (Slack allows up to 1000; fewer keeps answers small).
+REPLIES_PAGE = 200
 
 
 class SlackPoster:
@@ -123,13 +129,24 @@ class SlackPoster:
         return await self._call(channel, self.client.chat_postMessage, channel=channel, **kwargs)
 
     async def post_in_thread(
-        self, channel: ChannelId, thread_ts: SlackTs, text: str, *, from_contact: bool
+        self,
+        channel: ChannelId,
+        thread_ts: SlackTs,
+        text: str,
+        *,
+        from_contact: bool,
+        posting: Posting | None = None,
     ) -> PostedMessage:
         options: dict[str, Any] = {}
         if from_contact:
             # A texter's words are shown as they are: escaped, never parsed as mrkdwn.
             text = escape_for_slack(text)
             options = {"mrkdwn": False, "parse": "none"}
+        if posting is not None:
+            options["metadata"] = {
+                "event_type": POSTING_EVENT_TYPE,
+                "event_payload": {"case_id": posting.case_id, "message_id": posting.message_id},
+            }
         response = await self._post(
             channel,
             thread_ts=thread_ts,
@@ -139,6 +156,35 @@ class SlackPoster:
             **options,
         )
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
+
+    async def find_posting(
+        self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
+    ) -> SlackTs | None:
+        """Look through the thread's replies since `since` for a post carrying `posting`."""
+        wanted = {"case_id": posting.case_id, "message_id": posting.message_id}
+        cursor: str | None = None
+        while True:
+            response = await self._call(
+                channel,
+                self.client.conversations_replies,
+                channel=channel,
+                ts=thread_ts,
+                oldest=f"{since.timestamp():.6f}",
+                inclusive=True,
+                include_all_metadata=True,
+                limit=REPLIES_PAGE,
+                cursor=cursor,
+            )
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == POSTING_EVENT_TYPE
+                    and metadata.get("event_payload") == wanted
+                ):
+                    return SlackTs(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         await self._call(
