@@ -68,13 +68,28 @@ class _Job:
 
 
 class PostCaseHeader(_Job):
+    """Opens a case's thread; run again after an interruption, it first looks for its header."""
+
     async def run(self, payload: dict[str, Any]) -> None:
+        await self._post(payload, look_first=False)
+
+    async def run_again(self, payload: dict[str, Any]) -> None:
+        await self._post(payload, look_first=True)
+
+    async def _post(self, payload: dict[str, Any], *, look_first: bool) -> None:
         async with self.ctx.store.reading() as repo:
             case = await repo.case(payload["case_id"])
             if case is None or case.thread_ts is not None:
                 return
             previous = await repo.case(case.previous_case_id) if case.previous_case_id else None
             view = await conv.case_view(repo, case, inbox=self.ctx.inbox)
+        if look_first:
+            since = case.opened_at - CLOCK_MARGIN
+            found = await self.ctx.poster.find_header(ChannelId(case.channel), case.id, since=since)
+            if found is not None:
+                async with self.ctx.store.unit() as repo:
+                    await repo.set_thread(case.id, found)
+                return
         if previous is not None and previous.thread_ts is not None:
             link = await self.ctx.poster.permalink(
                 ChannelId(previous.channel), SlackTs(previous.thread_ts)

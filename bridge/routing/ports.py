@@ -63,6 +63,12 @@ class ChatPoster(Protocol):
         posting: Posting | None = None,
     ) -> PostedMessage: ...
 
+    async def find_header(
+        self, channel: ChannelId, case_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """The ts of case `case_id`'s header if posted in the channel at or after `since`."""
+        ...
+
     async def find_posting(
         self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
     ) -> SlackTs | None:

@@ -44,11 +44,13 @@ _PERMANENT_ERRORS = {
 }
 # Already in the state we wanted: treat as done.
 _ALREADY_DONE = {"already_reacted", "no_reaction"}
-# Message metadata naming the case and message a post shows, so a job run again after an
-# interruption can find its own post: https://docs.slack.dev/messaging/message-metadata
+# Message metadata naming the case a header opens, and the case and message a post shows,
+# so a job run again after an interruption can find the post it made:
+# https://docs.slack.dev/messaging/message-metadata
+HEADER_EVENT_TYPE = "smschat_case"
 POSTING_EVENT_TYPE = "smschat_posting"
-# conversations.replies page size (Slack allows up to 1000; fewer keeps answers small).
-REPLIES_PAGE = 200
+# conversations.history / .replies page size (Slack allows up to 1000; fewer keeps it small).
+SEARCH_PAGE = 200
 
 
 class SlackPoster:
@@ -102,6 +104,7 @@ class SlackPoster:
             blocks=header_blocks(view),
             unfurl_links=False,
             unfurl_media=False,
+            metadata={"event_type": HEADER_EVENT_TYPE, "event_payload": {"case_id": view.case_id}},
         )
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
@@ -161,25 +164,55 @@ class SlackPoster:
         self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
     ) -> SlackTs | None:
         """Look through the thread's replies since `since` for a post carrying `posting`."""
-        wanted = {"case_id": posting.case_id, "message_id": posting.message_id}
+        payload = {"case_id": posting.case_id, "message_id": posting.message_id}
+        return await self._find(
+            self.client.conversations_replies,
+            channel,
+            (POSTING_EVENT_TYPE, payload),
+            since=since,
+            ts=thread_ts,
+        )
+
+    async def find_header(
+        self, channel: ChannelId, case_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """Look through the channel since `since` for the header of case `case_id`."""
+        return await self._find(
+            self.client.conversations_history,
+            channel,
+            (HEADER_EVENT_TYPE, {"case_id": case_id}),
+            since=since,
+        )
+
+    async def _find(
+        self,
+        method: Callable[..., Awaitable[Any]],
+        channel: ChannelId,
+        mark: tuple[str, dict[str, int]],
+        *,
+        since: datetime,
+        **where: Any,
+    ) -> SlackTs | None:
+        """The ts of the first message since `since` whose metadata is `mark`, page by page."""
+        event_type, payload = mark
         cursor: str | None = None
         while True:
             response = await self._call(
                 channel,
-                self.client.conversations_replies,
+                method,
                 channel=channel,
-                ts=thread_ts,
                 oldest=f"{since.timestamp():.6f}",
                 inclusive=True,
                 include_all_metadata=True,
-                limit=REPLIES_PAGE,
+                limit=SEARCH_PAGE,
                 cursor=cursor,
+                **where,
             )
             for message in response.get("messages", []):
                 metadata = message.get("metadata") or {}
                 if (
-                    metadata.get("event_type") == POSTING_EVENT_TYPE
-                    and metadata.get("event_payload") == wanted
+                    metadata.get("event_type") == event_type
+                    and metadata.get("event_payload") == payload
                 ):
                     return SlackTs(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
