@@ -90,9 +90,12 @@ class AnswerHolder:
         holds: Callable[[str, bytes], bool],
         server_ssl: ssl.SSLContext | None = None,
         client_ssl: ssl.SSLContext | None = None,
+        reach_target: bool = True,
     ) -> None:
         self.target = target.rstrip("/")
         self.holds = holds
+        # False: the held call never reaches the fake, as if its sender died before it left.
+        self.reach_target = reach_target
         self.armed = False
         self.held: list[str] = []
         self._server_ssl, self._client_ssl = server_ssl, client_ssl
@@ -127,6 +130,12 @@ class AnswerHolder:
             k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
         }
         body = await request.read()
+        held = self.armed and self.holds(request.path, body)
+        if held:
+            self.armed = False
+            self.held.append(request.path)
+            if not self.reach_target:
+                await self._never.wait()
         async with self._session.request(
             request.method,
             f"{self.target}{request.rel_url}",
@@ -136,8 +145,6 @@ class AnswerHolder:
         ) as answer:
             answered = await answer.read()
             kept = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Retry-After")}
-        if self.armed and self.holds(request.path, body):
-            self.armed = False
-            self.held.append(request.path)
+        if held:
             await self._never.wait()  # until the process (or the test) goes away
         return web.Response(status=answer.status, body=answered, headers=kept)
