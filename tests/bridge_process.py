@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import ssl
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 
 class BridgeProcess:
@@ -69,3 +72,79 @@ class BridgeProcess:
     @property
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+class AnswerHolder:
+    """A proxy between one bridge process and a fake: calls pass through, and once armed
+    the fake's answer to the next call `holds` picks (by path and body) is kept back, never
+    delivered.
+
+    So a test can kill the process while a call it made has had its effect but not its
+    answer: the one case where a job cannot know whether it did its work.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        holds: Callable[[str, bytes], bool],
+        server_ssl: ssl.SSLContext | None = None,
+        client_ssl: ssl.SSLContext | None = None,
+        reach_target: bool = True,
+    ) -> None:
+        self.target = target.rstrip("/")
+        self.holds = holds
+        # False: the held call never reaches the fake, as if its sender died before it left.
+        self.reach_target = reach_target
+        self.armed = False
+        self.held: list[str] = []
+        self._server_ssl, self._client_ssl = server_ssl, client_ssl
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._never = asyncio.Event()
+        self.port = 0
+
+    async def __aenter__(self) -> AnswerHolder:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._relay)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._server_ssl)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._session = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._runner is not None and self._session is not None
+        await self._runner.cleanup()
+        await self._session.close()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def _relay(self, request: web.Request) -> web.StreamResponse:
+        assert self._session is not None
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        body = await request.read()
+        held = self.armed and self.holds(request.path, body)
+        if held:
+            self.armed = False
+            self.held.append(request.path)
+            if not self.reach_target:
+                await self._never.wait()
+        async with self._session.request(
+            request.method,
+            f"{self.target}{request.rel_url}",
+            headers=headers,
+            data=body,
+            ssl=self._client_ssl,
+        ) as answer:
+            answered = await answer.read()
+            kept = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Retry-After")}
+        if held:
+            await self._never.wait()  # until the process (or the test) goes away
+        return web.Response(status=answer.status, body=answered, headers=kept)

@@ -46,6 +46,9 @@ METHOD_SCOPES = {
     "users_info": "users:read",
     "conversations_members": "channels:read",
     "conversations_open": "im:write",
+    # Finding a post cut off by a crash; groups:history for private inbox channels too.
+    "conversations_history": "channels:history",
+    "conversations_replies": "channels:history",
     "views_open": None,
     "views_push": None,
     "views_update": None,

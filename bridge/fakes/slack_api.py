@@ -463,6 +463,24 @@ class FakeSlack:
             info["user"] = users[0]
         return {"no_op": opened, "already_open": opened, "channel": {"id": dm_id}}
 
+    def _api_conversations_history(self, params: Params) -> Params:
+        """Top-level messages, newest first, paged by `cursor`: conversations.history."""
+        channel = self._channel(params.get("channel"))
+        found = [m for m in self.messages(channel) if _within(m["ts"], params)]
+        return _page(list(reversed(found)), params)
+
+    def _api_conversations_replies(self, params: Params) -> Params:
+        """A thread, parent first then replies oldest first, paged by `cursor`."""
+        channel = self._channel(params.get("channel"))
+        parent = self.message(channel, str(params.get("ts") or ""))
+        if parent is None:
+            raise SlackApiError("thread_not_found")
+        replies = self.thread(channel, parent["ts"])[1:]
+        answer = _page([m for m in replies if _within(m["ts"], params)], params)
+        if not params.get("cursor"):
+            answer["messages"].insert(0, _shown(parent, params))
+        return answer
+
     def _api_conversations_info(self, params: Params) -> Params:
         info = self.channels.get(str(params.get("channel")))
         if info is None:
@@ -514,6 +532,42 @@ class FakeSlack:
         if str(params.get("user_id")) not in self.users:
             raise SlackApiError("user_not_found")
         return self._save_view(params)
+
+
+def _within(ts: str, params: Params) -> bool:
+    """`oldest`/`latest`/`inclusive` as conversations.history and .replies apply them."""
+    oldest = float(params.get("oldest") or 0)
+    latest = float(params.get("latest") or math.inf)
+    if _truthy(params.get("inclusive")):
+        return oldest <= float(ts) <= latest
+    return oldest < float(ts) < latest
+
+
+def _shown(message: Params, params: Params) -> Params:
+    """Message metadata is returned only when asked for with `include_all_metadata`
+    (https://docs.slack.dev/reference/methods/conversations.history)."""
+    if _truthy(params.get("include_all_metadata")):
+        return message
+    return {k: v for k, v in message.items() if k != "metadata"}
+
+
+def _page(messages: list[Params], params: Params) -> Params:
+    """One page of a cursor-paginated answer (https://docs.slack.dev/apis/web-api/pagination)."""
+    cursor = str(params.get("cursor") or "")
+    start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+    limit = max(1, min(1000, int(params.get("limit") or 100)))
+    more = start + limit < len(messages)
+    next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if more else ""
+    return {
+        "messages": [_shown(m, params) for m in messages[start : start + limit]],
+        "has_more": more,
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
+def _truthy(value: Any) -> bool:
+    """Slack's boolean arguments: true/1 in a query or form, true in JSON."""
+    return value in (True, 1, "1", "true", "True")
 
 
 def _is_top_level(msg: Params) -> bool:

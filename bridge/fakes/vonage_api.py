@@ -21,7 +21,7 @@ import math
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -114,7 +114,8 @@ class FakeVonage:
         self._failures: list[_Failure] = []
         self._bucket: _Bucket | None = None
         self._throttle_sms_with_http = False
-        self._receipts: tuple[str, str, str] | None = None
+        self._receipts: tuple[list[str], str, str] | None = None
+        self._receipts_sent = 0
         self._receipt_tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -195,9 +196,20 @@ class FakeVonage:
         self._bucket = _Bucket(per_second, burst, float(burst))
         self._throttle_sms_with_http = sms_as_http_429
 
-    def send_receipts_to(self, url: str, status: str = "delivered", err_code: str = "0") -> None:
-        """After each SMS API send, POST a delivery receipt per part to `url`."""
-        self._receipts = (url, status, err_code)
+    def send_receipts_to(
+        self,
+        url: str,
+        status: str = "delivered",
+        err_code: str = "0",
+        *,
+        also_to: Sequence[str] = (),
+    ) -> None:
+        """After each SMS API send, POST a delivery receipt per part to `url`.
+
+        With `also_to`, receipts take turns among all the URLs and pass over one that does
+        not answer, as a load balancer in front of several instances would.
+        """
+        self._receipts = ([url, *also_to], status, err_code)
 
     async def wait_for_sends(
         self,
@@ -282,7 +294,7 @@ class FakeVonage:
 
     def _post_receipts(self, params: Mapping[str, str], message_ids: list[str]) -> None:
         assert self._receipts is not None and self._session is not None
-        url, status, err_code = self._receipts
+        urls, status, err_code = self._receipts
         for message_id in message_ids:
             form = sms_receipt_params(
                 message_id=message_id,
@@ -293,18 +305,22 @@ class FakeVonage:
                 client_ref=params.get("client-ref"),
                 api_key=self.api_key,
             )
-            task = asyncio.create_task(self._post_form(url, form))
+            turn = self._receipts_sent % len(urls)
+            self._receipts_sent += 1
+            task = asyncio.create_task(self._post_form(urls[turn:] + urls[:turn], form))
             self._receipt_tasks.add(task)
             task.add_done_callback(self._receipt_tasks.discard)
 
-    async def _post_form(self, url: str, form: dict[str, str]) -> None:
+    async def _post_form(self, urls: list[str], form: dict[str, str]) -> None:
         assert self._session is not None
-        try:
-            async with self._session.post(url, data=form) as response:
-                if response.status >= 300:
+        for url in urls:
+            try:
+                async with self._session.post(url, data=form) as response:
+                    if response.status < 300:
+                        return
                     log.warning("FakeVonage: receipt to %s got HTTP %s", url, response.status)
-        except (aiohttp.ClientError, TimeoutError) as err:
-            log.warning("FakeVonage: receipt to %s failed: %s", url, err)
+            except (aiohttp.ClientError, TimeoutError) as err:
+                log.warning("FakeVonage: receipt to %s failed: %s", url, err)
 
     # -- Messages API --------------------------------------------------------------------
     async def _messages(self, request: web.Request) -> web.Response:

@@ -5,9 +5,12 @@ Every job is safe to run twice: it checks in the store whether its effect alread
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from bridge import texts
@@ -27,12 +30,23 @@ from bridge.routing.model import (
     SlackTs,
     UserId,
 )
-from bridge.routing.ports import CaseList, ChatPoster, HomeView, ReplyRenderer, SmsSender
+from bridge.routing.ports import CaseList, ChatPoster, HomeView, Posting, ReplyRenderer, SmsSender
 from bridge.routing.rules import ChatRules
 from bridge.routing.segments import SmsMeasure, measure, normalize_typography
 from bridge.store.repo import Repository, Store
 
 log = logging.getLogger(__name__)
+
+# How far before its message a post is looked for: instances' and Slack's clocks differ.
+CLOCK_MARGIN = timedelta(minutes=5)
+# How long after an interrupted send started its receipt is waited for before sending again.
+RECEIPT_WAIT = timedelta(seconds=10)
+RECEIPT_POLL_SECONDS = 0.2
+
+
+def new_client_ref(message_id: int) -> str:
+    """A reference naming one send of one text (at most 40 characters, as Vonage allows)."""
+    return f"smschat-{message_id}-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(slots=True)
@@ -64,13 +78,28 @@ class _Job:
 
 
 class PostCaseHeader(_Job):
+    """Opens a case's thread; run again after an interruption, it first looks for its header."""
+
     async def run(self, payload: dict[str, Any]) -> None:
+        await self._post(payload, look_first=False)
+
+    async def run_again(self, payload: dict[str, Any]) -> None:
+        await self._post(payload, look_first=True)
+
+    async def _post(self, payload: dict[str, Any], *, look_first: bool) -> None:
         async with self.ctx.store.reading() as repo:
             case = await repo.case(payload["case_id"])
             if case is None or case.thread_ts is not None:
                 return
             previous = await repo.case(case.previous_case_id) if case.previous_case_id else None
             view = await conv.case_view(repo, case, inbox=self.ctx.inbox)
+        if look_first:
+            since = case.opened_at - CLOCK_MARGIN
+            found = await self.ctx.poster.find_header(ChannelId(case.channel), case.id, since=since)
+            if found is not None:
+                async with self.ctx.store.unit() as repo:
+                    await repo.set_thread(case.id, found)
+                return
         if previous is not None and previous.thread_ts is not None:
             link = await self.ctx.poster.permalink(
                 ChannelId(previous.channel), SlackTs(previous.thread_ts)
@@ -85,9 +114,19 @@ class PostCaseHeader(_Job):
 
 
 class PostMessage(_Job):
-    """Shows a text in a case's thread: a contact's words, or what the bridge sent itself."""
+    """Shows a text in a case's thread: a contact's words, or what the bridge sent itself.
+
+    Each post carries its `Posting`; run again after an interruption, the job first looks in
+    the thread for a post of its own and records that one instead of posting twice.
+    """
 
     async def run(self, payload: dict[str, Any]) -> None:
+        await self._post(payload, look_first=False)
+
+    async def run_again(self, payload: dict[str, Any]) -> None:
+        await self._post(payload, look_first=True)
+
+    async def _post(self, payload: dict[str, Any], *, look_first: bool) -> None:
         case_id, message_id = payload["case_id"], payload["message_id"]
         async with self.ctx.store.reading() as repo:
             case = await repo.case(case_id)
@@ -105,11 +144,25 @@ class PostMessage(_Job):
             text, from_contact = texts.STARTED.format(user=message.author, text=shown), False
         else:
             text, from_contact = message.text or texts.EMPTY_INBOUND, True
-        posted = await self.ctx.poster.post_in_thread(
-            ChannelId(case.channel), SlackTs(case.thread_ts), text, from_contact=from_contact
-        )
+        channel, thread_ts = ChannelId(case.channel), SlackTs(case.thread_ts)
+        posting = Posting(case_id=case_id, message_id=message_id)
+        # The post cannot be older than its message (less a margin for clocks that differ).
+        since = message.created_at - CLOCK_MARGIN
+        found = None
+        if look_first:
+            found = await self.ctx.poster.find_posting(channel, thread_ts, posting, since=since)
+        if found is not None:
+            log.info(
+                "text %s was already shown in case #%s; recorded that post", message_id, case_id
+            )
+            ts = found
+        else:
+            posted = await self.ctx.poster.post_in_thread(
+                channel, thread_ts, text, from_contact=from_contact, posting=posting
+            )
+            ts = posted.ts
         async with self.ctx.store.unit() as repo:
-            await repo.set_posted(case_id, message_id, posted.ts)
+            await repo.set_posted(case_id, message_id, ts)
 
 
 class FlushParts(_Job):
@@ -133,12 +186,19 @@ async def _already_posted(repo: Repository, case_id: int, message_id: int) -> bo
 
 
 class SendSms(_Job):
-    """Sends a staff reply (rendered as SMS text, measured, checked) or an automated text."""
+    """Sends a staff reply (rendered as SMS text, measured, checked) or an automated text.
+
+    Each send carries a fresh client-ref, committed before the call. A job that finds a
+    send started but never recorded (its instance died mid-call, or the call got no
+    answer) waits a while for a receipt naming that ref and records the send from it; only
+    if none comes does it send again.
+    """
 
     async def run(self, payload: dict[str, Any]) -> None:
         ctx = self.ctx
+        message_id = payload["message_id"]
         async with ctx.store.reading() as repo:
-            message = await repo.message(payload["message_id"])
+            message = await repo.message(message_id)
             if message is None or message.status != MessageStatus.QUEUED:
                 return
             # The bridge's own texts (auto-responses, forwards) go as written, unchecked.
@@ -148,10 +208,16 @@ class SendSms(_Job):
                 message.contact_number,
                 message.our_number,
             )
+            started = message.send_ref, message.send_started_at
+        ref, started_at = started
+        if ref is not None and started_at is not None:
+            if await self._recorded_from_receipts(message_id, ref, started_at):
+                return
         text = source if automated else await self._render(source, payload.get("case_id"))
         size = measure(text)
+        ref = new_client_ref(message_id)
         async with ctx.store.unit() as repo:
-            message = await repo.message(payload["message_id"])
+            message = await repo.message(message_id)
             assert message is not None
             message.text, message.segments, message.encoding = text, size.segments, size.encoding
             refusal = None if automated else await self._refusal(repo, message, size)
@@ -159,22 +225,67 @@ class SendSms(_Job):
                 message.status, message.error = MessageStatus.NOT_SENT, refusal
                 await _tell_author(repo, message, refusal)
                 return
-        sent = await ctx.sender.send(to=PhoneNumber(to), sender=PhoneNumber(sender), text=text)
+            message.send_ref, message.send_started_at = ref, ctx.clock.now()
+        try:
+            sent = await ctx.sender.send(
+                to=PhoneNumber(to), sender=PhoneNumber(sender), text=text, client_ref=ref
+            )
+        except SendError as error:
+            if error.code is not None:
+                # The carrier answered with a refusal: nothing went out under this ref.
+                async with ctx.store.unit() as repo:
+                    message = await repo.message(message_id)
+                    assert message is not None
+                    message.send_ref = message.send_started_at = None
+            raise
         async with ctx.store.unit() as repo:
-            message = await repo.message(payload["message_id"])
-            assert message is not None
-            await repo.record_sent(message, sent.provider_message_ids)
-            for receipt in await repo.take_early_receipts(sent.provider_message_ids):
-                await conv.accept_receipt(repo, receipt, rules=ctx.rules)
-            if message.direction == Direction.AUTOMATED and ctx.rules.automated_in_threads == "all":
-                for case in await repo.cases_of_message(message.id):
-                    await repo.enqueue(
-                        conv.POST_MESSAGE,
-                        queue=conv.slack_queue(case.id),
-                        case_id=case.id,
-                        message_id=message.id,
-                    )
-        log.info("text %s submitted in %s segment(s)", payload["message_id"], size.segments)
+            await self._record_sent(repo, message_id, sent.provider_message_ids)
+        log.info("text %s submitted in %s segment(s)", message_id, size.segments)
+
+    async def _recorded_from_receipts(
+        self, message_id: int, ref: str, started_at: datetime
+    ) -> bool:
+        """Record a send started earlier from its receipts, waiting for one until
+        `RECEIPT_WAIT` after it started; False if none came (then it never went out, or
+        its receipts are later than the wait)."""
+        store, clock = self.ctx.store, self.ctx.clock
+        while True:
+            async with store.reading() as repo:
+                receipted = bool(await repo.early_receipt_ids(ref))
+            if receipted:
+                async with store.unit() as repo:
+                    # Under the send's lock, so that no receipt of it slips in meanwhile.
+                    await repo.lock_send(ref)
+                    provider_ids = await repo.early_receipt_ids(ref)
+                    await self._record_sent(repo, message_id, provider_ids)
+                log.info("text %s went out before an interruption; recorded", message_id)
+                return True
+            if clock.now() >= started_at + RECEIPT_WAIT:
+                log.warning(
+                    "no receipt for the interrupted send of text %s; sending again", message_id
+                )
+                return False
+            await asyncio.sleep(RECEIPT_POLL_SECONDS)
+
+    async def _record_sent(
+        self, repo: Repository, message_id: int, provider_ids: list[str]
+    ) -> None:
+        message = await repo.message(message_id)
+        assert message is not None
+        await repo.record_sent(message, provider_ids)
+        for receipt in await repo.take_early_receipts(provider_ids):
+            await conv.accept_receipt(repo, receipt, rules=self.ctx.rules)
+        if (
+            message.direction == Direction.AUTOMATED
+            and self.ctx.rules.automated_in_threads == "all"
+        ):
+            for case in await repo.cases_of_message(message.id):
+                await repo.enqueue(
+                    conv.POST_MESSAGE,
+                    queue=conv.slack_queue(case.id),
+                    case_id=case.id,
+                    message_id=message.id,
+                )
 
     async def _render(self, source: str, case_id: int | None) -> str:
         rules = self.ctx.rules

@@ -70,6 +70,7 @@ class DeliveryReceipt:
     error_code: str | None = None
     error_text: str | None = None
     recipient_blocked: bool = False  # the carrier says the recipient opted out or blocks us
+    client_ref: str | None = None  # the reference we sent the text with, echoed back
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,15 @@ class PostedMessage:
     ts: SlackTs
 
 
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """Which message a post shows in which case: carried with the post, so that a job run
+    again after losing its lease can find a post its first run made but never recorded."""
+
+    case_id: int
+    message_id: int
+
+
 class ChatPoster(Protocol):
     """Posts to the chat; raises `SendError` saying whether a retry can help."""
 
@@ -85,8 +94,26 @@ class ChatPoster(Protocol):
     async def update_header(self, channel: ChannelId, ts: SlackTs, view: CaseView) -> None: ...
 
     async def post_in_thread(
-        self, channel: ChannelId, thread_ts: SlackTs, text: str, *, from_contact: bool
+        self,
+        channel: ChannelId,
+        thread_ts: SlackTs,
+        text: str,
+        *,
+        from_contact: bool,
+        posting: Posting | None = None,
     ) -> PostedMessage: ...
+
+    async def find_header(
+        self, channel: ChannelId, case_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """The ts of case `case_id`'s header if posted in the channel at or after `since`."""
+        ...
+
+    async def find_posting(
+        self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
+    ) -> SlackTs | None:
+        """The ts of a post carrying `posting` made in the thread at or after `since`."""
+        ...
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None: ...
 
@@ -117,6 +144,11 @@ class SentSms:
 
 
 class SmsSender(Protocol):
-    """Sends one text; raises `SendError` saying whether a retry can help."""
+    """Sends one text; raises `SendError` saying whether a retry can help.
 
-    async def send(self, *, to: PhoneNumber, sender: PhoneNumber, text: str) -> SentSms: ...
+    `client_ref` goes with the send and comes back in its delivery receipts.
+    """
+
+    async def send(
+        self, *, to: PhoneNumber, sender: PhoneNumber, text: str, client_ref: str
+    ) -> SentSms: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -14,7 +15,7 @@ from bridge import texts
 from bridge.errors import SendError
 from bridge.routing.conversations import format_number
 from bridge.routing.model import ChannelId, SlackTs, UserId
-from bridge.routing.ports import CaseView, ForwardedText, HomeView, PostedMessage
+from bridge.routing.ports import CaseView, ForwardedText, HomeView, PostedMessage, Posting
 from bridge.slack.blocks import header_blocks, header_text
 from bridge.slack.home_blocks import home_tab
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
@@ -46,6 +47,13 @@ _PERMANENT_ERRORS = {
 }
 # Already in the state we wanted: treat as done.
 _ALREADY_DONE = {"already_reacted", "no_reaction"}
+# Message metadata naming the case a header opens, and the case and message a post shows,
+# so a job run again after an interruption can find the post it made:
+# https://docs.slack.dev/messaging/message-metadata
+HEADER_EVENT_TYPE = "smschat_case"
+POSTING_EVENT_TYPE = "smschat_posting"
+# conversations.history / .replies page size (Slack allows up to 1000; fewer keeps it small).
+SEARCH_PAGE = 200
 
 
 class SlackPoster:
@@ -99,6 +107,7 @@ class SlackPoster:
             blocks=header_blocks(view),
             unfurl_links=False,
             unfurl_media=False,
+            metadata={"event_type": HEADER_EVENT_TYPE, "event_payload": {"case_id": view.case_id}},
         )
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
@@ -126,13 +135,24 @@ class SlackPoster:
         return await self._call(channel, self.client.chat_postMessage, channel=channel, **kwargs)
 
     async def post_in_thread(
-        self, channel: ChannelId, thread_ts: SlackTs, text: str, *, from_contact: bool
+        self,
+        channel: ChannelId,
+        thread_ts: SlackTs,
+        text: str,
+        *,
+        from_contact: bool,
+        posting: Posting | None = None,
     ) -> PostedMessage:
         options: dict[str, Any] = {}
         if from_contact:
             # A texter's words are shown as they are: escaped, never parsed as mrkdwn.
             text = escape_for_slack(text)
             options = {"mrkdwn": False, "parse": "none"}
+        if posting is not None:
+            options["metadata"] = {
+                "event_type": POSTING_EVENT_TYPE,
+                "event_payload": {"case_id": posting.case_id, "message_id": posting.message_id},
+            }
         response = await self._post(
             channel,
             thread_ts=thread_ts,
@@ -142,6 +162,65 @@ class SlackPoster:
             **options,
         )
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
+
+    async def find_posting(
+        self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
+    ) -> SlackTs | None:
+        """Look through the thread's replies since `since` for a post carrying `posting`."""
+        payload = {"case_id": posting.case_id, "message_id": posting.message_id}
+        return await self._find(
+            self.client.conversations_replies,
+            channel,
+            (POSTING_EVENT_TYPE, payload),
+            since=since,
+            ts=thread_ts,
+        )
+
+    async def find_header(
+        self, channel: ChannelId, case_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """Look through the channel since `since` for the header of case `case_id`."""
+        return await self._find(
+            self.client.conversations_history,
+            channel,
+            (HEADER_EVENT_TYPE, {"case_id": case_id}),
+            since=since,
+        )
+
+    async def _find(
+        self,
+        method: Callable[..., Awaitable[Any]],
+        channel: ChannelId,
+        mark: tuple[str, dict[str, int]],
+        *,
+        since: datetime,
+        **where: Any,
+    ) -> SlackTs | None:
+        """The ts of the first message since `since` whose metadata is `mark`, page by page."""
+        event_type, payload = mark
+        cursor: str | None = None
+        while True:
+            response = await self._call(
+                channel,
+                method,
+                channel=channel,
+                oldest=f"{since.timestamp():.6f}",
+                inclusive=True,
+                include_all_metadata=True,
+                limit=SEARCH_PAGE,
+                cursor=cursor,
+                **where,
+            )
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == event_type
+                    and metadata.get("event_payload") == payload
+                ):
+                    return SlackTs(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         await self._call(

@@ -62,7 +62,9 @@ class VonageSender:
         self._account = settings.vonage_application_id or settings.vonage_api_key or "account"
         self._rate = settings.vonage_requests_per_second
 
-    async def send(self, *, to: PhoneNumber, sender: PhoneNumber, text: str) -> SentSms:
+    async def send(
+        self, *, to: PhoneNumber, sender: PhoneNumber, text: str, client_ref: str
+    ) -> SentSms:
         # One budget per Vonage account, shared by every instance (SMS API default: 30/s).
         wait = await self._limiter.reserve(
             f"vonage:{self._account}", rate=self._rate, burst=max(1, int(self._rate))
@@ -71,13 +73,17 @@ class VonageSender:
             await asyncio.sleep(wait)
         loop = asyncio.get_running_loop()
         send = self._send_messages_api if self._messages_api else self._send_sms_api
-        return await loop.run_in_executor(self._pool, send, _digits(to), _digits(sender), text)
+        return await loop.run_in_executor(
+            self._pool, send, _digits(to), _digits(sender), text, client_ref
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _send_sms_api(self, to: str, sender: str, text: str) -> SentSms:
-        message = SmsMessage(to=to, from_=sender, text=text, type=_sms_type(text))
+    def _send_sms_api(self, to: str, sender: str, text: str, client_ref: str) -> SentSms:
+        message = SmsMessage(
+            to=to, from_=sender, text=text, type=_sms_type(text), client_ref=client_ref
+        )
         http = self._client.http_client
         # The raw answer keeps each part's status code, which SmsError would fold into prose.
         answer = _guard(
@@ -103,8 +109,9 @@ class VonageSender:
             raise SendError(info.words, retryable=info.retryable, code=code)
         return SentSms([p["message-id"] for p in parts])
 
-    def _send_messages_api(self, to: str, sender: str, text: str) -> SentSms:
-        answer = _guard(lambda: self._client.messages.send(Sms(to=to, from_=sender, text=text)))
+    def _send_messages_api(self, to: str, sender: str, text: str, client_ref: str) -> SentSms:
+        sms = Sms(to=to, from_=sender, text=text, client_ref=client_ref)
+        answer = _guard(lambda: self._client.messages.send(sms))
         return SentSms([answer.message_uuid])
 
 

@@ -332,12 +332,27 @@ def _sms_api_status(raw: str, err_code: str | None) -> MessageStatus:
     raise InvalidInput(f"unknown delivery receipt status {raw!r}")
 
 
+# Our client-refs are at most 40 characters (the Messages API's documented limit); a longer
+# one cannot be ours, so it is dropped rather than stored.
+CLIENT_REF_MAX = 40
+
+
+def _client_ref(params: Params, key: str) -> str | None:
+    """The reference a send carried (`client-ref` in the SMS API, `client_ref` in the
+    Messages API), echoed back in its receipts."""
+    ref = _text_field(params, key)
+    return ref if ref is not None and len(ref) <= CLIENT_REF_MAX else None
+
+
 def _parse_sms_api_receipt(params: Params) -> DeliveryReceipt:
     found = _require(params, "messageId", "status")
     err_code = _text_field(params, "err-code")
     status = _sms_api_status(found["status"].lower(), err_code)
+    client_ref = _client_ref(params, "client-ref")
     if status in _IGNORE_ERROR_CODE or err_code is None or err_code == "0":
-        return DeliveryReceipt(provider_message_id=found["messageId"], status=status)
+        return DeliveryReceipt(
+            provider_message_id=found["messageId"], status=status, client_ref=client_ref
+        )
     info = describe_receipt_error(err_code)
     return DeliveryReceipt(
         provider_message_id=found["messageId"],
@@ -345,6 +360,7 @@ def _parse_sms_api_receipt(params: Params) -> DeliveryReceipt:
         error_code=info.code,
         error_text=f"{info.name}: {info.words}",
         recipient_blocked=info.means_recipient_blocked,
+        client_ref=client_ref,
     )
 
 
@@ -366,6 +382,7 @@ def _parse_messages_api_receipt(params: Params) -> DeliveryReceipt:
         status=MESSAGES_API_STATUSES[raw],
         error_code=error_code,
         error_text=error_text,
+        client_ref=_client_ref(params, "client_ref"),
     )
 
 

@@ -172,6 +172,10 @@ class Message(Base):
     origin_ts: Mapped[str | None] = mapped_column(String(32))
     # A forwarded text: the inbound text it passes on to a manager's phone.
     forwarded_from_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # The carrier `client-ref` of a send started (committed before the call) and when: while
+    # the text is still queued, a send may have gone out unrecorded and its receipts name it.
+    send_ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    send_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -210,6 +214,8 @@ class EarlyReceipt(Base):
     error_text: Mapped[str | None] = mapped_column(Text)
     recipient_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The send it answers (our `client-ref`): how a send cut off before it was recorded is found.
+    client_ref: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class OptOut(Base):

@@ -10,10 +10,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -43,6 +43,17 @@ class JobHandler(Protocol):
     async def run(self, payload: dict[str, Any]) -> None: ...
 
     async def give_up(self, payload: dict[str, Any], error: SendError) -> None: ...
+
+
+@runtime_checkable
+class RerunAware(Protocol):
+    """A handler that runs a job claimed before through `run_again`.
+
+    An earlier attempt may have reached the outside world without its result being
+    recorded: its instance died mid-call and the lease ran out, or the call got no answer.
+    """
+
+    async def run_again(self, payload: dict[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +122,23 @@ class Outbox:
         if row is None:
             return None
         return ClaimedJob(row.id, row.kind, row.queue, row.payload, row.attempts)
+
+    async def renew(self, job: ClaimedJob) -> bool:
+        """Extend the lease of a job still being run; False if it is no longer this claim's.
+
+        The attempt count fences the claim: a job re-claimed elsewhere has a higher one.
+        """
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxJob)
+                .where(
+                    OutboxJob.id == job.id,
+                    OutboxJob.status == RUNNING,
+                    OutboxJob.attempts == job.attempts,
+                )
+                .values(lease_until=self.clock.now() + self.lease)
+            )
+        return bool(result.rowcount)
 
     async def complete(self, job_id: int) -> None:
         await self._settle(job_id, status=DONE, finished_at=utcnow(), lease_until=None)
@@ -239,8 +267,10 @@ class Dispatcher:
         if handler is None:
             await self._bury(job, None, SendError(f"no handler for {job.kind}", retryable=False))
             return
+        run = handler.run_again if job.attempts > 1 and isinstance(handler, RerunAware) else None
         try:
-            await handler.run(job.payload)
+            async with self._leased(job):
+                await (run or handler.run)(job.payload)
         except SendError as error:
             await self._failed(job, handler, error)
         except Exception as exc:
@@ -249,6 +279,31 @@ class Dispatcher:
         else:
             await self.outbox.complete(job.id)
             await self._settled(job, DONE)
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, job: ClaimedJob) -> AsyncIterator[None]:
+        """Renew the job's lease while its handler runs (a wait for Slack's budget can
+        outlast it), so that only a dead instance's jobs ever pass to another."""
+
+        async def keep() -> None:
+            every = self.outbox.lease.total_seconds() / 3
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    if not await self.outbox.renew(job):
+                        log.warning("outbox job %s was claimed elsewhere while running", job.id)
+                        return
+                except Exception:
+                    log.exception("could not renew the lease of outbox job %s", job.id)
+
+        # Awaited below, so it needs no TaskKeeper: it never outlives the job.
+        keeper = asyncio.create_task(keep(), name=f"lease-{job.id}")
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     async def _failed(self, job: ClaimedJob, handler: JobHandler, error: SendError) -> None:
         if error.retryable and job.attempts < self.policy.max_attempts:

@@ -468,13 +468,49 @@ class Repository:
 
     async def update_part_status(self, receipt: DeliveryReceipt) -> Message | None:
         """Set one sent part's status; the message it belongs to, or None if unknown."""
+        if receipt.client_ref is not None:
+            # Before the part's lock, as `record_receipted_send` takes them: no deadlock.
+            await self.lock_send(receipt.client_ref)
         await self.lock(f"part|{receipt.provider_message_id}")
         part = await self.session.get(SentPart, receipt.provider_message_id)
         if part is None:
-            return None
+            message = await self._recorded_send(receipt.client_ref)
+            if message is None:
+                return None
+            # A part of a send recorded from an earlier receipt (its answer never came back).
+            part = SentPart(
+                provider_message_id=receipt.provider_message_id,
+                message_id=message.id,
+                status=receipt.status,
+            )
+            self.session.add(part)
         part.status, part.error_code = receipt.status, receipt.error_code
         await self.session.flush()
         return await self.session.get(Message, part.message_id)
+
+    async def lock_send(self, client_ref: str) -> None:
+        """Serialise the receipts of one send with recording it from its receipts."""
+        await self.lock(f"send|{client_ref}")
+
+    async def _recorded_send(self, client_ref: str | None) -> Message | None:
+        """The text whose send with this client-ref is recorded, if any."""
+        if client_ref is None:
+            return None
+        return await self.session.scalar(
+            select(Message).where(
+                Message.send_ref == client_ref, Message.status != MessageStatus.QUEUED
+            )
+        )
+
+    async def early_receipt_ids(self, client_ref: str) -> list[str]:
+        """Carrier ids named by receipts kept early for the send with this client-ref."""
+        return list(
+            await self.session.scalars(
+                select(EarlyReceipt.provider_message_id)
+                .where(EarlyReceipt.client_ref == client_ref)
+                .order_by(EarlyReceipt.provider_message_id)
+            )
+        )
 
     async def keep_early_receipt(self, receipt: DeliveryReceipt) -> None:
         statement = (
@@ -485,6 +521,7 @@ class Repository:
                 error_code=receipt.error_code,
                 error_text=receipt.error_text,
                 recipient_blocked=receipt.recipient_blocked,
+                client_ref=receipt.client_ref,
                 received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["provider_message_id"])
@@ -508,6 +545,7 @@ class Repository:
                 error_code=row.error_code,
                 error_text=row.error_text,
                 recipient_blocked=row.recipient_blocked,
+                client_ref=row.client_ref,
             )
             for row in rows
         ]
