@@ -13,6 +13,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+# Run from the checkout, so that the child imports this `bridge/`, not an installed one.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 
 class BridgeProcess:
     """One `python -m bridge run` with the given environment; stderr goes to `log_path`."""

@@ -1,26 +1,27 @@
 """A job cut off mid-call runs again without doing its work twice.
 
-A bridge is stopped (its worker cancelled, as a dead process's would be) while the fake
-Slack or Vonage has done what it was asked but its answer is held back; a second bridge on
-the same store runs the job again. On SQLite and PostgreSQL.
+A `python -m bridge run` is killed (SIGKILL) while the fake Slack or Vonage has done what it
+was asked but its answer is held back; a second bridge on the same store runs the job
+again. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
-from bridge.app import build_bridge, build_web_app
 from bridge.errors import SendError
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
+from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_api import (
     messages_status_json,
     sms_inbound_params,
@@ -33,42 +34,42 @@ from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database
 from bridge.store.models import Case, CaseMessage, EarlyReceipt, Message, OutboxJob
 from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox
-from tests.bridge_process import AnswerHolder
-from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, LiveBridge
+from tests.bridge_process import REPO_ROOT, AnswerHolder, BridgeProcess
+from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, bridge_env
 
 CONTACT = "447700900555"
 
 
 @pytest.fixture
-async def crashing_bridges(
-    make_settings, fake_slack: FakeSlack, fake_vonage: FakeVonage, free_port: int
-) -> AsyncIterator[Callable[..., Awaitable[tuple[LiveBridge, Callable]]]]:
-    """Start bridges one after another on one store and one port; each can be 'crashed'."""
-    running: list[Callable[[], Awaitable[None]]] = []
+async def doomed(
+    database_url: str,
+    fake_slack: FakeSlack,
+    fake_vonage: FakeVonage,
+    ca_bundle: Path,
+    free_port: int,
+    tmp_path: Path,
+) -> AsyncIterator[Callable[..., Awaitable[BridgeProcess]]]:
+    """Start `python -m bridge run` on the test's store, to be killed with SIGKILL."""
+    started: list[BridgeProcess] = []
 
-    async def start(clock: ShiftedClock, **extra: str) -> tuple[LiveBridge, Callable]:
-        bridge = await build_bridge(make_settings(**extra), clock=clock)
-        runner = web.AppRunner(build_web_app(bridge))
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", free_port).start()
-        await bridge.start_background()
-        http = aiohttp.ClientSession()
-        url = f"http://127.0.0.1:{free_port}"
-        live = LiveBridge(bridge, url, http, fake_slack, fake_vonage)
-
-        async def crash() -> None:
-            """Stop at once: the job in hand is cut off where it is and stays 'running'."""
-            running.remove(crash)
-            await bridge.close(grace=0)
-            await runner.cleanup()
-            await http.close()
-
-        running.append(crash)
-        return live, crash
+    async def start(**extra: str) -> BridgeProcess:
+        env = bridge_env(
+            database_url=database_url,
+            slack=fake_slack,
+            vonage=fake_vonage,
+            HOST="127.0.0.1",
+            PORT=str(free_port),
+            REQUESTS_CA_BUNDLE=str(ca_bundle),
+            **extra,
+        )
+        process = BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "doomed.log")
+        started.append(process)
+        await process.start()
+        return process
 
     yield start
-    for crash in list(running):
-        await crash()
+    for process in started:
+        await process.kill()
 
 
 async def until(check: Callable[[], Awaitable[bool] | bool], *, within: float = 10.0) -> None:
@@ -80,12 +81,28 @@ async def until(check: Callable[[], Awaitable[bool] | bool], *, within: float = 
             await asyncio.sleep(0.02)
 
 
-async def text_in(live: LiveBridge, text: str, message_id: str) -> None:
+async def text_in(url: str, text: str, message_id: str) -> None:
     params = sms_inbound_params(
         msisdn=CONTACT, to=OUR_NUMBER.removeprefix("+"), text=text, message_id=message_id
     )
-    response = await live.vonage_webhook("/vonage/inbound", params)
-    assert response.status == 200
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/vonage/inbound", data=params) as response,
+    ):
+        assert response.status == 200
+
+
+async def staff_reply(url: str, slack: FakeSlack, thread_ts: str, text: str) -> None:
+    """A person types in the thread: Slack stores it, then sends the bridge the event."""
+    posted = await slack.post_as_user(INBOX, STAFF, text, thread_ts=thread_ts)
+    event = message_event(INBOX, STAFF, text, posted["ts"], thread_ts=thread_ts)
+    body = json.dumps(event_callback_body(event)).encode()
+    headers = {"Content-Type": "application/json", **slack_signature_headers(SIGNING_SECRET, body)}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/slack/events", data=body, headers=headers) as response,
+    ):
+        assert response.status == 200
 
 
 def carries(event_type: str) -> Callable[[str, bytes], bool]:
@@ -97,19 +114,18 @@ def bot_replies(slack: FakeSlack, thread_ts: str) -> list[dict[str, Any]]:
 
 
 async def test_a_post_cut_off_mid_call_is_found_not_posted_again(
-    crashing_bridges, fake_slack: FakeSlack, db: Database
+    doomed, start_live, fake_slack: FakeSlack, db: Database
 ) -> None:
-    clock = ShiftedClock()
     origin = fake_slack.base_url.removesuffix("/api/")
     async with AnswerHolder(origin, holds=carries(POSTING_EVENT_TYPE)) as holder:
         holder.armed = True
-        first, crash = await crashing_bridges(clock, SLACK_API_URL=f"http://{holder.host}/api/")
-        await text_in(first, "Are you open today?", "0E000001")
+        first = await doomed(SLACK_API_URL=f"http://{holder.host}/api/")
+        await text_in(first.url, "Are you open today?", "0E000001")
         await until(lambda: bool(holder.held))
         await until(lambda: len(fake_slack.calls("chat.postMessage")) == 2)
-        await crash()
+        await first.kill()
 
-    second, _ = await crashing_bridges(clock)
+    second = await start_live()
     await second.drained()
 
     [header] = fake_slack.messages(INBOX)
@@ -128,19 +144,18 @@ async def test_a_post_cut_off_mid_call_is_found_not_posted_again(
 
 
 async def test_a_header_cut_off_mid_call_is_found_and_its_thread_used(
-    crashing_bridges, fake_slack: FakeSlack, db: Database
+    doomed, start_live, fake_slack: FakeSlack, db: Database
 ) -> None:
-    clock = ShiftedClock()
     origin = fake_slack.base_url.removesuffix("/api/")
     async with AnswerHolder(origin, holds=carries(HEADER_EVENT_TYPE)) as holder:
         holder.armed = True
-        first, crash = await crashing_bridges(clock, SLACK_API_URL=f"http://{holder.host}/api/")
-        await text_in(first, "Hello?", "0E000002")
+        first = await doomed(SLACK_API_URL=f"http://{holder.host}/api/")
+        await text_in(first.url, "Hello?", "0E000002")
         await until(lambda: bool(holder.held))
         await until(lambda: len(fake_slack.messages(INBOX)) == 1)
-        await crash()
+        await first.kill()
 
-    second, _ = await crashing_bridges(clock)
+    second = await start_live()
     await second.drained()
 
     [header] = fake_slack.messages(INBOX)
@@ -150,60 +165,49 @@ async def test_a_header_cut_off_mid_call_is_found_and_its_thread_used(
         assert await session.scalar(select(Case.thread_ts)) == header["ts"]
 
 
-@pytest.fixture
-async def held_vonage(fake_vonage: FakeVonage, tls: TestTls) -> AsyncIterator[AnswerHolder]:
-    async with AnswerHolder(
+def vonage_holder(fake_vonage: FakeVonage, tls: TestTls, *, reach_target: bool) -> AnswerHolder:
+    return AnswerHolder(
         f"https://{fake_vonage.host}",
         holds=lambda path, _body: path == "/sms/json",
         server_ssl=tls.server_ssl_context(),
         client_ssl=tls.client_ssl_context(),
-    ) as holder:
-        yield holder
-
-
-async def start_conversation(
-    crashing_bridges, clock: ShiftedClock, vonage_host: str
-) -> tuple[LiveBridge, Callable]:
-    """A bridge sending through `vonage_host`, with a case thread open for CONTACT."""
-    live, crash = await crashing_bridges(
-        clock, VONAGE_REST_HOST=vonage_host, VONAGE_API_HOST=vonage_host
+        reach_target=reach_target,
     )
-    await text_in(live, "Can I book for Friday?", "0E000010")
-    await live.drained()
-    return live, crash
+
+
+async def staff_text(db: Database) -> Message:
+    async with db.reading() as session:
+        reply = await session.scalar(select(Message).where(Message.author.is_not(None)))
+    assert reply is not None
+    return reply
 
 
 async def test_a_send_cut_off_mid_call_is_recorded_from_its_receipt_not_sent_again(
-    crashing_bridges,
-    fake_slack: FakeSlack,
-    fake_vonage: FakeVonage,
-    held_vonage: AnswerHolder,
-    db: Database,
+    doomed, start_live, fake_slack: FakeSlack, fake_vonage: FakeVonage, tls: TestTls, db: Database
 ) -> None:
-    clock = ShiftedClock()
-    first, crash = await start_conversation(crashing_bridges, clock, held_vonage.host)
-    fake_vonage.send_receipts_to(f"{first.url}/vonage/status")
-    held_vonage.armed = True
-    [header] = fake_slack.messages(INBOX)
-    assert (await first.staff_reply(header["ts"], "Yes, Friday is fine")).status == 200
-    await fake_vonage.wait_for_sends(1)
+    async with vonage_holder(fake_vonage, tls, reach_target=True) as holder:
+        first = await doomed(VONAGE_REST_HOST=holder.host, VONAGE_API_HOST=holder.host)
+        fake_vonage.send_receipts_to(f"{first.url}/vonage/status")
+        await text_in(first.url, "Can I book for Friday?", "0E000010")
+        await fake_slack.wait_for("chat.postMessage", count=2)
+        [header] = fake_slack.messages(INBOX)
+        holder.armed = True
+        await staff_reply(first.url, fake_slack, header["ts"], "Yes, Friday is fine")
+        await fake_vonage.wait_for_sends(1)
 
-    async def receipt_kept() -> bool:
-        async with db.reading() as session:
-            return await session.scalar(select(EarlyReceipt.client_ref)) is not None
+        async def receipt_kept() -> bool:
+            async with db.reading() as session:
+                return await session.scalar(select(EarlyReceipt.client_ref)) is not None
 
-    await until(lambda: bool(held_vonage.held))
-    await until(receipt_kept)  # the receipt came while the send's answer never did
-    await crash()
+        await until(receipt_kept)  # the receipt came; the send's answer never did
+        await first.kill()
 
-    second, _ = await crashing_bridges(clock)
+    second = await start_live()
     await second.drained()
 
     [send] = fake_vonage.sends
     assert send.client_ref is not None and send.client_ref.startswith("smschat-")
-    async with db.reading() as session:
-        reply = await session.scalar(select(Message).where(Message.author.is_not(None)))
-    assert reply is not None
+    reply = await staff_text(db)
     assert (reply.status, reply.provider_message_id) == (
         MessageStatus.DELIVERED,
         send.message_ids[0],
@@ -213,38 +217,29 @@ async def test_a_send_cut_off_mid_call_is_recorded_from_its_receipt_not_sent_aga
 
 
 async def test_a_send_that_never_left_is_sent_once_after_the_receipt_wait(
-    crashing_bridges, fake_slack: FakeSlack, fake_vonage: FakeVonage, tls: TestTls, db: Database
+    doomed, start_live, fake_slack: FakeSlack, fake_vonage: FakeVonage, tls: TestTls, db: Database
 ) -> None:
-    clock = ShiftedClock()
-    async with AnswerHolder(
-        f"https://{fake_vonage.host}",
-        holds=lambda path, _body: path == "/sms/json",
-        server_ssl=tls.server_ssl_context(),
-        client_ssl=tls.client_ssl_context(),
-        reach_target=False,
-    ) as swallowing:
-        first, crash = await start_conversation(crashing_bridges, clock, swallowing.host)
-        swallowing.armed = True
+    async with vonage_holder(fake_vonage, tls, reach_target=False) as swallowing:
+        first = await doomed(VONAGE_REST_HOST=swallowing.host, VONAGE_API_HOST=swallowing.host)
+        await text_in(first.url, "Can I book for Friday?", "0E000011")
+        await fake_slack.wait_for("chat.postMessage", count=2)
         [header] = fake_slack.messages(INBOX)
-        assert (await first.staff_reply(header["ts"], "See you then")).status == 200
+        swallowing.armed = True
+        await staff_reply(first.url, fake_slack, header["ts"], "See you then")
         await until(lambda: bool(swallowing.held))
-        await crash()
-    async with db.reading() as session:
-        started_ref = await session.scalar(
-            select(Message.send_ref).where(Message.author.is_not(None))
-        )
+        await first.kill()
+    started_ref = (await staff_text(db)).send_ref
     assert started_ref is not None and fake_vonage.sends == []
 
+    clock = ShiftedClock()
     clock.advance(RECEIPT_WAIT)  # no receipt came in all that time: it never went out
-    second, _ = await crashing_bridges(clock)
+    second = await start_live(clock=clock)
     await second.drained()
 
     [send] = fake_vonage.sends
     assert send.text.startswith("See you then")
     assert send.client_ref not in (None, started_ref)
-    async with db.reading() as session:
-        status = await session.scalar(select(Message.status).where(Message.author.is_not(None)))
-    assert status == MessageStatus.SUBMITTED
+    assert (await staff_text(db)).status == MessageStatus.SUBMITTED
 
 
 class Recording:

@@ -30,7 +30,7 @@ from bridge.routing.conversations import POST_MESSAGE, SEND_SMS
 from bridge.slack.poster import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
 from bridge.store.models import Case, OutboxJob
-from tests.bridge_process import AnswerHolder, BridgeProcess
+from tests.bridge_process import REPO_ROOT, AnswerHolder, BridgeProcess
 from tests.conftest import (
     REDIS_URL,
     SIGNING_SECRET,
@@ -42,7 +42,6 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.postgres
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTACTS = 50
 TEXTS_PER_CONTACT = 20
 REPLY_EVERY = 5  # a staff reply after every fifth text: 200 replies in all
