@@ -374,3 +374,12 @@ def free_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     yield port
+
+
+# Tests that run whole bridge processes take longest: they start first, so that the other
+# workers' short tests fill in around them instead of everyone waiting for them at the end.
+_PROCESS_TESTS = {"test_scale_out.py", "test_exactly_once.py", "test_restart.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in _PROCESS_TESTS)

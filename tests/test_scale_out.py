@@ -241,13 +241,14 @@ async def test_two_instances_one_killed_mid_call_deliver_everything_exactly_once
             async def kill_mid_call() -> None:
                 await halfway.wait()
                 slack.armed = vonage.armed = True
-                await until(lambda: _held(slack, vonage), within=30)
+                await until(lambda: _held(slack, vonage), within=60)
                 cluster.live.remove(doomed)
                 await doomed.kill()
                 killed.set()
 
             await asyncio.gather(kill_mid_call(), *(contact_talks(i) for i in range(CONTACTS)))
-            await until(lambda: outbox_settled(db), within=30)
+            # Generous: on a busy machine two bridges drain their backlog slowly, not wrongly.
+            await until(lambda: outbox_settled(db), within=120)
         finally:
             await doomed.kill()
             await survivor.stop()
