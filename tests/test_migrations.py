@@ -11,7 +11,7 @@ from bridge.app import build_bridge
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.store.db import Database, migrate
-from bridge.store.models import Base
+from bridge.store.models import Base, is_modelled
 from tests.conftest import reset_postgres
 
 
@@ -19,7 +19,8 @@ from tests.conftest import reset_postgres
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 async def test_migrated_schema_matches_the_models(db: Database) -> None:
     def differences(connection):
-        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": is_modelled})
+        return compare_metadata(context, Base.metadata)
 
     async with db.engine.connect() as connection:
         diff = await connection.run_sync(differences)

@@ -94,3 +94,19 @@ async def test_results_come_in_pages(desk: LiveBridge) -> None:
 )
 async def test_bad_or_empty_searches_are_answered(desk, command, answer) -> None:
     assert (await desk.command(command)).startswith(answer)
+
+
+async def test_the_search_index_follows_contacts_as_they_change(desk: LiveBridge) -> None:
+    """On SQLite the search reads a full-text index kept up by triggers: after a rename or a
+    new email, and for short or odd queries, it must find what the tables hold."""
+    assert "|#2>" in await desk.command("search mo")  # under three letters: no trigram
+    async with desk.bridge.store.unit() as repo:
+        await repo.name_number("+" + BOB, name="Robert 100%_Smith", label="Mobile")
+    assert "No case matches" in await desk.command("search bob")
+    assert "|#1>" in await desk.command("search robert")
+    assert "|#1>" in await desk.command("search 100%_")
+    assert "No case matches" in await desk.command("search 100x")  # % and _ are not wildcards
+    async with desk.bridge.store.unit() as repo:
+        contact = await repo.contact_for_number("+" + CAROL)
+        contact.email = "carol@clinic.example"
+    assert "|#3>" in await desk.command("search clinic")

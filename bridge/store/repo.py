@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, select, union, update
+from sqlalchemy import String, cast, column, delete, func, select, table, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from bridge.routing.model import (
 )
 from bridge.store.db import Database
 from bridge.store.models import (
+    CONTACT_SEARCH,
     AutoReplySent,
     Case,
     CaseMessage,
@@ -41,6 +42,19 @@ from bridge.store.models import (
     SettingChange,
     utcnow,
 )
+
+_CONTACT_SEARCH = table(
+    CONTACT_SEARCH, column("rowid"), column("name"), column("email"), column("numbers")
+)
+
+
+def _contains(expression: Any, value: str) -> Any:
+    """`expression LIKE '%value%'`, a typed % or _ looked for as itself. ESCAPE only when
+    needed: SQLite's trigram index cannot answer a LIKE that has one."""
+    if not any(c in value for c in "%_\\"):
+        return expression.like(f"%{value}%")
+    literal = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return expression.like(f"%{literal}%", escape="\\")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,19 +206,30 @@ class Repository:
                 with_names.where(*conditions).order_by(*newest_first).offset(offset).limit(limit)
             )
             return int(total or 0), [(case, name) for case, name in rows.all()]
-        # A typed % or _ is looked for as itself, not as a wildcard.
-        literal = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{literal}%"
-        # One simple query per column, so that PostgreSQL answers each from its trigram index
-        # (models.py); an OR across the joined tables would scan them all.
-        holders = [
-            select(Contact.id).where(func.lower(Contact.name).like(pattern, escape="\\")),
-            select(Contact.id).where(func.lower(Contact.email).like(pattern, escape="\\")),
-        ]
-        if digits:
-            holders.append(
-                select(ContactNumber.contact_id).where(ContactNumber.number.like(f"%{digits}%"))
-            )
+        lowered = text.lower()
+        if self._dialect == "sqlite":
+            # The full-text trigram index (migration 0006) holds names, emails and numbers.
+            holders = [
+                select(_CONTACT_SEARCH.c.rowid).where(_contains(_CONTACT_SEARCH.c.name, lowered)),
+                select(_CONTACT_SEARCH.c.rowid).where(_contains(_CONTACT_SEARCH.c.email, lowered)),
+            ]
+            if digits:
+                holders.append(
+                    select(_CONTACT_SEARCH.c.rowid).where(
+                        _contains(_CONTACT_SEARCH.c.numbers, digits)
+                    )
+                )
+        else:
+            # One simple query per column, so that PostgreSQL answers each from its trigram
+            # index (models.py); an OR across the joined tables would scan them all.
+            holders = [
+                select(Contact.id).where(_contains(func.lower(Contact.name), lowered)),
+                select(Contact.id).where(_contains(func.lower(Contact.email), lowered)),
+            ]
+            if digits:
+                holders.append(
+                    select(ContactNumber.contact_id).where(_contains(ContactNumber.number, digits))
+                )
         matching = [
             select(Case.id, Case.last_activity_at).where(
                 Case.contact_id.in_(union(*holders)), *conditions

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bridge.store.db import create_engine
-from bridge.store.models import Base
+from bridge.store.models import Base, is_modelled
 
 target_metadata = Base.metadata
 
@@ -18,6 +18,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=is_modelled,
     )
     with context.begin_transaction():
         context.run_migrations()
