@@ -94,7 +94,9 @@ class ContactNumber(Base):
     __tablename__ = "contact_numbers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[str] = mapped_column(String(32), unique=True)  # E.164 with '+'
     label: Mapped[str] = mapped_column(String(40), default="Mobile")
 

@@ -1,4 +1,4 @@
-"""contact search on SQLite: a full-text trigram index of names, emails and numbers
+"""contact search on SQLite: a full-text trigram index; numbers indexed by contact
 
 Revision ID: 0006
 Revises: 0005
@@ -54,6 +54,9 @@ _TRIGGERS = {
 
 
 def upgrade() -> None:
+    # A contact's numbers are looked up by contact: by the triggers below, and everywhere.
+    with op.batch_alter_table("contact_numbers") as batch_op:
+        batch_op.create_index(batch_op.f("ix_contact_numbers_contact_id"), ["contact_id"])
     if op.get_bind().dialect.name != "sqlite":
         return
     # The trigram tokenizer lets the index answer LIKE '%abc%' (three characters or more).
@@ -66,8 +69,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    for name in _TRIGGERS:
-        op.execute(f"DROP TRIGGER {name}")
-    op.execute(f"DROP TABLE {_TABLE}")
+    if op.get_bind().dialect.name == "sqlite":
+        for name in _TRIGGERS:
+            op.execute(f"DROP TRIGGER {name}")
+        op.execute(f"DROP TABLE {_TABLE}")
+    with op.batch_alter_table("contact_numbers") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contact_numbers_contact_id"))
