@@ -10,15 +10,13 @@ import json
 import logging
 import os
 import platform
-import signal
 import socket
-import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from bridge.fakes.process import BridgeProcess
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout whose bridge is measured
 BOT_TOKEN = "xoxb-bench-0123456789"
@@ -78,63 +76,16 @@ def memory_kib(pid: int, field: str = "VmRSS") -> int:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
-class BridgeProcess:
-    """`python -m bridge run` from this checkout, configured by environment variables."""
-
-    def __init__(self, values: dict[str, Any], *, log_path: Path, ca_bundle: Path) -> None:
-        self.port = free_port()
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
-            "REQUESTS_CA_BUNDLE": str(ca_bundle),  # the Vonage SDK trusts the fake's CA
-            **{name.upper(): str(value) for name, value in values.items()},
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-        }
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def start(self, *, ready_within: float = 60.0) -> None:
-        """Start it and wait until /healthz answers 200 (or it exits)."""
-        with self.log_path.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bridge",
-                "run",
-                env=self.env,
-                cwd=ROOT,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        async with aiohttp.ClientSession() as http, asyncio.timeout(ready_within):
-            while True:
-                if self.process.returncode is not None:
-                    log_text = self.log_path.read_text(errors="replace")
-                    raise RuntimeError(f"bridge exited with {self.process.returncode}:\n{log_text}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{self.url}/healthz") as response:
-                        if response.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-
-    async def stop(self, *, grace: float = 15.0) -> None:
-        """SIGTERM and wait for a clean exit; SIGKILL if it does not come."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(grace):
-                await self.process.wait()
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+def bridge_process(values: dict[str, Any], *, log_path: Path, ca_bundle: Path) -> BridgeProcess:
+    """`python -m bridge run` from this checkout on a free port, configured by `values`."""
+    port = free_port()
+    env = {
+        "REQUESTS_CA_BUNDLE": str(ca_bundle),  # the Vonage SDK trusts the fake's CA
+        **{name.upper(): str(value) for name, value in values.items()},
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    return BridgeProcess(env, cwd=ROOT, log_path=log_path)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -46,6 +46,7 @@ from _common import (
     STAFF,
     BridgeProcess,
     bench_parser,
+    bridge_process,
     bridge_values,
     machine,
     memory_kib,
@@ -215,7 +216,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             slack_posts_per_second=50,
             vonage_requests_per_second=1000,
         )
-        bridge = BridgeProcess(values, log_path=workdir / "bridge.log", ca_bundle=ca_bundle)
+        bridge = bridge_process(values, log_path=workdir / "bridge.log", ca_bundle=ca_bundle)
         stack.push_async_callback(bridge.stop)
         await bridge.start()
         rss = {"idle": await settled_rss(bridge)}

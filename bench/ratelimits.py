@@ -55,6 +55,7 @@ from _common import (
     STAFF,
     BridgeProcess,
     bench_parser,
+    bridge_process,
     bridge_values,
     cpu_seconds,
     machine,
@@ -226,7 +227,7 @@ async def start(args: argparse.Namespace, workdir: Path, stack: contextlib.Async
     backend = await prepare_database(url, reset=args.reset_schema)
     bridges = []
     for k in range(args.instances):
-        bridge = BridgeProcess(values, log_path=workdir / f"bridge{k}.log", ca_bundle=ca_bundle)
+        bridge = bridge_process(values, log_path=workdir / f"bridge{k}.log", ca_bundle=ca_bundle)
         stack.push_async_callback(bridge.stop)
         await bridge.start()
         bridges.append(bridge)

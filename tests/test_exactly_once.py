@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bridge.errors import SendError
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
+from bridge.fakes.process import BridgeProcess
 from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_api import (
     messages_status_json,
@@ -34,7 +35,7 @@ from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database
 from bridge.store.models import Case, CaseMessage, EarlyReceipt, Message, OutboxJob
 from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox
-from tests.bridge_process import REPO_ROOT, AnswerHolder, BridgeProcess
+from tests.bridge_process import REPO_ROOT, AnswerHolder
 from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, bridge_env
 
 CONTACT = "447700900555"

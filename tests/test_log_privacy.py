@@ -23,10 +23,10 @@ from aiohttp import web
 
 from bridge.app import build_bridge, build_web_app
 from bridge.fakes import FakeSlack, FakeVonage
+from bridge.fakes.process import BridgeProcess
 from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_api import sms_inbound_params, sms_receipt_params
 from bridge.logs import configure_logging
-from tests.bridge_process import BridgeProcess
 from tests.conftest import (
     BOT_TOKEN,
     INBOX,

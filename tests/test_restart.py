@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from bridge.fakes import FakeSlack, FakeVonage
+from bridge.fakes.process import BridgeProcess
 from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.routing.conversations import POST_HEADER
 from bridge.store.db import Database
 from bridge.store.models import OutboxJob
-from tests.bridge_process import BridgeProcess
 from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, bridge_env
 
 CONTACT = "447700900123"

@@ -24,13 +24,14 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
+from bridge.fakes.process import BridgeProcess
 from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.routing.conversations import POST_MESSAGE, SEND_SMS
 from bridge.slack.poster import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
 from bridge.store.models import Case, OutboxJob
-from tests.bridge_process import REPO_ROOT, AnswerHolder, BridgeProcess
+from tests.bridge_process import REPO_ROOT, AnswerHolder
 from tests.conftest import (
     REDIS_URL,
     SIGNING_SECRET,
