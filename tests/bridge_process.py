@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], *, within: float = 10.0) -> None:
+    """Wait until `check()` (plain or awaitable) holds, looking again every 20 ms."""
+    async with asyncio.timeout(within):
+        while True:
+            result = check()
+            if await result if isinstance(result, Awaitable) else result:
+                return
+            await asyncio.sleep(0.02)
+
 
 # Run from the checkout, so that the child imports this `bridge/`, not an installed one.
 REPO_ROOT = Path(__file__).resolve().parent.parent

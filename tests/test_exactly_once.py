@@ -35,7 +35,7 @@ from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database
 from bridge.store.models import Case, CaseMessage, EarlyReceipt, Message, OutboxJob
 from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox
-from tests.bridge_process import REPO_ROOT, AnswerHolder
+from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, bridge_env
 
 CONTACT = "447700900555"
@@ -71,15 +71,6 @@ async def doomed(
     yield start
     for process in started:
         await process.kill()
-
-
-async def until(check: Callable[[], Awaitable[bool] | bool], *, within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            result = check()
-            if await result if isinstance(result, Awaitable) else result:
-                return
-            await asyncio.sleep(0.02)
 
 
 async def text_in(url: str, text: str, message_id: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -20,6 +20,7 @@ from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.routing.conversations import POST_HEADER
 from bridge.store.db import Database
 from bridge.store.models import OutboxJob
+from tests.bridge_process import until
 from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, bridge_env
 
 CONTACT = "447700900123"
@@ -70,12 +71,6 @@ def process_for(
 async def header_job(db: Database) -> OutboxJob | None:
     async with db.reading() as session:
         return await session.scalar(select(OutboxJob).where(OutboxJob.kind == POST_HEADER))
-
-
-async def until(check: Callable[[], Awaitable[bool]], *, within: float = 10.0) -> None:
-    async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110 (the store is what we wait on)
-            await asyncio.sleep(0.05)
 
 
 async def send_inbound(process: BridgeProcess, text: str, message_id: str) -> None:

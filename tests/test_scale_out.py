@@ -15,7 +15,7 @@ import json
 import re
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -31,7 +31,7 @@ from bridge.routing.conversations import POST_MESSAGE, SEND_SMS
 from bridge.slack.poster import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
 from bridge.store.models import Case, OutboxJob
-from tests.bridge_process import REPO_ROOT, AnswerHolder
+from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import (
     REDIS_URL,
     SIGNING_SECRET,
@@ -125,12 +125,6 @@ def free_ports(count: int) -> list[int]:
     for sock in sockets:
         sock.close()
     return ports
-
-
-async def until(check: Callable[[], Awaitable[bool]], *, within: float) -> None:
-    async with asyncio.timeout(within):
-        while not await check():  # noqa: ASYNC110 (the store is what we wait on)
-            await asyncio.sleep(0.1)
 
 
 async def thread_of(db: Database, contact: str) -> tuple[str, str]:
