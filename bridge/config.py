@@ -129,6 +129,24 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "vonage_api_secret",
+        "vonage_private_key",
+        "vonage_signature_secret",
+        mode="before",
+    )
+    @classmethod
+    def _secret_not_blank(cls, value: object) -> object:
+        # A template `.env` line such as `SLACK_SIGNING_SECRET=` must not quietly turn a
+        # check off: a secret that is set is a secret that is given.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and not text.strip():
+            raise ValueError("is set but empty; give the secret or remove the line")
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr) -> SecretStr:

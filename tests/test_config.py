@@ -93,6 +93,11 @@ CONFIG_ERRORS = [
     ({"SLACK_BOT_TOKEN": "xoxb-your-token"}, "SLACK_BOT_TOKEN"),
     ({"VONAGE_API_KEY": "changeme"}, "VONAGE_API_KEY"),
     ({"SLACK_SIGNING_SECRET": None}, "SLACK_SIGNING_SECRET"),
+    ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
+    ({"SLACK_SIGNING_SECRET": "   "}, "SLACK_SIGNING_SECRET"),
+    ({"VONAGE_SIGNATURE_SECRET": ""}, "VONAGE_SIGNATURE_SECRET"),
+    ({"VONAGE_API_SECRET": " "}, "VONAGE_API_SECRET"),
+    ({"SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN"),
 ]
 CONFIG_ERROR_IDS = [
     "missing-bot-token",
@@ -110,6 +115,11 @@ CONFIG_ERROR_IDS = [
     "placeholder-bot-token",
     "placeholder-api-key",
     "http-mode-without-signing-secret",
+    "signing-secret-empty",
+    "signing-secret-blank",
+    "signature-secret-empty",
+    "api-secret-blank",
+    "app-token-empty",
 ]
 
 
