@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bridge import texts
+from bridge.domain.text import join_parts
 from bridge.routing.model import InboundSms, PhoneNumber
 from bridge.store.models import InboundPart, utcnow
 from bridge.store.repo import Repository
@@ -52,7 +53,9 @@ async def _assemble(repo: Repository, parts: list[InboundPart]) -> InboundSms:
     by_number = {p.part: p for p in sorted(parts, key=lambda p: p.received_at)}
     total = max(p.total for p in parts)
     missing = [n for n in range(1, total + 1) if n not in by_number]
-    text = "".join(by_number[n].text for n in sorted(by_number))
+    text = join_parts(
+        [(p.head_unit, p.text, p.tail_unit) for p in (by_number[n] for n in sorted(by_number))]
+    )
     if missing:
         text += texts.PARTS_MISSING.format(missing=", ".join(map(str, missing)), total=total)
     await repo.mark_parts_assembled([p.id for p in parts])

@@ -257,6 +257,10 @@ class InboundPart(Base):
     part: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
+    # Half of a surrogate pair a part boundary cut off at the part's start or end (a UTF-16
+    # code unit): no store can hold one alone, joining the parts makes the character whole.
+    head_unit: Mapped[int | None] = mapped_column(Integer)
+    tail_unit: Mapped[int | None] = mapped_column(Integer)
     provider_message_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Assembled parts stay as the record of their carrier ids, so a late repeat is known.
@@ -358,3 +362,13 @@ class AutoReplySent(Base):
     # Which window: "case" for the first-text reply, the window's start for after-hours.
     window: Mapped[str] = mapped_column(String(40), primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+
+
+class SeenToken(Base):
+    """A signed request already accepted (a Slack signature, a Vonage JWT id): a replay of it
+    within its validity window is refused, by every instance sharing the store."""
+
+    __tablename__ = "seen_tokens"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha-256 hex of the token
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

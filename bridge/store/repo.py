@@ -13,6 +13,7 @@ from sqlalchemy import String, cast, column, delete, func, select, table, union,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge.domain.text import split_edges
 from bridge.routing.model import (
     AgentReply,
     CaseStatus,
@@ -595,6 +596,7 @@ class Repository:
     async def insert_part(self, sms: InboundSms) -> bool:
         """Store one part of a long text; False when this part (its carrier id) was stored."""
         assert sms.part is not None
+        head, middle, tail = split_edges(sms.text)
         statement = (
             self._insert(InboundPart)
             .values(
@@ -603,7 +605,9 @@ class Repository:
                 concat_ref=sms.part.ref,
                 part=sms.part.number,
                 total=sms.part.total,
-                text=sms.text,
+                text=middle,
+                head_unit=head,
+                tail_unit=tail,
                 provider_message_id=sms.provider_message_id,
                 received_at=sms.received_at,
             )
