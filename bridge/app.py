@@ -11,7 +11,6 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,6 +23,8 @@ from bridge.routing.jobs import JobContext, job_handlers
 from bridge.routing.model import ChannelId
 from bridge.routing.ports import SmsSender
 from bridge.routing.rules import ChatRules
+from bridge.slack.access import Gatekeeper
+from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
 from bridge.sms.http import VonageWebhooks
@@ -33,11 +34,14 @@ from bridge.store.coordination import (
     LocalRateLimiter,
     RedisPauses,
     RedisRateLimiter,
+    RedisSeenOnce,
+    SeenOnce,
     Wakeups,
 )
 from bridge.store.db import Database, migrate, schema_behind
 from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox, RetryPolicy
 from bridge.store.repo import Store
+from bridge.store.seen import StoreSeenOnce
 from bridge.tasks import TaskKeeper
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,8 @@ class Bridge:
     outbox: Outbox
     dispatcher: Dispatcher
     bolt: AsyncApp
+    gatekeeper: Gatekeeper
+    seen: SeenOnce
     sender: SmsSender
     metrics: Metrics
     book: SettingsBook
@@ -117,8 +123,12 @@ async def build_bridge(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=slack_session,
+        # No retries inside a call: a post whose answer was lost may have been made, and
+        # only the outbox, which looks first, may decide to try again.
+        retry_handlers=[],
     )
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    seen: SeenOnce = RedisSeenOnce(redis) if redis else StoreSeenOnce(db, clock)
     poster = SlackPoster(
         client,
         pauses=RedisPauses(redis) if redis else LocalPauses(),
@@ -150,13 +160,10 @@ async def build_bridge(
     tasks = TaskKeeper()
     wakeups = Wakeups(dispatcher.notify, redis, tasks=tasks)
     store.on_enqueued(wakeups.committed)
+    gatekeeper = Gatekeeper(client, lambda: book.inbox.all_channels)
     bolt = build_bolt_app(
         client=client,
-        signing_secret=(
-            settings.slack_signing_secret.get_secret_value()
-            if settings.slack_signing_secret and not settings.socket_mode
-            else None
-        ),
+        gatekeeper=gatekeeper,
         store=store,
         metrics=metrics,
         book=book,
@@ -169,6 +176,8 @@ async def build_bridge(
         outbox=outbox,
         dispatcher=dispatcher,
         bolt=bolt,
+        gatekeeper=gatekeeper,
+        seen=seen,
         sender=sender,
         metrics=metrics,
         book=book,
@@ -213,12 +222,9 @@ def build_web_app(bridge: Bridge) -> web.Application:
         book=bridge.book,
         signature_secret=bridge.settings.vonage_signature_secret,
         signature_method=bridge.settings.vonage_signature_method,
+        seen=bridge.seen,
         clock=bridge.clock,
     )
-
-    async def slack_events(request: web.Request) -> web.Response:
-        response = await bridge.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
@@ -235,8 +241,10 @@ def build_web_app(bridge: Bridge) -> web.Application:
             body=bridge.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
-    if not bridge.settings.socket_mode:
-        app.router.add_post("/slack/events", slack_events)
+    secret = bridge.settings.slack_signing_secret
+    if not bridge.settings.socket_mode and secret is not None:
+        gate = SlackGate(bridge.bolt, signing_secret=secret.get_secret_value(), seen=bridge.seen)
+        app.router.add_post("/slack/events", gate.handle)
     app.router.add_route("*", "/vonage/inbound", webhooks.inbound)
     app.router.add_route("*", "/vonage/status", webhooks.status)
     app.router.add_get("/healthz", healthz)

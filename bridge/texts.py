@@ -99,6 +99,17 @@ HELP = "\n".join(
 GUESTS_MAY_NOT = (
     "SMS conversations hold contacts' personal data; workspace guests cannot use SMS Chat."
 )
+OUTSIDERS_MAY_NOT = (
+    "SMS conversations hold contacts' personal data; only people of this workspace can use "
+    "SMS Chat."
+)
+WORKSPACE_UNKNOWN = (
+    "SMS Chat cannot check who you are right now (Slack did not answer); try again in a minute."
+)
+NOT_SENT_OUTSIDER = (
+    "Not sent: only people of this workspace can text contacts; your reply stays in Slack."
+)
+UNREADABLE_REQUEST = "That request could not be read, so nothing was done: {reason}"
 MEMBERS_ONLY = (
     "Only members of the SMS inbox channels (and workspace admins) can use SMS Chat. "
     "Ask to be added to the inbox channel."

@@ -134,12 +134,15 @@ def test_sms_signature_refuses_an_unknown_method() -> None:
 BODY = b'{"channel":"sms","message_uuid":"aaaaaaaa-bbbb-cccc-dddd-0123456789ab","text":"hi"}'
 
 
+JTI = "c5ba8f24-1a14-4c10-bfdf-3fbe8ce511b5"
+
+
 def token(
     *, secret: str = SECRET, algorithm: str = "HS256", body: bytes = BODY, **claims: Any
 ) -> str:
     payload: dict[str, Any] = {
         "iat": int(NOW),
-        "jti": "c5ba8f24-1a14-4c10-bfdf-3fbe8ce511b5",
+        "jti": JTI,
         "iss": "Vonage",
         "payload_hash": hashlib.sha256(body).hexdigest(),
         "api_key": "a1b2c3d",
@@ -171,7 +174,13 @@ JWT_ACCEPTED = [
     ("header", "now"), [c[1:] for c in JWT_ACCEPTED], ids=[c[0] for c in JWT_ACCEPTED]
 )
 def test_messages_jwt_accepted(header: str, now: float) -> None:
-    assert verify_messages_jwt(header, BODY, secret=SECRET, now=now) is None  # no refusal
+    # Accepted: the answer is the id a replay of this token is known by.
+    assert verify_messages_jwt(header, BODY, secret=SECRET, now=now) == JTI
+
+
+def test_a_jwt_without_jti_is_known_by_the_token_itself() -> None:
+    bare = token(jti=None)
+    assert verify_messages_jwt(f"Bearer {bare}", BODY, secret=SECRET, now=NOW) == bare
 
 
 JWT_REFUSED = [

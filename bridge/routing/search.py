@@ -13,12 +13,14 @@ import re
 from dataclasses import dataclass
 
 from bridge import texts
+from bridge.domain import limits
 from bridge.routing.cases import CaseActionRefused
 from bridge.routing.model import UserId
 from bridge.store.models import Case
 from bridge.store.repo import CaseFilter, Repository
 
 PAGE_SIZE = 10
+MAX_PAGE = limits.RECORD_ID // PAGE_SIZE  # past it, the offset is no number a store holds
 _STATUSES = {"open", "closed", "all"}
 
 
@@ -40,7 +42,7 @@ def parse_query(
         key, _, value = word.partition(":")
         if key.lower() == "status" and value.lower() in _STATUSES:
             status = value.lower()
-        elif key.lower() == "page" and value.isdigit() and int(value) > 0:
+        elif key.lower() == "page" and value.isdigit() and 0 < int(value) <= MAX_PAGE:
             page = int(value)
         elif word.lower() == "mine":
             assignee = user

@@ -1,8 +1,11 @@
 """Who may act: contacts' numbers and texts are personal data.
 
-Only members of the inbox channels, and workspace admins and owners, may run `/smschat`,
-press case buttons, use the shortcut or submit its forms. Guests never may. Slack is asked
-(users.info, conversations.members) and the answers are kept for a minute.
+Only people of the bridge's own workspace (the team of its token, or on Enterprise Grid
+its organisation) may act at all: an admin of another workspace in a Slack Connect channel
+is still an outsider. Of those, members of the inbox channels, and workspace admins and
+owners, may run `/smschat`, press case buttons, use the shortcut or submit its forms.
+Guests never may. Slack is asked (auth.test once; users.info, conversations.members) and
+the answers are kept for a minute.
 """
 
 from __future__ import annotations
@@ -11,18 +14,29 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
+from bridge.slack.payloads import SlashCommand, User, channel_of, read
 
 log = logging.getLogger(__name__)
 
 # Payloads that act on cases; events (thread replies) come only from channel members anyway.
 _GUARDED = {"block_actions", "message_action", "shortcut", "view_submission"}
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """Where the bot is installed, as auth.test tells it."""
+
+    team_id: str
+    enterprise_id: str | None
+    bot_user_id: str | None
 
 
 class Gatekeeper:
@@ -41,9 +55,41 @@ class Gatekeeper:
         self._clock = clock
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
         self._members: dict[str, tuple[float, set[str]]] = {}
+        self._workspace: Workspace | None = None
+
+    async def workspace(self) -> Workspace | None:
+        """The bot's workspace, asked of Slack once; None while Slack does not say."""
+        if self._workspace is None:
+            try:
+                answer = await self.client.auth_test()
+            except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
+                log.warning("auth.test failed (%s): nobody may act until it answers", _why(exc))
+                return None
+            self._workspace = Workspace(
+                team_id=str(answer["team_id"]),
+                enterprise_id=answer.get("enterprise_id") or None,
+                bot_user_id=answer.get("user_id"),
+            )
+        return self._workspace
+
+    async def outsider_refusal(self, user: str) -> str | None:
+        """Why `user` is not one of the workspace's people; None when they are."""
+        workspace = await self.workspace()
+        if workspace is None:
+            return texts.WORKSPACE_UNKNOWN
+        profile = await self._cached(self._users, user, self._user_info)
+        if profile.get("team_id") == workspace.team_id:
+            return None
+        organisation = (profile.get("enterprise_user") or {}).get("enterprise_id")
+        if workspace.enterprise_id and organisation == workspace.enterprise_id:
+            return None
+        return texts.OUTSIDERS_MAY_NOT
 
     async def refusal(self, user: str) -> str | None:
         """Why `user` may not act, in words for them; None when they may."""
+        outsider = await self.outsider_refusal(user)
+        if outsider is not None:
+            return outsider
         profile = await self._cached(self._users, user, self._user_info)
         if profile.get("is_restricted") or profile.get("is_ultra_restricted"):
             return texts.GUESTS_MAY_NOT
@@ -57,6 +103,9 @@ class Gatekeeper:
     async def settings_refusal(self, user: str, named_admins: Iterable[str]) -> str | None:
         """Why `user` may not change chat settings: only workspace admins and owners, and
         the people the settings name, may."""
+        outsider = await self.outsider_refusal(user)
+        if outsider is not None:
+            return outsider
         profile = await self._cached(self._users, user, self._user_info)
         if profile.get("is_restricted") or profile.get("is_ultra_restricted"):
             return texts.GUESTS_MAY_NOT
@@ -76,7 +125,7 @@ class Gatekeeper:
         try:
             return (await self.client.users_info(user=user))["user"]
         except SlackApiError as exc:
-            log.warning("users.info failed (%s): the user may not act", exc.response.get("error"))
+            log.warning("users.info failed (%s): the user may not act", _why(exc))
             return {"is_restricted": True}
 
     async def _channel_members(self, channel: str) -> set[str]:
@@ -105,23 +154,22 @@ def guard(
         next: Callable[[], Awaitable[None]],  # the name Bolt passes it by
     ) -> BoltResponse | None:
         if "command" in body:
-            user = body.get("user_id")
+            user = read(SlashCommand, body).user_id
         elif body.get("type") in _GUARDED:
-            user = (body.get("user") or {}).get("id")
+            user = read(User, body.get("user")).id
         else:
             return await next()
-        reason = await gatekeeper.refusal(user) if user else texts.MEMBERS_ONLY
+        reason = await gatekeeper.refusal(user)
         if reason is None:
             return await next()
         log.info("refused a %s from a user who may not act", body.get("type") or "command")
         # Not calling next() ends the request here, with this as Slack's answer.
         if "command" in body:
-            return _json({"response_type": "ephemeral", "text": reason})
+            return ephemeral(reason)
         if body.get("type") == "view_submission":
-            errors = _first_block_error(body, reason)
-            return _json({"response_action": "errors", "errors": errors})
-        channel = (body.get("channel") or {}).get("id")
-        if channel and user:
+            return view_errors(body, reason)
+        channel = channel_of(body)
+        if channel is not None:
             await tell(channel, user, reason)
         return BoltResponse(status=200, body="")
 
@@ -134,6 +182,23 @@ def _json(payload: dict[str, Any]) -> BoltResponse:
     )
 
 
-def _first_block_error(body: dict[str, Any], reason: str) -> dict[str, str]:
-    blocks = [b for b in body.get("view", {}).get("blocks", []) if b.get("type") == "input"]
-    return {blocks[0]["block_id"]: reason} if blocks else {}
+def ephemeral(text: str) -> BoltResponse:
+    """The answer to a slash command that only its author sees."""
+    return _json({"response_type": "ephemeral", "text": text})
+
+
+def view_errors(body: dict[str, Any], reason: str) -> BoltResponse:
+    """A modal's answer showing `reason` on its first input (or just closing it)."""
+    view = body.get("view")
+    for block in (view.get("blocks") or []) if isinstance(view, dict) else []:
+        if isinstance(block, dict) and block.get("type") == "input":
+            block_id = block.get("block_id")
+            if isinstance(block_id, str):
+                return _json({"response_action": "errors", "errors": {block_id: reason}})
+    return BoltResponse(status=200, body="")
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error"))
+    return type(exc).__name__

@@ -25,7 +25,7 @@ _HEADER_MAX = 150
 
 def header_text(view: CaseView) -> str:
     """The notification text of a header (shown where blocks are not)."""
-    return f"Case #{view.case_id}: SMS from {view.contact_label}"
+    return f"Case #{view.case_id}: SMS from {escape_for_slack(view.contact_label)}"
 
 
 def header_blocks(view: CaseView) -> list[dict[str, Any]]:

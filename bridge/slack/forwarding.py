@@ -11,18 +11,22 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
+from bridge.domain import limits
+from bridge.errors import InvalidInput
 from bridge.routing import forwarding
 from bridge.routing.conversations import format_number
 from bridge.routing.forwarding import ScheduleInput, ScheduleRefused
 from bridge.routing.model import UserId
 from bridge.slack.mrkdwn import escape_for_slack
+from bridge.slack.payloads import FormState, Interaction, read
 from bridge.store.models import ForwardingSchedule
 
 if TYPE_CHECKING:
@@ -48,47 +52,46 @@ def register_forwarding(app: AsyncApp, *, desk: Desk) -> None:
     @app.action(ADD)
     async def on_add(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        view = form_view(None, list_view_id=body["view"]["id"], time_zone=desk.time_zone)
-        await client.views_push(trigger_id=body["trigger_id"], view=view)
+        pressed, list_id = _in_list(body)
+        view = form_view(None, list_view_id=list_id, time_zone=desk.time_zone)
+        await client.views_push(trigger_id=pressed.trigger_id, view=view)
 
     @app.action(EDIT)
-    async def on_edit(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def on_edit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        schedule_id = _schedule_id(action)
+        pressed, list_id = _in_list(body)
+        schedule_id = _schedule_id(pressed.action.value)
         async with desk.store.reading() as repo:
             schedule = await repo.forwarding_schedule(schedule_id) if schedule_id else None
         if schedule is None:  # deleted meanwhile: show the list as it is now
-            await _refresh_list(client, desk, body["view"]["id"])
+            await _refresh_list(client, desk, list_id)
             return
-        view = form_view(schedule, list_view_id=body["view"]["id"], time_zone=desk.time_zone)
-        await client.views_push(trigger_id=body["trigger_id"], view=view)
+        view = form_view(schedule, list_view_id=list_id, time_zone=desk.time_zone)
+        await client.views_push(trigger_id=pressed.trigger_id, view=view)
 
     @app.action(DELETE)
-    async def on_delete(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def on_delete(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        schedule_id = _schedule_id(action)
+        pressed, list_id = _in_list(body)
+        schedule_id = _schedule_id(pressed.action.value)
         if schedule_id is not None:
             async with desk.store.unit() as repo:
                 await repo.delete_forwarding_schedule(schedule_id)
-            log.info("forwarding schedule %s deleted by %s", schedule_id, body["user"]["id"])
-        await _refresh_list(client, desk, body["view"]["id"])
+            log.info("forwarding schedule %s deleted by %s", schedule_id, pressed.user.id)
+        await _refresh_list(client, desk, list_id)
 
     @app.view(FORM_VIEW)
-    async def on_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        meta = json.loads(view.get("private_metadata") or "{}")
+    async def on_submitted(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        submitted = read(Interaction, body)
+        assert submitted.view is not None
+        meta = read(FormMetadata, _json_object(submitted.view.private_metadata))
         async with desk.store.unit() as repo:
             try:
                 await forwarding.save_schedule(
                     repo,
-                    meta.get("id"),
-                    form_input(view["state"]["values"]),
-                    by=UserId(body["user"]["id"]),
+                    meta.id,
+                    form_input(submitted.form),
+                    by=UserId(submitted.user.id),
                     default_region=desk.default_region,
                     our_numbers=desk.inbox.numbers,
                 )
@@ -96,24 +99,44 @@ def register_forwarding(app: AsyncApp, *, desk: Desk) -> None:
                 await ack(response_action="errors", errors=refused.errors)
                 return
         await ack()  # closes the form; the list beneath shows the change
-        if meta.get("list"):
-            await _refresh_list(client, desk, meta["list"])
+        if meta.list:
+            await _refresh_list(client, desk, meta.list)
 
 
-def form_input(values: dict[str, Any]) -> ScheduleInput:
+class FormMetadata(BaseModel):
+    """What the schedule form carries in its private metadata: which schedule (none for a
+    new one) and the list view beneath it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+    id: Annotated[int, Field(gt=0, le=limits.RECORD_ID)] | None = None
+    list: Annotated[str, Field(max_length=255)] | None = None
+
+
+def _json_object(text: str) -> object:
+    try:
+        return json.loads(text or "{}")
+    except (ValueError, RecursionError):
+        raise InvalidInput("view_submission: private_metadata is not JSON") from None
+
+
+def _in_list(body: dict[str, Any]) -> tuple[Interaction, str]:
+    """A button pressed in the list modal, and that modal's view id."""
+    pressed = read(Interaction, body)
+    if pressed.view is None or not pressed.view.id:
+        raise InvalidInput("block_actions: not pressed in a view")
+    return pressed, pressed.view.id
+
+
+def form_input(form: FormState) -> ScheduleInput:
     """What the form holds, as Slack reports it in `view.state.values` (block → action)."""
-
-    def element(block: str) -> dict[str, Any]:
-        return (values.get(block) or {}).get(block) or {}
-
     return ScheduleInput(
-        name=element(forwarding.NAME).get("value"),
-        user_ids=element(forwarding.USERS).get("selected_users") or [],
-        numbers=element(forwarding.NUMBERS).get("value"),
-        days=[o.get("value") for o in element(forwarding.DAYS).get("selected_options") or []],
-        start_time=element(forwarding.START).get("selected_time"),
-        end_time=element(forwarding.END).get("selected_time"),
-        time_zone=element(forwarding.TIME_ZONE).get("value"),
+        name=form.text(forwarding.NAME),
+        user_ids=form.users(forwarding.USERS),
+        numbers=form.text(forwarding.NUMBERS),
+        days=form.options(forwarding.DAYS),
+        start_time=form.time(forwarding.START),
+        end_time=form.time(forwarding.END),
+        time_zone=form.text(forwarding.TIME_ZONE),
     )
 
 
@@ -130,9 +153,8 @@ async def _refresh_list(client: AsyncWebClient, desk: Desk, view_id: str) -> Non
         log.info("forwarding list not updated: %s", exc.response.get("error"))
 
 
-def _schedule_id(action: dict[str, Any]) -> int | None:
-    value = str(action.get("value") or "")
-    return int(value) if value.isdigit() else None
+def _schedule_id(value: str) -> int | None:
+    return int(value) if value.isdigit() and 0 < int(value) <= limits.RECORD_ID else None
 
 
 def list_view(schedules: Sequence[ForwardingSchedule], *, now: datetime) -> dict[str, Any]:

@@ -11,27 +11,30 @@ from bridge.routing.conversations import read_case
 from bridge.routing.home import request_home
 from bridge.slack.forwarding import open_forwarding
 from bridge.slack.home_blocks import HOME_FORWARDING, HOME_NEW_TEXT, HOME_OPEN_CASE, HOME_REFRESH
-from bridge.slack.interactions import Desk
+from bridge.slack.interactions import Desk, case_of
 from bridge.slack.new_conversation import new_view
+from bridge.slack.payloads import HomeOpened, Interaction, read
 
 
 def register_home(app: AsyncApp, *, desk: Desk) -> None:
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab") != "home":
+        opened = read(HomeOpened, event)
+        if opened.tab != "home":
             return  # the Messages tab has nothing of ours
-        user = event["user"]
+        user = opened.user
         # Events pass no guard: someone who may not see cases gets only the reason.
         refusal = await desk.gatekeeper.refusal(user)
         async with desk.store.unit() as repo:
             await request_home(repo, user, refusal=refusal)
 
     @app.action(HOME_OPEN_CASE)
-    async def on_open_case(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_open_case(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        user = body["user"]["id"]
+        pressed = read(Interaction, body)
+        user = pressed.user.id
         async with desk.store.unit() as repo:
-            case = await repo.case(int(action["value"]))
+            case = await repo.case(case_of(pressed.action))
             if case is not None:
                 await read_case(repo, case, user, at=desk.clock.now())
             await request_home(repo, user)
@@ -40,14 +43,15 @@ def register_home(app: AsyncApp, *, desk: Desk) -> None:
     async def on_refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         async with desk.store.unit() as repo:
-            await request_home(repo, body["user"]["id"])
+            await request_home(repo, read(Interaction, body).user.id)
 
     @app.action(HOME_FORWARDING)
     async def on_forwarding(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await open_forwarding(client, trigger_id=body["trigger_id"], desk=desk)
+        await open_forwarding(client, trigger_id=read(Interaction, body).trigger_id, desk=desk)
 
     @app.action(HOME_NEW_TEXT)
     async def on_new_text(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view=new_view(desk.inbox))
+        trigger_id = read(Interaction, body).trigger_id
+        await client.views_open(trigger_id=trigger_id, view=new_view(desk.inbox))

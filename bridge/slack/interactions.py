@@ -15,6 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
 from bridge.clock import Clock
+from bridge.domain import limits
+from bridge.errors import InvalidInput
 from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.chat_settings import SettingsBook
@@ -31,6 +33,7 @@ from bridge.slack.new_conversation import (
     register_new_conversation,
     start_from_command,
 )
+from bridge.slack.payloads import Action, Interaction, SlashCommand, read
 from bridge.slack.settings_modal import open_settings, settings_log
 from bridge.store.repo import Repository, Store
 
@@ -69,16 +72,17 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
 
     @app.command(COMMAND)
     async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        text = command.get("text", "").strip()
+        slash = read(SlashCommand, command)
+        text = slash.text.strip()
         if text.lower() == "new":
             await ack()
-            await client.views_open(trigger_id=command["trigger_id"], view=new_view(desk.inbox))
+            await client.views_open(trigger_id=slash.trigger_id, view=new_view(desk.inbox))
             return
         if text.lower() == "settings":
             refusal = await open_settings(
                 client,
-                command["trigger_id"],
-                user=command["user_id"],
+                slash.trigger_id,
+                user=slash.user_id,
                 book=desk.book,
                 gatekeeper=desk.gatekeeper,
             )
@@ -86,21 +90,22 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
             return
         if text.lower() == "forward":
             await ack()
-            await open_forwarding(client, trigger_id=command["trigger_id"], desk=desk)
+            await open_forwarding(client, trigger_id=slash.trigger_id, desk=desk)
             return
-        await ack(await run_command(desk, text, user=command["user_id"]))
+        await ack(await run_command(desk, text, user=slash.user_id))
 
     register_new_conversation(app, desk=desk)
     register_forwarding(app, desk=desk)
 
     async def change(body: dict[str, Any], action: Any) -> None:
         """Apply a header button; a refusal is told to the presser in the thread."""
-        user = UserId(body["user"]["id"])
+        pressed = read(Interaction, body)
+        user, case_id = UserId(pressed.user.id), case_of(pressed.action)
         async with store.unit() as repo:
             try:
-                await action(repo, user)
+                await action(repo, user, case_id)
             except CaseActionRefused as refused:
-                case = await repo.case(_case_id(body))
+                case = await repo.case(case_id)
                 if case is not None:
                     await tell(repo, case, user, str(refused))
 
@@ -108,54 +113,59 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
     async def on_assign_me(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await change(
-            body, lambda repo, user: cases.assign_case(repo, _case_id(body), to=user, by=user)
+            body, lambda repo, user, case_id: cases.assign_case(repo, case_id, to=user, by=user)
         )
 
     @app.action(blocks.ASSIGN_TO)
-    async def on_assign_to(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_assign_to(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        chosen = read(Interaction, body).action.selected_user
         await change(
             body,
-            lambda repo, user: cases.assign_case(
-                repo, _case_id(body), to=action.get("selected_user"), by=user
+            lambda repo, user, case_id: cases.assign_case(
+                repo, case_id, to=UserId(chosen) if chosen else None, by=user
             ),
         )
 
     @app.action(blocks.CLOSE)
     async def on_close(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await change(body, lambda repo, user: cases.close_case(repo, _case_id(body), by=user))
+        await change(body, lambda repo, user, case_id: cases.close_case(repo, case_id, by=user))
 
     @app.action(blocks.REOPEN)
     async def on_reopen(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await change(body, lambda repo, user: cases.reopen_case(repo, _case_id(body), by=user))
+        await change(body, lambda repo, user, case_id: cases.reopen_case(repo, case_id, by=user))
 
     @app.action(blocks.MARK_READ)
     async def on_mark_read(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await change(
             body,
-            lambda repo, user: cases.mark_case_read(
-                repo, _case_id(body), by=user, at=desk.clock.now()
+            lambda repo, user, case_id: cases.mark_case_read(
+                repo, case_id, by=user, at=desk.clock.now()
             ),
         )
 
     @app.action(blocks.ADD_CONTACT)
     async def on_add_contact(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
+        pressed = read(Interaction, body)
         await client.views_open(
-            trigger_id=body["trigger_id"], view=add_contact_view(_case_id(body))
+            trigger_id=pressed.trigger_id, view=add_contact_view(case_of(pressed.action))
         )
 
     @app.shortcut(MOVE_SHORTCUT)
     async def on_move(ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        channel, user = shortcut["channel"]["id"], UserId(shortcut["user"]["id"])
+        chosen = read(Interaction, shortcut)
+        if chosen.channel is None or chosen.message is None:
+            raise InvalidInput("message_action: no channel or message")
+        channel, user, message = chosen.channel.id, UserId(chosen.user.id), chosen.message
         async with store.unit() as repo:
             try:
                 case_id, message_id = await cases.movable_message(
-                    repo, channel=channel, ts=shortcut["message"]["ts"]
+                    repo, channel=channel, ts=message.ts
                 )
             except CaseActionRefused as refused:
                 await repo.enqueue(
@@ -164,17 +174,17 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
                     channel=channel,
                     user=user,
                     text=str(refused),
-                    thread_ts=shortcut["message"].get("thread_ts"),
+                    thread_ts=message.thread_ts,
                 )
                 return
-        await client.views_open(
-            trigger_id=shortcut["trigger_id"], view=move_view(case_id, message_id)
-        )
+        await client.views_open(trigger_id=chosen.trigger_id, view=move_view(case_id, message_id))
 
     @app.view(MOVE_VIEW)
-    async def on_move_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        case_id, message_id = (int(part) for part in view["private_metadata"].split(":"))
-        comment = view["state"]["values"]["comment"]["comment"].get("value") or ""
+    async def on_move_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        submitted = read(Interaction, body)
+        assert submitted.view is not None  # a view_submission always has one (Envelope)
+        case_id, message_id = record_ids(submitted.view.private_metadata, count=2)
+        comment = submitted.form.text("comment") or ""
         async with store.unit() as repo:
             try:
                 await cases.move_message(
@@ -182,7 +192,7 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
                     case_id=case_id,
                     message_id=message_id,
                     comment=comment,
-                    by=UserId(body["user"]["id"]),
+                    by=UserId(submitted.user.id),
                     inbox=desk.inbox,
                 )
             except CaseActionRefused as refused:
@@ -191,17 +201,21 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
         await ack()
 
     @app.view(ADD_CONTACT_VIEW)
-    async def on_add_contact_submitted(ack: AsyncAck, view: dict[str, Any]) -> None:
-        values = view["state"]["values"]
-        name = (values["name"]["name"].get("value") or "").strip()
-        label = (values["label"]["label"].get("selected_option") or {}).get("value", "Mobile")
+    async def on_add_contact_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        submitted = read(Interaction, body)
+        assert submitted.view is not None
+        [case_id] = record_ids(submitted.view.private_metadata, count=1)
+        name = (submitted.form.text("name") or "").strip()
+        label = submitted.form.option("label") or "Mobile"
         if not name:
             await ack(response_action="errors", errors={"name": texts.CONTACT_NAME_REQUIRED})
             return
         async with store.unit() as repo:
-            case = await repo.case(int(view["private_metadata"]))
+            case = await repo.case(case_id)
             if case is not None:
-                await repo.name_number(case.contact_number, name=name[:200], label=label)
+                await repo.name_number(
+                    case.contact_number, name=name[: limits.NAME], label=label[:40]
+                )
                 await cases.refresh_contact_headers(repo, case.contact_number)
         await ack()
 
@@ -304,11 +318,22 @@ def _assignee(who: str, user: UserId) -> UserId | None:
     raise CaseActionRefused(texts.BAD_ASSIGNEE.format(given=who or "nobody named"))
 
 
-def _case_id(body: dict[str, Any]) -> int:
-    action = body["actions"][0]
-    if action.get("value", "").isdigit():
-        return int(action["value"])
-    return int(action["block_id"].removeprefix("case:"))
+def case_of(action: Action) -> int:
+    """The case a header button acts on: its value, or its block's `case:N`."""
+    for written in (action.value, action.block_id.removeprefix("case:")):
+        if written.isdigit() and 0 < int(written) <= limits.RECORD_ID:
+            return int(written)
+    raise InvalidInput("block_actions: the button names no case")
+
+
+def record_ids(metadata: str, *, count: int) -> list[int]:
+    """`count` row ids that a view carries in its private metadata, as `12:34`."""
+    parts = metadata.split(":")
+    if len(parts) != count or not all(
+        p.isdigit() and 0 < int(p) <= limits.RECORD_ID for p in parts
+    ):
+        raise InvalidInput("view_submission: private_metadata names no record")
+    return [int(p) for p in parts]
 
 
 def add_contact_view(case_id: int) -> dict[str, Any]:

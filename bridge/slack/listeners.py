@@ -1,8 +1,9 @@
 """Bolt listeners: Slack events in, domain values to the core, nothing called back inside.
 
 Bolt runs with `process_before_response=True`, so Slack gets its 200 only after what the
-event brought is stored; a failure answers 500 and Slack retries, and the unique
-constraints in the store make the retry harmless.
+event brought is stored; a failure of the store answers 500 and Slack retries, and the
+unique constraints in the store make the retry harmless. A payload that can never be used
+is answered 200 with a note (see `answer_failure`): a retry would fail the same way.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
+from bridge import texts
 from bridge.clock import Clock
+from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.conversations import TELL_USER, accept_edit, accept_reply
 from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
-from bridge.slack.access import Gatekeeper, guard
+from bridge.slack.access import Gatekeeper, ephemeral, guard, view_errors
 from bridge.slack.home import register_home
 from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
+from bridge.slack.payloads import MessageEvent, channel_of, read, user_of
 from bridge.slack.settings_modal import register_settings
 from bridge.store.repo import Store
 
@@ -36,11 +44,14 @@ SUBSCRIBED_BOT_EVENTS = ("message.channels", "message.groups", "app_home_opened"
 SLASH_COMMANDS = (COMMAND,)
 MESSAGE_SHORTCUTS = (MOVE_SHORTCUT,)
 
+# Failures that say the store or Slack is unreachable now: worth Slack's retry.
+_PASSING = (SQLAlchemyError, SlackApiError, SlackClientError, OSError, TimeoutError)
+
 
 def build_bolt_app(
     *,
     client: AsyncWebClient,
-    signing_secret: str | None,
+    gatekeeper: Gatekeeper,
     store: Store,
     metrics: Metrics,
     book: SettingsBook,
@@ -48,31 +59,19 @@ def build_bolt_app(
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
-        signing_secret=signing_secret or "",
-        request_verification_enabled=signing_secret is not None,
+        signing_secret="",
+        # Requests are verified before they reach Bolt (bridge/slack/gate.py), which also
+        # keeps their bodies out of Bolt's log of refused requests.
+        request_verification_enabled=False,
         process_before_response=True,
+        # Unhandled requests reach `answer_failure`, not a warning that quotes the payload.
+        raise_error_for_unhandled_request=True,
+        # A base logger of our own: Bolt's loggers then follow the levels set for
+        # `slack_bolt` instead of copying the root logger's.
+        logger=logging.getLogger("slack_bolt.bridge"),
     )
 
-    @app.event("message")
-    async def on_message(event: dict[str, Any]) -> None:
-        edited = edited_message(event)
-        if edited is not None:
-            async with store.unit() as repo:
-                await accept_edit(repo, **edited)
-            return
-        reply = agent_reply(event)
-        if reply is None:
-            return
-        async with store.unit() as repo:
-            result = await accept_reply(repo, reply, rules=book.rules, now=clock.now())
-        if result.accepted:
-            metrics.messages_out.inc()
-        else:
-            log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
-
-    gatekeeper = Gatekeeper(client, lambda: book.inbox.all_channels)
-
-    async def tell(channel: str, user: str, text: str) -> None:
+    async def tell(channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         async with store.unit() as repo:
             await repo.enqueue(
                 TELL_USER,
@@ -80,8 +79,33 @@ def build_bolt_app(
                 channel=channel,
                 user=user,
                 text=text,
-                thread_ts=None,
+                thread_ts=thread_ts,
             )
+
+    app.error(answer_failure(tell))
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        message = read(MessageEvent, event)
+        edited = edited_message(message)
+        if edited is not None:
+            async with store.unit() as repo:
+                await accept_edit(repo, **edited)
+            return
+        reply = agent_reply(message)
+        if reply is None:
+            return
+        refusal = await gatekeeper.outsider_refusal(reply.user)
+        if refusal is not None:
+            log.info("a thread reply from outside the workspace was not relayed")
+            await tell(reply.channel, reply.user, texts.NOT_SENT_OUTSIDER, reply.thread_ts)
+            return
+        async with store.unit() as repo:
+            result = await accept_reply(repo, reply, rules=book.rules, now=clock.now())
+        if result.accepted:
+            metrics.messages_out.inc()
+        else:
+            log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
     app.middleware(guard(gatekeeper, tell))
     desk = Desk(store=store, book=book, clock=clock, gatekeeper=gatekeeper)
@@ -91,37 +115,80 @@ def build_bolt_app(
     return app
 
 
-def edited_message(event: dict[str, Any]) -> dict[str, str] | None:
+def answer_failure(tell: Any) -> Any:
+    """Bolt's error handler: what a request that failed inside Bolt is answered.
+
+    A payload that can never be used (`InvalidInput`) gets a 200, one warning without its
+    contents, and a word to its author where there is one; so does a request nothing
+    listens to. A store or Slack that does not answer gets a 500, for Slack to retry.
+    Anything else is a bug: logged with its traceback, answered 200 (a retry fails alike).
+    """
+
+    async def handle(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        kind = _kind(body)
+        if isinstance(error, BoltUnhandledRequestError):
+            log.info("nothing handles a Slack %s; acknowledged", kind)
+            return BoltResponse(status=200, body="")
+        if isinstance(error, InvalidInput):
+            log.warning("a Slack %s could not be used: %s", kind, error.reason)
+            return await _tell_author(body, texts.UNREADABLE_REQUEST.format(reason=error.reason))
+        if isinstance(error, _PASSING):
+            log.error(
+                "a Slack %s failed for now (%s); Slack will retry", kind, type(error).__name__
+            )
+            return BoltResponse(status=500, body="")
+        log.error("a Slack %s failed", kind, exc_info=error)
+        return BoltResponse(status=200, body="")
+
+    async def _tell_author(body: dict[str, Any], text: str) -> BoltResponse:
+        if "command" in body:
+            return ephemeral(text)
+        if body.get("type") == "view_submission":
+            return view_errors(body, text)
+        user, channel = user_of(body), channel_of(body)
+        if channel is not None and user is not None:
+            await tell(channel, user, text)
+        return BoltResponse(status=200, body="")
+
+    return handle
+
+
+def _kind(body: dict[str, Any]) -> str:
+    if "command" in body:
+        return "command"
+    event = body.get("event")
+    if isinstance(event, dict):
+        return f"{str(event.get('type'))[:40]} event"
+    return str(body.get("type") or "request")[:40]
+
+
+def edited_message(event: MessageEvent) -> dict[str, str] | None:
     """For an edit or deletion of a person's thread message: which message, by whom."""
-    subtype = event.get("subtype")
-    if subtype == "message_changed":
-        before = event.get("previous_message") or {}
-        after = event.get("message") or {}
-        if after.get("text") == before.get("text"):
+    if event.subtype == "message_changed":
+        before, after = event.previous_message, event.message
+        if before is None or after is None or after.text == before.text:
             return None  # unfurls and reply counts change a message too
-    elif subtype == "message_deleted":
-        before = event.get("previous_message") or {}
+    elif event.subtype == "message_deleted":
+        before = event.previous_message
     else:
         return None
-    if before.get("bot_id") or not before.get("user") or not before.get("ts"):
+    if before is None or before.bot_id or not before.user or not before.ts:
         return None
-    return {"channel": event["channel"], "ts": before["ts"], "user": before["user"]}
+    return {"channel": event.channel, "ts": before.ts, "user": before.user}
 
 
-def agent_reply(event: dict[str, Any]) -> AgentReply | None:
+def agent_reply(event: MessageEvent) -> AgentReply | None:
     """The staff reply in a message event, or None when the event is not one to relay."""
-    subtype = event.get("subtype")
-    if subtype not in _RELAYED_SUBTYPES or event.get("bot_id") or not event.get("user"):
+    if event.subtype not in _RELAYED_SUBTYPES or event.bot_id or not event.user:
         return None
-    thread_ts = event.get("thread_ts")
-    if not thread_ts or thread_ts == event.get("ts"):
+    if not event.thread_ts or event.thread_ts == event.ts:
         return None  # top-level channel messages belong to no case
     return AgentReply(
-        channel=ChannelId(event["channel"]),
-        thread_ts=SlackTs(thread_ts),
-        ts=SlackTs(event["ts"]),
-        user=UserId(event["user"]),
-        text=event.get("text") or "",
-        has_files=bool(event.get("files")),
-        also_sent_to_channel=subtype == "thread_broadcast",
+        channel=ChannelId(event.channel),
+        thread_ts=SlackTs(event.thread_ts),
+        ts=SlackTs(event.ts),
+        user=UserId(event.user),
+        text=event.text,
+        has_files=bool(event.files),
+        also_sent_to_channel=event.subtype == "thread_broadcast",
     )

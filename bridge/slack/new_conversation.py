@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.errors import InvalidInput
 from bridge.routing import cases
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.conversations import Inbox, format_number
 from bridge.routing.model import PhoneNumber, UserId
 from bridge.routing.segments import measure
+from bridge.slack.payloads import Interaction, read
 from bridge.store.repo import Repository
 
 if TYPE_CHECKING:
@@ -40,23 +42,24 @@ async def start_from_command(repo: Repository, desk: Desk, rest: str, user: User
 
 def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
     @app.action(MESSAGE_TYPED)
-    async def on_typed(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def on_typed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        view = body["view"]
+        typed = read(Interaction, body)
+        if typed.view is None:
+            raise InvalidInput("block_actions: not typed in a view")
         await client.views_update(
-            view_id=view["id"],
-            hash=view["hash"],
-            view=new_view(desk.inbox, typed=action.get("value") or ""),
+            view_id=typed.view.id,
+            hash=typed.view.hash,
+            view=new_view(desk.inbox, typed=typed.action.value),
         )
 
     @app.view(NEW_VIEW)
-    async def on_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view["state"]["values"]
-        recipient = values["to"]["to"].get("value") or ""
-        sender = values["from"]["from"]["selected_option"]["value"]
-        text = values["message"][MESSAGE_TYPED].get("value") or ""
+    async def on_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        submitted = read(Interaction, body)
+        form = submitted.form
+        recipient = form.text("to") or ""
+        sender = form.option("from") or desk.inbox.numbers[0]
+        text = form.text("message", MESSAGE_TYPED) or ""
         async with desk.store.unit() as repo:
             try:
                 to, _ = await cases.resolve_recipient(
@@ -71,7 +74,7 @@ def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
                     to=to,
                     sender=PhoneNumber(sender),
                     text=text,
-                    by=UserId(body["user"]["id"]),
+                    by=UserId(submitted.user.id),
                     inbox=desk.inbox,
                     now=desk.clock.now(),
                 )

@@ -12,6 +12,7 @@ from bridge.routing.chat_settings import ChatSettings, SettingsBook, SettingsRef
 from bridge.routing.rules import DAY_NAMES
 from bridge.slack.access import Gatekeeper
 from bridge.slack.mrkdwn import escape_for_slack
+from bridge.slack.payloads import FormState, Interaction, read
 
 SETTINGS_VIEW = "chat_settings"
 
@@ -28,14 +29,15 @@ _READ_CHOICES = {
 
 def register_settings(app: AsyncApp, *, book: SettingsBook, gatekeeper: Gatekeeper) -> None:
     @app.view(SETTINGS_VIEW)
-    async def on_settings_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]):
-        user = body["user"]["id"]
+    async def on_settings_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        submitted = read(Interaction, body)
+        user = submitted.user.id
         refusal = await gatekeeper.settings_refusal(user, book.current.settings.settings_admins)
         if refusal is not None:
             await ack(response_action="errors", errors={"case_title": refusal})
             return
         try:
-            values = submitted_settings(view["state"]["values"])
+            values = submitted_settings(submitted.form)
             changed = await book.change(values, by=user)
         except SettingsRefused as refused:
             await ack(response_action="errors", errors=_on_blocks(refused.errors))
@@ -202,17 +204,11 @@ def saved_view(changed: list[str]) -> dict[str, Any]:
     }
 
 
-def submitted_settings(values: dict[str, Any]) -> dict[str, Any]:
+def submitted_settings(form: FormState) -> dict[str, Any]:
     """The settings as typed in the modal (view_submission `state.values`), unvalidated."""
 
-    def element(key: str) -> dict[str, Any]:
-        return (values.get(key) or {}).get(key) or {}
-
     def text(key: str) -> str:
-        return (element(key).get("value") or "").strip()
-
-    def chosen(key: str) -> list[str]:
-        return [o["value"] for o in element(key).get("selected_options") or []]
+        return (form.text(key) or "").strip()
 
     found: dict[str, Any] = {}
     for key in (
@@ -224,28 +220,28 @@ def submitted_settings(values: dict[str, Any]) -> dict[str, Any]:
         "auto_reply_after_hours",
         "number_channels",
     ):
-        if key in values:
+        if form.has(key):
             found[key] = text(key)
-    if "case_ref_suffix" in values:
+    if form.has("case_ref_suffix"):
         # Its leading space is part of it: ' (#12)' after the reply's last word.
-        found["case_ref_suffix"] = element("case_ref_suffix").get("value") or ""
+        found["case_ref_suffix"] = form.text("case_ref_suffix") or ""
     for key in ("max_segments", "counter_threshold", "quiet_minutes"):
-        if key in values:
+        if form.has(key):
             found[key] = text(key) or None
     for key in ("read_mode", "automated_in_threads"):
-        option = element(key).get("selected_option")
+        option = form.option(key)
         if option:
-            found[key] = option["value"]
-    if "counter_enabled" in values:
-        found["counter_enabled"] = "on" in chosen("counter_enabled")
+            found[key] = option
+    if form.has("counter_enabled"):
+        found["counter_enabled"] = "on" in form.options("counter_enabled")
     for key in ("business_days", "delay_days"):
-        if key in values:
-            found[key] = [int(v) for v in chosen(key) if v.isdigit()]
+        if form.has(key):
+            found[key] = [int(v) for v in form.options(key) if v.isdigit() and len(v) == 1]
     for key in ("business_start", "business_end", "delay_start", "delay_end"):
-        if key in values:
-            found[key] = element(key).get("selected_time")
-    if "settings_admins" in values:
-        found["settings_admins"] = element("settings_admins").get("selected_users") or []
+        if form.has(key):
+            found[key] = form.time(key)
+    if form.has("settings_admins"):
+        found["settings_admins"] = form.users("settings_admins")
     return found
 
 

@@ -1,4 +1,10 @@
-"""The Vonage webhook endpoints: verify, parse, store, answer. Nothing else happens inside."""
+"""The Vonage webhook endpoints: verify, parse, store, answer. Nothing else happens inside.
+
+Verification decides what a request's parameters are, before any handler sees them: a
+signed request's parameters are exactly what its signature covers. An SMS API `sig` is
+computed over every parameter, wherever it came from; a Messages API JWT covers only the
+body, so such a request may carry no query string. Each JWT is accepted once.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -16,17 +23,21 @@ from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.conversations import accept_inbound, accept_receipt
-from bridge.sms.signatures import verify_messages_jwt, verify_sms_signature
+from bridge.sms.signatures import JWT_VALIDITY_SECONDS, verify_messages_jwt, verify_sms_signature
 from bridge.sms.webhooks import (
     WebhookRequest,
-    is_messages_api,
+    body_params,
+    form_params,
     parse_inbound,
     parse_receipt,
     webhook_params,
 )
+from bridge.store.coordination import SeenOnce
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
+
+AUTHORIZATION = "Authorization"
 
 
 class VonageWebhooks:
@@ -40,6 +51,7 @@ class VonageWebhooks:
         book: SettingsBook,
         signature_secret: SecretStr | None,
         signature_method: SignatureMethod,
+        seen: SeenOnce,
         clock: Clock,
     ) -> None:
         self.clock = clock
@@ -48,6 +60,7 @@ class VonageWebhooks:
         self.book = book
         self.signature_secret = signature_secret
         self.signature_method = signature_method
+        self.seen = seen
 
     async def inbound(self, request: web.Request) -> web.Response:
         async def store_inbound(params: dict[str, Any]) -> None:
@@ -78,15 +91,7 @@ class VonageWebhooks:
         if request.method not in ("GET", "POST"):
             return web.Response(status=405, headers={"Allow": "GET, POST"})
         try:
-            neutral = WebhookRequest(
-                method=request.method,
-                content_type=request.headers.get("Content-Type", ""),
-                query=dict(request.query),
-                body=await request.read(),
-                headers=dict(request.headers),
-            )
-            params = webhook_params(neutral)
-            self._verify(params, neutral)
+            params = await self.verified_params(await neutral_request(request))
             await accept(params)
         except InvalidInput as refused:
             self.metrics.webhooks_refused.labels(str(refused.status)).inc()
@@ -96,21 +101,49 @@ class VonageWebhooks:
             return web.json_response({"error": refused.reason}, status=refused.status)
         return web.Response(status=200)
 
-    def _verify(self, params: dict[str, Any], request: WebhookRequest) -> None:
+    async def verified_params(self, request: WebhookRequest) -> dict[str, Any]:
+        """The parameters a request may be taken by, once it proved where it came from.
+
+        Raises `InvalidInput` (401 for a signature, 400 for a shape) otherwise.
+        """
         secret = self.signature_secret
         if secret is None:
-            return
-        if is_messages_api(params) or "authorization" in {k.lower() for k in request.headers}:
-            authorization = next(
-                (v for k, v in request.headers.items() if k.lower() == "authorization"), None
-            )
-            verify_messages_jwt(
+            return webhook_params(request)  # unsigned mode: the start-up log warned
+        authorization = request.headers.get(AUTHORIZATION)
+        if authorization is not None:
+            if request.query:
+                raise InvalidInput(
+                    "a signed Messages API webhook carries no query string: its signature "
+                    "covers the body alone"
+                )
+            token = verify_messages_jwt(
                 authorization, request.body, secret=secret.get_secret_value(), now=time.time()
             )
-            return
+            if not await self.seen.first_time(f"vonage-jwt:{token}", ttl=JWT_VALIDITY_SECONDS):
+                raise InvalidInput("this signed webhook was already accepted", status=401)
+            return body_params(request)
+        params = webhook_params(request)
         verify_sms_signature(
             {k: str(v) for k, v in params.items()},
             secret=secret.get_secret_value(),
             method=self.signature_method,
             now=time.time(),
         )
+        return params
+
+
+async def neutral_request(request: web.Request) -> WebhookRequest:
+    """The parts of an aiohttp request a webhook needs, decoded the way Vonage encodes them.
+
+    The query string is read raw: aiohttp's decoding would turn what cannot be decoded into
+    replacement characters that no signature covers.
+    """
+    return WebhookRequest(
+        method=request.method,
+        content_type=request.headers.get("Content-Type", ""),
+        query=form_params(urlsplit(request.raw_path).query),
+        body=await request.read(),
+        headers={AUTHORIZATION: request.headers[AUTHORIZATION]}
+        if AUTHORIZATION in request.headers
+        else {},
+    )

@@ -61,6 +61,10 @@ JWT_IAT_FUTURE_SKEW_SECONDS = 60
 # A token older than this is refused as a possible replay. Vonage signs each delivery
 # attempt afresh, so a genuine retry carries a new `iat`.
 JWT_MAX_AGE_SECONDS = 300
+# How long an accepted token must be remembered: as long as some clock could take it as new.
+JWT_VALIDITY_SECONDS = JWT_MAX_AGE_SECONDS + JWT_IAT_FUTURE_SKEW_SECONDS
+# Vonage's token ids are UUIDs; anything far longer is not one of theirs.
+JTI_MAX = 200
 
 
 def _unauthorized(reason: str) -> InvalidInput:
@@ -177,8 +181,12 @@ def verify_messages_jwt(
     secret: str,
     now: float,
     max_age: float = JWT_MAX_AGE_SECONDS,
-) -> None:
-    """Check a Messages API webhook's signed JWT against the raw body; raise InvalidInput(401)."""
+) -> str:
+    """Check a Messages API webhook's signed JWT against the raw body; raise InvalidInput(401).
+
+    Returns the token's id, by which a replay is known: its `jti` claim (Vonage sends one),
+    or the token itself.
+    """
     token = _bearer_token(authorization_header)
     claims = _decode(token, secret)
 
@@ -196,3 +204,9 @@ def verify_messages_jwt(
     actual = hashlib.sha256(body).hexdigest()
     if not hmac.compare_digest(payload_hash.lower().encode("ascii"), actual.encode("ascii")):
         raise _unauthorized("body does not match the JWT payload_hash")
+    jti = claims.get("jti")
+    if jti is None:
+        return token
+    if not isinstance(jti, str) or not 0 < len(jti) <= JTI_MAX:
+        raise _unauthorized("JWT jti claim is not a short text")
+    return jti

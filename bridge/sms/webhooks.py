@@ -13,6 +13,7 @@ The web handler builds the request and checks its signature (`signatures.py`). B
 
 from __future__ import annotations
 
+import codecs
 import enum
 import json
 import logging
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
+from bridge.domain import limits
 from bridge.errors import InvalidInput
 from bridge.routing.model import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus, PhoneNumber
 from bridge.sms.codes import describe_receipt_error
@@ -37,6 +39,9 @@ JSON_CONTENT_TYPE = "application/json"
 # and staff see that something arrived, but its bytes are not shown: they are usually
 # ringtones, WAP pushes or SIM updates, not words a person wrote.
 BINARY_PLACEHOLDER = "[binary message not shown]"
+# A genuine webhook of a kind we cannot show is still taken (a refusal would be retried by
+# Vonage for a day, in vain), and staff see that something came.
+UNSUPPORTED_PLACEHOLDER = "[{kind} message not shown]"
 # SMS API inbound `type` values (https://developer.vonage.com/en/messaging/sms/guides/inbound-sms).
 SMS_API_TEXT_TYPES = frozenset({"text", "unicode"})
 SMS_API_BINARY_TYPE = "binary"
@@ -59,6 +64,27 @@ class AddressKind(enum.StrEnum):
     E164 = "e164"  # '+' and digits: a phone we can text back
     SHORT_CODE = "short_code"  # digits, no '+': may be texted back on the same network
     ALPHANUMERIC = "alphanumeric"  # a sender name such as "AcmeBank": cannot be replied to
+
+
+def _lenient(error: UnicodeError) -> tuple[str, int]:
+    """A decoding error handler that never fails: a UTF-8-encoded surrogate passes through as
+    that surrogate (Vonage sends each half of an emoji that a part boundary split this way,
+    and joining the parts puts it together again); any other undecodable byte becomes U+FFFD.
+
+    Vonage retries a webhook it got no 2xx for, for a day: refusing a genuine text for a
+    stray byte would refuse every retry too, and the text would never arrive.
+    """
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    chunk = error.object[error.start : error.start + 3]
+    if len(chunk) == 3 and chunk[0] == 0xED and 0xA0 <= chunk[1] <= 0xBF and 0x80 <= chunk[2]:
+        unit = ((chunk[0] & 0x0F) << 12) | ((chunk[1] & 0x3F) << 6) | (chunk[2] & 0x3F)
+        return chr(unit), error.start + 3
+    return "\ufffd", error.start + 1
+
+
+LENIENT = "smschat-lenient"
+codecs.register_error(LENIENT, _lenient)
 
 
 @dataclass(frozen=True)
@@ -86,29 +112,34 @@ def _body_params(request: WebhookRequest) -> dict[str, object]:
     media, charset = _media_type(request.content_type)
     if media == FORM_CONTENT_TYPE:
         try:
-            text = request.body.decode(charset)
-            pairs = parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
-        except (LookupError, UnicodeDecodeError):
-            raise InvalidInput(f"form body is not valid {charset}") from None
-        params: dict[str, object] = {}
-        for key, value in pairs:
-            if key in params:
-                raise InvalidInput(f"parameter {key!r} appears more than once")
-            params[key] = value
-        return params
+            codecs.lookup(charset)
+        except LookupError:
+            charset = "utf-8"  # a charset nobody knows: the bytes are still percent escapes
+        return form_params(request.body.decode(charset, LENIENT), charset=charset)
     if media == JSON_CONTENT_TYPE:
         try:
             decoded = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise InvalidInput("body is not valid JSON") from None
         if not isinstance(decoded, dict):
             raise InvalidInput("JSON body must be an object")
         return decoded
     shown = media or "none"
     raise InvalidInput(
-        f"unsupported content type {shown!r}; expected {FORM_CONTENT_TYPE} or {JSON_CONTENT_TYPE}",
+        f"unsupported content type {shown[:80]!r}; expected {FORM_CONTENT_TYPE} or "
+        f"{JSON_CONTENT_TYPE}",
         status=415,
     )
+
+
+def form_params(text: str, *, charset: str = "utf-8") -> dict[str, object]:
+    """`a=1&b=2` (a query string or a form body) as a dict; a key given twice is refused."""
+    params: dict[str, object] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding=charset, errors=LENIENT):
+        if key in params:
+            raise InvalidInput(f"parameter {key[:40]!r} appears more than once")
+        params[key] = value
+    return params
 
 
 def webhook_params(request: WebhookRequest) -> dict[str, object]:
@@ -118,17 +149,27 @@ def webhook_params(request: WebhookRequest) -> dict[str, object]:
     JSON. Vonage says mixing query and body parameters is unsupported, so a key present in
     both with different values is refused rather than silently picking one.
     """
-    method = request.method.upper()
-    if method not in ("GET", "POST"):
-        raise InvalidInput(f"method {method} not allowed; use GET or POST", status=405)
     params: dict[str, object] = dict(request.query)
-    if method == "GET" or not request.body:
+    if _method(request) == "GET" or not request.body:
         return params
     for key, value in _body_params(request).items():
         if key in params and params[key] != value:
-            raise InvalidInput(f"parameter {key!r} differs between query string and body")
+            raise InvalidInput(f"parameter {key[:40]!r} differs between query string and body")
         params[key] = value
     return params
+
+
+def body_params(request: WebhookRequest) -> dict[str, object]:
+    """The parameters of a request's body alone: all that a Messages API JWT signs."""
+    _method(request)
+    return _body_params(request) if request.body else {}
+
+
+def _method(request: WebhookRequest) -> str:
+    method = request.method.upper()
+    if method not in ("GET", "POST"):
+        raise InvalidInput(f"method {method[:10]} not allowed; use GET or POST", status=405)
+    return method
 
 
 def is_messages_api(params: Params) -> bool:
@@ -153,8 +194,25 @@ def _text_field(params: Params, key: str) -> str | None:
     return text or None
 
 
+# Fields that name something we store, and the longest each may be.
+_LONGEST = {
+    "messageId": limits.PROVIDER_ID,
+    "message_uuid": limits.PROVIDER_ID,
+    "concat-ref": limits.CONCAT_REF,
+    "err-code": limits.ERROR_CODE,
+    "title": limits.ERROR_CODE,
+}
+
+
+def _bounded(key: str, value: str | None) -> str | None:
+    longest = _LONGEST.get(key)
+    if value is not None and longest is not None and len(value) > longest:
+        raise InvalidInput(f"field {key!r} is longer than {longest} characters")
+    return value
+
+
 def _require(params: Params, *keys: str) -> dict[str, str]:
-    found = {key: _text_field(params, key) for key in keys}
+    found = {key: _bounded(key, _text_field(params, key)) for key in keys}
     missing = [key for key, value in found.items() if value is None]
     if missing:
         raise InvalidInput(f"missing field(s): {', '.join(missing)}")
@@ -214,8 +272,8 @@ def _parse_sms_api_time(params: Params) -> datetime:
 
 def _concat_number(params: Params, key: str) -> int:
     raw = _require(params, key)[key]
-    if not raw.isdigit():
-        raise InvalidInput(f"field {key!r} must be a whole number")
+    if not raw.isdigit() or int(raw) > limits.CONCAT_PARTS:
+        raise InvalidInput(f"field {key!r} must be a whole number up to {limits.CONCAT_PARTS}")
     return int(raw)
 
 
@@ -252,7 +310,7 @@ def _parse_sms_api_inbound(params: Params) -> InboundSms:
     elif kind in SMS_API_TEXT_TYPES:
         text = _message_text(params)
     else:
-        raise InvalidInput(f"unsupported inbound message type {kind!r}")
+        text = UNSUPPORTED_PLACEHOLDER.format(kind=kind[:20])
     return InboundSms(
         provider_message_id=found["messageId"],
         sender=sender,
@@ -264,15 +322,10 @@ def _parse_sms_api_inbound(params: Params) -> InboundSms:
 
 
 def _parse_messages_api_inbound(params: Params) -> InboundSms:
-    channel = _text_field(params, "channel")
-    if channel != "sms":
-        raise InvalidInput(f"unsupported Messages API channel {channel!r}; expected 'sms'")
     found = _require(params, "message_uuid", "from", "to", "timestamp")
     sender, recipient = _inbound_addresses(found["from"], found["to"])
-    if (_text_field(params, "message_type") or "text") != "text":
-        text = BINARY_PLACEHOLDER  # same decision as SMS API binary messages
-    else:
-        text = _message_text(params)
+    kind = (_text_field(params, "message_type") or "text")[:20]
+    text = _message_text(params) if kind == "text" else UNSUPPORTED_PLACEHOLDER.format(kind=kind)
     # The Messages API joins the parts of a long SMS before calling us (`sms.num_messages`),
     # so there is never a ConcatPart here.
     return InboundSms(
@@ -346,7 +399,7 @@ def _client_ref(params: Params, key: str) -> str | None:
 
 def _parse_sms_api_receipt(params: Params) -> DeliveryReceipt:
     found = _require(params, "messageId", "status")
-    err_code = _text_field(params, "err-code")
+    err_code = _bounded("err-code", _text_field(params, "err-code"))
     status = _sms_api_status(found["status"].lower(), err_code)
     client_ref = _client_ref(params, "client-ref")
     if status in _IGNORE_ERROR_CODE or err_code is None or err_code == "0":
@@ -375,7 +428,7 @@ def _parse_messages_api_receipt(params: Params) -> DeliveryReceipt:
     error_code = error_text = None
     if error:
         # `title` carries the code (e.g. 1050), `detail` the words, `type` a docs link.
-        error_code = _text_field(error, "title")
+        error_code = _bounded("title", _text_field(error, "title"))
         error_text = _text_field(error, "detail") or _text_field(error, "type")
     return DeliveryReceipt(
         provider_message_id=found["message_uuid"],

@@ -7,6 +7,7 @@ Slack channel and per carrier account.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -102,6 +103,36 @@ class Wakeups:
                     self._notify_local(1)
         finally:
             await pubsub.aclose()
+
+
+class SeenOnce(Protocol):
+    """Remembers tokens (a request's signature, a JWT id) so that each is accepted once."""
+
+    async def first_time(self, token: str, *, ttl: float) -> bool:
+        """True the first time `token` is shown within `ttl` seconds, False on a replay."""
+        ...
+
+    async def forget(self, token: str) -> None:
+        """Let `token` in again: what it brought could not be taken after all."""
+        ...
+
+
+def token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class RedisSeenOnce:
+    def __init__(self, redis: object) -> None:
+        self._redis = redis
+
+    async def first_time(self, token: str, *, ttl: float) -> bool:
+        stored = await self._redis.set(  # type: ignore[attr-defined]
+            "smschat:seen:" + token_key(token), b"1", nx=True, px=max(1, int(ttl * 1000))
+        )
+        return bool(stored)
+
+    async def forget(self, token: str) -> None:
+        await self._redis.delete("smschat:seen:" + token_key(token))  # type: ignore[attr-defined]
 
 
 class Pauses(Protocol):
