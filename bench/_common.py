@@ -80,7 +80,7 @@ def bridge_process(values: dict[str, Any], *, log_path: Path, ca_bundle: Path) -
     """`python -m bridge run` from this checkout on a free port, configured by `values`."""
     port = free_port()
     env = {
-        "REQUESTS_CA_BUNDLE": str(ca_bundle),  # the Vonage SDK trusts the fake's CA
+        "SSL_CERT_FILE": str(ca_bundle),  # the bridge trusts the fake Vonage's CA
         **{name.upper(): str(value) for name, value in values.items()},
         "HOST": "127.0.0.1",
         "PORT": str(port),

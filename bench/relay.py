@@ -318,7 +318,7 @@ async def start_rig(
     slack_secret, sms_secret, vonage_secret = (uuid.uuid4().hex for _ in range(3))
     tls = TestTls()
     # The Vonage SDK speaks https through `requests`: trust the fake's private CA.
-    stack.enter_context(_environ("REQUESTS_CA_BUNDLE", str(tls.ca_bundle_path(workdir))))
+    stack.enter_context(_environ("SSL_CERT_FILE", str(tls.ca_bundle_path(workdir))))
     slack = await stack.enter_async_context(FakeSlack(token=BOT_TOKEN))
     slack.add_user(STAFF, "dana", display_name="Dana")
     vonage = await stack.enter_async_context(

@@ -27,8 +27,9 @@ from bridge.slack.access import Gatekeeper
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
+from bridge.sms.client import VonageClient
 from bridge.sms.http import VonageWebhooks
-from bridge.sms.sender import VonageSender
+from bridge.sms.sender import VonageSender, vonage_auth
 from bridge.store.coordination import (
     LocalPauses,
     LocalRateLimiter,
@@ -95,7 +96,7 @@ class Bridge:
             await self.redis.aclose()
         close = getattr(self.sender, "close", None)
         if close is not None:
-            close()
+            await close()
         await self.db.close()
 
 
@@ -123,6 +124,7 @@ async def build_bridge(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=slack_session,
+        timeout=int(settings.http_timeout_seconds + 0.999),
         # No retries inside a call: a post whose answer was lost may have been made, and
         # only the outbox, which looks first, may decide to try again.
         retry_handlers=[],
@@ -137,6 +139,12 @@ async def build_bridge(
     )
     sender = sender or VonageSender(
         settings,
+        VonageClient(
+            vonage_auth(settings),
+            rest_host=settings.vonage_rest_host,
+            api_host=settings.vonage_api_host,
+            timeout=settings.http_timeout_seconds,
+        ),
         limiter=RedisRateLimiter(redis) if redis else LocalRateLimiter(),
     )
     book = SettingsBook(

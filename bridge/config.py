@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     vonage_requests_per_second: float = Field(default=30.0, gt=0, le=1000)
     # How long a claimed outbox job stays an instance's; a dead instance's jobs return after it.
     outbox_lease_seconds: int = Field(default=60, ge=2, le=3600)
+    # How long a call to Slack or Vonage may take; past it the call counts as unanswered (it
+    # may have had its effect: the outbox looks before it tries again).
+    http_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
     # Not shown in repr: a URL may hold a password (it is also kept out of logs).
     database_url: str = Field(default="sqlite+aiosqlite:///smschat.db", repr=False)

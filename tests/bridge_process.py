@@ -6,6 +6,7 @@ import asyncio
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Literal
 
 import aiohttp
 from aiohttp import web
@@ -26,11 +27,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class AnswerHolder:
-    """A proxy between one bridge process and a fake: calls pass through, and once armed
-    the fake's answer to the next call `holds` picks (by path and body) is kept back, never
-    delivered.
+    """A proxy between a bridge and a fake: calls pass through, and once armed the fake's
+    answer to the next call `holds` picks (by path and body) is lost on the way back.
 
-    So a test can kill the process while a call it made has had its effect but not its
+    `lose` says how: "never" keeps it back for good (a test kills the process meanwhile),
+    "drop" closes the connection instead of answering, a number of seconds answers that
+    late (after the client gave up). Either way the call has had its effect but not its
     answer: the one case where a job cannot know whether it did its work.
     """
 
@@ -42,9 +44,11 @@ class AnswerHolder:
         server_ssl: ssl.SSLContext | None = None,
         client_ssl: ssl.SSLContext | None = None,
         reach_target: bool = True,
+        lose: Literal["never", "drop"] | float = "never",
     ) -> None:
         self.target = target.rstrip("/")
         self.holds = holds
+        self.lose = lose
         # False: the held call never reaches the fake, as if its sender died before it left.
         self.reach_target = reach_target
         self.armed = False
@@ -96,6 +100,11 @@ class AnswerHolder:
         ) as answer:
             answered = await answer.read()
             kept = {k: v for k, v in answer.headers.items() if k in ("Content-Type", "Retry-After")}
-        if held:
+        if held and self.lose == "drop":
+            assert request.transport is not None
+            request.transport.close()
+        elif held and self.lose == "never":
             await self._never.wait()  # until the process (or the test) goes away
+        elif held:
+            await asyncio.sleep(float(self.lose))
         return web.Response(status=answer.status, body=answered, headers=kept)

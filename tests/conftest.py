@@ -143,10 +143,25 @@ def tls() -> TestTls:
     return TestTls()
 
 
+@pytest.fixture(scope="session")
+def private_key_pem() -> str:
+    """An RSA private key in PEM, as a Vonage application's key file holds it."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem.decode()
+
+
 @pytest.fixture
 def ca_bundle(tls: TestTls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tls.ca_bundle_path(tmp_path)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(path))
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))
     return path
 
 

@@ -333,7 +333,7 @@ async def test_signed_vonage_webhooks_are_accepted_when_a_secret_is_set() -> Non
 
 
 def _start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "REQUESTS_CA_BUNDLE"}
+    env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
     return subprocess.Popen(
         [sys.executable, "-m", "bridge", "demo", *args],
         cwd=cwd,

@@ -60,7 +60,7 @@ async def doomed(
             vonage=fake_vonage,
             HOST="127.0.0.1",
             PORT=str(free_port),
-            REQUESTS_CA_BUNDLE=str(ca_bundle),
+            SSL_CERT_FILE=str(ca_bundle),
             **extra,
         )
         process = BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "doomed.log")

@@ -22,8 +22,6 @@ import aiohttp
 import pytest
 import requests
 from aiohttp import web
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
@@ -86,15 +84,9 @@ async def vonage(
         yield fake
 
 
-@pytest.fixture(scope="module")
-def private_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return pem.decode()
+@pytest.fixture
+def private_key(private_key_pem: str) -> str:
+    return private_key_pem
 
 
 def sdk(fake: FakeVonage, **auth: str) -> Vonage:

@@ -96,7 +96,9 @@ async def test_a_signed_messages_api_request_is_accepted_once(start_live) -> Non
 
 
 async def test_a_replayed_slack_command_is_refused_and_texts_once(live: LiveBridge) -> None:
-    form = slash_command_form("/smschat", "new +44 7400 123456 Your results are ready", STAFF, INBOX)
+    form = slash_command_form(
+        "/smschat", "new +44 7400 123456 Your results are ready", STAFF, INBOX
+    )
     body = urlencode(form).encode()
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -268,7 +270,11 @@ async def test_signed_interactions_with_wrong_fields_get_no_5xx(live: LiveBridge
 
 @pytest.mark.parametrize(
     "text",
-    ["search bob page:99999999999999999999", "close #99999999999999999999", "list page:" + "9" * 30],
+    [
+        "search bob page:99999999999999999999",
+        "close #99999999999999999999",
+        "list page:" + "9" * 30,
+    ],
     ids=["search-page-huge", "close-ref-huge", "list-page-huge"],
 )
 async def test_commands_with_huge_numbers_are_answered(live: LiveBridge, text) -> None:
@@ -410,4 +416,3 @@ async def test_a_contact_name_is_escaped_in_the_header_notification(live: LiveBr
     updates = await live.slack.wait_for("chat.update")
     assert "<!channel>" not in updates[-1].params["text"]
     assert "&lt;!channel&gt;" in updates[-1].params["text"]
-

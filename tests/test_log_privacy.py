@@ -244,7 +244,7 @@ async def test_the_running_command_logs_no_secret_number_or_words(
         LOG_LEVEL="DEBUG",
         HOST="127.0.0.1",
         PORT=str(free_port),
-        REQUESTS_CA_BUNDLE=str(ca_bundle),
+        SSL_CERT_FILE=str(ca_bundle),
     )
     process = BridgeProcess(env, cwd=tmp_path, log_path=tmp_path / "bridge.log")
     try:

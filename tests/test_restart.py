@@ -59,7 +59,7 @@ def process_for(
             SLACK_API_URL=slack_url,
             HOST="127.0.0.1",
             PORT=str(free_port),
-            REQUESTS_CA_BUNDLE=str(ca_bundle),
+            SSL_CERT_FILE=str(ca_bundle),
         )
         process = BridgeProcess(env, cwd=tmp_path, log_path=tmp_path / f"bridge-{len(made)}.log")
         made.append(process)

@@ -112,7 +112,7 @@ def instance_env(
         LOG_LEVEL="INFO",
         HOST="127.0.0.1",
         PORT=str(port),
-        REQUESTS_CA_BUNDLE=str(ca_bundle),
+        SSL_CERT_FILE=str(ca_bundle),
     )
     return env | extra
 

@@ -204,7 +204,8 @@ class FakeVonage:
         *,
         also_to: Sequence[str] = (),
     ) -> None:
-        """After each SMS API send, POST a delivery receipt per part to `url`.
+        """After each send, POST its receipts to `url`: a delivery receipt per part (SMS API)
+        or a message status (Messages API), each naming the send's client-ref.
 
         With `also_to`, receipts take turns among all the URLs and pass over one that does
         not answer, as a load balancer in front of several instances would.
@@ -307,15 +308,18 @@ class FakeVonage:
             )
             turn = self._receipts_sent % len(urls)
             self._receipts_sent += 1
-            task = asyncio.create_task(self._post_form(urls[turn:] + urls[:turn], form))
-            self._receipt_tasks.add(task)
-            task.add_done_callback(self._receipt_tasks.discard)
+            self._post_later(urls[turn:] + urls[:turn], data=form)
 
-    async def _post_form(self, urls: list[str], form: dict[str, str]) -> None:
+    def _post_later(self, urls: list[str], **body: Any) -> None:
+        task = asyncio.create_task(self._post_webhook(urls, **body))
+        self._receipt_tasks.add(task)
+        task.add_done_callback(self._receipt_tasks.discard)
+
+    async def _post_webhook(self, urls: list[str], **body: Any) -> None:
         assert self._session is not None
         for url in urls:
             try:
-                async with self._session.post(url, data=form) as response:
+                async with self._session.post(url, **body) as response:
                     if response.status < 300:
                         return
                     log.warning("FakeVonage: receipt to %s got HTTP %s", url, response.status)
@@ -354,6 +358,14 @@ class FakeVonage:
             client_ref=body.get("client_ref"),
         )
         await self._record(send)
+        if self._receipts is not None:
+            urls, status, _err_code = self._receipts
+            receipt = messages_status_json(
+                message_uuid=message_uuid, to=body["to"], from_=body["from"], status=status
+            )
+            if body.get("client_ref"):
+                receipt["client_ref"] = body["client_ref"]
+            self._post_later(urls, json=receipt)
         return web.json_response({"message_uuid": message_uuid}, status=202)
 
     def _messages_authorized(self, request: web.Request) -> bool:

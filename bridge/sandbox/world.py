@@ -157,9 +157,9 @@ class Sandbox:
 
     async def _start(self) -> None:
         # The Vonage SDK only speaks https, through `requests`: trust the fake's private CA.
-        self._old_ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+        self._old_ca_bundle = os.environ.get("SSL_CERT_FILE")
         ca_bundle = self.tls.ca_bundle_path(self._workdir)
-        os.environ["REQUESTS_CA_BUNDLE"] = str(ca_bundle)
+        os.environ["SSL_CERT_FILE"] = str(ca_bundle)
         self._ca_bundle_set = True
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         await self.slack.start()
@@ -210,9 +210,9 @@ class Sandbox:
             await self._http.close()
             self._http = None
         if self._ca_bundle_set:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+            os.environ.pop("SSL_CERT_FILE", None)
             if self._old_ca_bundle is not None:
-                os.environ["REQUESTS_CA_BUNDLE"] = self._old_ca_bundle
+                os.environ["SSL_CERT_FILE"] = self._old_ca_bundle
             self._ca_bundle_set = False
         shutil.rmtree(self._workdir, ignore_errors=True)
 

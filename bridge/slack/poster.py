@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -97,7 +98,8 @@ class SlackPoster:
             raise SendError(
                 f"Slack answered {error}", retryable=error not in _PERMANENT_ERRORS, code=error
             ) from None
-        except (SlackClientError, OSError, TimeoutError) as exc:
+        except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # No answer: the call may have had its effect. The job looks before it retries.
             raise SendError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
 
     async def post_header(self, channel: ChannelId, view: CaseView) -> PostedMessage:

@@ -1,19 +1,15 @@
-"""Sending texts with the Vonage SDK, in a small bounded thread pool (the SDK is synchronous).
+"""Sending texts through Vonage: the SMS API, or the Messages API when an application is set.
 
-One SDK client per API: the SDK keeps request headers on the client between calls, so the
-SMS API and the Messages API never share one.
+Each send is one HTTP call (`VonageClient`); the request bodies are the SDK's models, so
+what goes out is what the SDK would send.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import requests
-from vonage import Auth, HttpClientOptions, Vonage
-from vonage_http_client.errors import HttpRequestError
+from vonage_http_client import Auth
 from vonage_messages import Sms
 from vonage_sms import SmsMessage
 
@@ -22,6 +18,7 @@ from bridge.errors import SendError
 from bridge.routing.model import PhoneNumber
 from bridge.routing.ports import SentSms
 from bridge.routing.segments import measure
+from bridge.sms.client import VonageClient, http_failure
 from bridge.sms.codes import describe_send_status
 from bridge.store.coordination import LocalRateLimiter, RateLimiter
 
@@ -29,35 +26,34 @@ log = logging.getLogger(__name__)
 
 # https://developer.vonage.com/en/api/sms#send-an-sms (responses): '0' is success.
 _SMS_OK = "0"
-# HTTP answers worth another try: throttling and the server's own trouble.
-_RETRYABLE_HTTP = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+def vonage_auth(settings: Settings) -> Auth:
+    """The account's credentials as the SDK holds them: the application's key, or the API's."""
+    if settings.uses_messages_api:
+        return Auth(
+            application_id=settings.vonage_application_id,
+            private_key=settings.private_key_pem(),
+            api_key=settings.vonage_api_key,
+            api_secret=_secret(settings),
+        )
+    assert settings.vonage_api_key and settings.vonage_api_secret
+    return Auth(api_key=settings.vonage_api_key, api_secret=_secret(settings))
+
+
+def _secret(settings: Settings) -> str | None:
+    secret = settings.vonage_api_secret
+    return secret.get_secret_value() if secret is not None else None
 
 
 class VonageSender:
     """Implements `SmsSender` through the SMS API, or the Messages API when configured."""
 
     def __init__(
-        self, settings: Settings, *, limiter: RateLimiter | None = None, threads: int = 4
+        self, settings: Settings, client: VonageClient, *, limiter: RateLimiter | None = None
     ) -> None:
-        options: dict[str, Any] = {"timeout": 15, "pool_maxsize": threads}
-        if settings.vonage_api_host:
-            options["api_host"] = settings.vonage_api_host
-        if settings.vonage_rest_host:
-            options["rest_host"] = settings.vonage_rest_host
+        self._client = client
         self._messages_api = settings.uses_messages_api
-        if self._messages_api:
-            auth = Auth(
-                application_id=settings.vonage_application_id,
-                private_key=settings.private_key_pem(),
-            )
-        else:
-            assert settings.vonage_api_key and settings.vonage_api_secret
-            auth = Auth(
-                api_key=settings.vonage_api_key,
-                api_secret=settings.vonage_api_secret.get_secret_value(),
-            )
-        self._client = Vonage(auth, HttpClientOptions(**options))
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vonage")
         self._limiter = limiter or LocalRateLimiter()
         self._account = settings.vonage_application_id or settings.vonage_api_key or "account"
         self._rate = settings.vonage_requests_per_second
@@ -71,30 +67,27 @@ class VonageSender:
         )
         if wait > 0:
             await asyncio.sleep(wait)
-        loop = asyncio.get_running_loop()
         send = self._send_messages_api if self._messages_api else self._send_sms_api
-        return await loop.run_in_executor(
-            self._pool, send, _digits(to), _digits(sender), text, client_ref
-        )
+        return await send(_digits(to), _digits(sender), text, client_ref)
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    async def close(self) -> None:
+        await self._client.close()
 
-    def _send_sms_api(self, to: str, sender: str, text: str, client_ref: str) -> SentSms:
+    async def _send_sms_api(self, to: str, sender: str, text: str, client_ref: str) -> SentSms:
         message = SmsMessage(
             to=to, from_=sender, text=text, type=_sms_type(text), client_ref=client_ref
         )
-        http = self._client.http_client
-        # The raw answer keeps each part's status code, which SmsError would fold into prose.
-        answer = _guard(
-            lambda: http.post(
-                http.rest_host,
-                "/sms/json",
-                message.model_dump(by_alias=True, exclude_none=True),
-                "body",
-                "form",
-            )
+        client = self._client
+        status, answer, headers = await client.request(
+            "POST",
+            client.rest_host,
+            "/sms/json",
+            credentials="body",
+            form=message.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
+        if status >= 300:
+            raise http_failure(status, headers, "the SMS API")
+        # The raw answer keeps each part's status code, which the SDK would fold into prose.
         parts = answer.get("messages", []) if isinstance(answer, dict) else []
         failed = [p for p in parts if str(p.get("status")) != _SMS_OK]
         if not parts or failed:
@@ -109,26 +102,24 @@ class VonageSender:
             raise SendError(info.words, retryable=info.retryable, code=code)
         return SentSms([p["message-id"] for p in parts])
 
-    def _send_messages_api(self, to: str, sender: str, text: str, client_ref: str) -> SentSms:
+    async def _send_messages_api(
+        self, to: str, sender: str, text: str, client_ref: str
+    ) -> SentSms:
         sms = Sms(to=to, from_=sender, text=text, client_ref=client_ref)
-        answer = _guard(lambda: self._client.messages.send(sms))
-        return SentSms([answer.message_uuid])
-
-
-def _guard(call: Any) -> Any:
-    try:
-        return call()
-    except HttpRequestError as exc:
-        status = exc.response.status_code
-        retry_after = exc.response.headers.get("Retry-After")
-        raise SendError(
-            f"Vonage answered HTTP {status}",
-            retryable=status in _RETRYABLE_HTTP,
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            code=str(status),
-        ) from None
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise SendError(f"Vonage unreachable: {type(exc).__name__}", retryable=True) from None
+        client = self._client
+        status, answer, headers = await client.request(
+            "POST",
+            client.api_host,
+            "/v1/messages",
+            credentials="jwt",
+            json=sms.model_dump(mode="json", by_alias=True, exclude_none=True),
+        )
+        if status >= 300:
+            raise http_failure(status, headers, "the Messages API")
+        if not isinstance(answer, dict) or not isinstance(answer.get("message_uuid"), str):
+            # Taken (2xx) but unnamed: sending again could send twice; the receipt tells.
+            raise SendError("the Messages API answered without a message_uuid", retryable=True)
+        return SentSms([answer["message_uuid"]])
 
 
 def _sms_type(text: str) -> str:

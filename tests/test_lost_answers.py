@@ -1,0 +1,153 @@
+"""A call that Slack or Vonage carried out but whose answer was lost is not made again.
+
+Between the bridge and each fake sits a proxy that lets the call through and then loses
+its answer: it closes the connection, or answers after the bridge stopped waiting. No
+client may retry inside that call (the SDKs would: Slack's connection-error handler,
+Vonage's RemoveDisconnected loop); the outbox tries again, looking first for what the lost
+call did (Slack message metadata, the send's client-ref in its delivery receipt).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from bridge.fakes import FakeSlack, FakeVonage, TestTls
+from bridge.fakes.slack_api import slash_command_form
+from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.store.outbox import RetryPolicy
+from tests.bridge_process import AnswerHolder
+from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
+
+CONTACT = "447400123456"
+FAST_RETRIES = RetryPolicy(max_attempts=6, base_delay=0.1, max_delay=0.3)
+
+
+def posts_with(text: str) -> Callable[[str, bytes], bool]:
+    return lambda path, body: path.endswith("chat.postMessage") and text.encode() in body
+
+
+def header_post(path: str, body: bytes) -> bool:
+    return path.endswith("chat.postMessage") and b"smschat_case" in body
+
+
+def any_send(path: str, _body: bytes) -> bool:
+    return path in ("/sms/json", "/v1/messages")
+
+
+@pytest.fixture
+async def lossy(
+    start_live, fake_slack: FakeSlack, fake_vonage: FakeVonage, tls: TestTls
+) -> AsyncIterator[Callable[..., Any]]:
+    """Start a bridge whose calls to one fake go through an `AnswerHolder`."""
+    proxies: list[AnswerHolder] = []
+
+    async def start(to: str, picks: Callable[[str, bytes], bool], lose: Any, **extra: str):
+        if to == "slack":
+            proxy = AnswerHolder(fake_slack.base_url.removesuffix("/api/"), holds=picks, lose=lose)
+        else:
+            proxy = AnswerHolder(
+                f"https://{fake_vonage.host}",
+                holds=picks,
+                lose=lose,
+                server_ssl=tls.server_ssl_context(),
+                client_ssl=tls.client_ssl_context(),
+            )
+        await proxy.__aenter__()
+        proxies.append(proxy)
+        routed = (
+            {"SLACK_API_URL": f"http://{proxy.host}/api/"}
+            if to == "slack"
+            else {"VONAGE_REST_HOST": proxy.host, "VONAGE_API_HOST": proxy.host}
+        )
+        live = await start_live(
+            retry_policy=FAST_RETRIES, HTTP_TIMEOUT_SECONDS="1", **routed, **extra
+        )
+        fake_vonage.send_receipts_to(f"{live.url}/vonage/status")
+        proxy.armed = True
+        return live, proxy
+
+    yield start
+    for proxy in proxies:
+        await proxy.__aexit__(None, None, None)
+
+
+async def text_in(live: LiveBridge, text: str, message_id: str) -> None:
+    params = sms_inbound_params(
+        msisdn=CONTACT, to=OUR_NUMBER.removeprefix("+"), text=text, message_id=message_id
+    )
+    assert (await live.vonage_webhook("/vonage/inbound", params)).status == 200
+
+
+def thread_texts(slack: FakeSlack) -> list[str]:
+    [header] = slack.messages(INBOX)
+    return [m["text"] for m in slack.thread(INBOX, header["ts"]) if m["ts"] != header["ts"]]
+
+
+@pytest.mark.parametrize("lose", ["drop", 1.5], ids=["connection-dropped", "answer-too-late"])
+async def test_a_header_whose_answer_was_lost_is_posted_once(lossy, lose) -> None:
+    live, proxy = await lossy("slack", header_post, lose)
+    await text_in(live, "First words", "L1")
+    await live.slack.wait_until(lambda: len(live.slack.calls("chat.postMessage")) >= 2)
+    await live.drained()
+    assert proxy.held == ["/api/chat.postMessage"]
+    assert len(live.slack.messages(INBOX)) == 1  # one header
+    assert thread_texts(live.slack) == ["First words"]
+
+
+@pytest.mark.parametrize("lose", ["drop", 1.5], ids=["connection-dropped", "answer-too-late"])
+async def test_a_text_whose_post_answer_was_lost_is_posted_once(lossy, lose) -> None:
+    live, proxy = await lossy("slack", posts_with("Second words"), lose)
+    await text_in(live, "First words", "L1")
+    await text_in(live, "Second words", "L2")
+    await live.slack.wait_until(lambda: len(live.slack.calls("chat.postMessage")) >= 3)
+    await live.drained()
+    assert proxy.held == ["/api/chat.postMessage"]
+    assert thread_texts(live.slack) == ["First words", "Second words"]
+
+
+@pytest.mark.parametrize("api", ["sms", "messages"])
+@pytest.mark.parametrize("lose", ["drop", 1.5], ids=["connection-dropped", "answer-too-late"])
+async def test_a_reply_whose_send_answer_was_lost_is_sent_once(
+    lossy, lose, api: str, private_key_pem: str
+) -> None:
+    extra = {"VONAGE_APPLICATION_ID": "fake-app-id", "VONAGE_PRIVATE_KEY": private_key_pem}
+    live, proxy = await lossy("vonage", any_send, lose, **(extra if api == "messages" else {}))
+    await text_in(live, "Can I come on Friday?", "L1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    thread = live.slack.messages(INBOX)[0]["ts"]
+    await live.staff_reply(thread, "Yes, Friday works")
+    await live.vonage.wait_for_sends(1)
+    await live.slack.wait_until(
+        lambda: any(
+            c.params.get("name") == "white_check_mark" for c in live.slack.calls("reactions.add")
+        ),
+        what="the delivered reaction",
+        timeout=15,
+    )
+    await live.drained()
+    assert proxy.held == ["/sms/json" if api == "sms" else "/v1/messages"]
+    assert [s.text for s in live.vonage.sends] == ["Yes, Friday works (#1)"]
+
+
+async def test_a_command_whose_send_answer_was_lost_texts_once(lossy) -> None:
+    live, proxy = await lossy("vonage", any_send, "drop")
+    form = slash_command_form(
+        "/smschat", "new +44 7400 123456 Your results are ready", STAFF, INBOX
+    )
+    response = await live.signed_form(form)
+    assert response.status == 200
+    await live.vonage.wait_for_sends(1)
+    await live.slack.wait_until(
+        lambda: any(
+            c.params.get("name") == "white_check_mark" for c in live.slack.calls("reactions.add")
+        ),
+        what="the delivered reaction",
+        timeout=15,
+    )
+    await live.drained()
+    assert len(live.vonage.sends) == 1
+    assert json.dumps(proxy.held) == '["/sms/json"]'
