@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,9 +25,16 @@ from aiohttp import web
 from bridge.app import build_bridge, build_web_app
 from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.process import BridgeProcess
-from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
+from bridge.fakes.slack_api import (
+    block_actions_payload,
+    event_callback_body,
+    interaction_form,
+    message_event,
+    slack_signature_headers,
+    slash_command_form,
+)
 from bridge.fakes.vonage_api import sms_inbound_params, sms_receipt_params
-from bridge.logs import configure_logging
+from bridge.logs import RedactingFilter, configure_logging
 from tests.conftest import (
     BOT_TOKEN,
     INBOX,
@@ -258,3 +266,68 @@ async def test_the_running_command_logs_no_secret_number_or_words(
     log = process.log
     assert " DEBUG " in log and "outbox job" in log
     assert leaks(log) == []
+
+
+@pytest.mark.parametrize("served_with_logging", ["INFO"], indirect=True)
+async def test_refused_and_unusable_requests_leave_no_number_or_words_in_the_log(
+    served_with_logging: tuple[Conversation, io.StringIO],
+) -> None:
+    """Requests refused before, or failing inside, Bolt: none of their contents is logged."""
+    conversation, buffer = served_with_logging
+    url, http = f"{conversation.url}/slack/events", conversation.http
+    command = urlencode(
+        slash_command_form("/smschat", f"new {CONTACT} {INBOUND_TEXT}", STAFF, INBOX)
+    ).encode()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    stale = slack_signature_headers(SIGNING_SECRET, command, timestamp=int(time.time()) - 600)
+    assert (await http.post(url, data=command, headers=form | stale)).status == 401
+    forged = {**slack_signature_headers("not-the-secret", command)}
+    assert (await http.post(url, data=command, headers=form | forged)).status == 401
+
+    message = {"ts": "1712345678.000100", "text": f"{INBOUND_TEXT} from {CONTACT}"}
+    unknown = block_actions_payload(
+        user=STAFF, channel=INBOX, message=message, action={"action_id": "no_such_button"}
+    )
+    broken = {**unknown, "actions": [{"action_id": "case_close", "value": INBOUND_TEXT}]}
+    for payload in (unknown, broken):
+        body = urlencode(interaction_form(payload)).encode()
+        signed = form | slack_signature_headers(SIGNING_SECRET, body)
+        assert (await http.post(url, data=body, headers=signed)).status == 200
+    event = message_event(INBOX, STAFF, REPLY_TEXT, "1712345678.000200", thread_ts="1.2")
+    assert await conversation.slack_event(event | {"channel": [CONTACT]}) == 200
+
+    escaped = f"{conversation.url}/vonage/inbound?msisdn=%2B{CONTACT[1:]}&text=Marmalade+zeppelin"
+    assert (await http.get(escaped)).status == 400
+
+    log = buffer.getvalue()
+    assert "refused a request to /slack/events" in log and "could not be used" in log
+    assert leaks(log) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        ("to +447700900123 now", "to +********0123 now"),
+        ("msisdn=447700900123&to=1", "msisdn=********0123&to=1"),
+        ("text=new+%2B44+7700+900123", "text=new++**+****+**0123"),
+        ("%2B447700900123", "+********0123"),
+        ("+44 7700 900123", "+** **** **0123"),
+        ("(0)7700-900123", "(*)****-**0123"),
+        ("at 2026-12-02 09:00", "at 2026-12-02 09:00"),
+        ("ts 1712345678.000100", "ts 1712345678.000100"),
+        ("case #12 of 3", "case #12 of 3"),
+    ],
+    ids=[
+        "e164",
+        "form-digits",
+        "url-encoded-spaced",
+        "url-encoded-plus",
+        "spaced",
+        "national-with-dash",
+        "a-date-is-no-number",
+        "a-slack-ts-is-no-number",
+        "small-numbers",
+    ],
+)
+def test_numbers_are_masked_however_they_are_written(line: str, masked: str) -> None:
+    assert RedactingFilter([]).redact(line) == masked

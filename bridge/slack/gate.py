@@ -69,6 +69,9 @@ class _Event(BaseModel):
     item: dict[str, Any] | None = None
 
 
+_STRUCTURED = ("event", "view", "message", "container", "actions", "authorizations")
+
+
 class Envelope(BaseModel):
     """The top-level fields Bolt and our listeners read, with the types Slack gives them."""
 
@@ -89,6 +92,16 @@ class Envelope(BaseModel):
     response_urls: list[dict[str, Any]] | None = None
     response_url: str | None = None
     trigger_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        # Bolt reads these as `body.get(key, {})`: present, they must hold something.
+        if isinstance(data, dict):
+            nulled = [key for key in _STRUCTURED if key in data and data[key] is None]
+            if nulled:
+                raise ValueError(f"{', '.join(nulled)} given as null")
+        return data
 
     @model_validator(mode="after")
     def _named(self) -> Envelope:
