@@ -59,6 +59,11 @@ AUTOMATED = ":robot_face: Automated reply sent: {text}"
 CONTACT_NAME_REQUIRED = "Give the contact a name."
 UNKNOWN_COMMAND = "`{verb}` is not a `/smschat` command."
 BAD_ASSIGNEE = "Expected `me`, `nobody` or a person such as @dana, not {given}."
+UNESCAPED_MENTION = (
+    "Slack sent “{given}” as plain text, so SMS Chat cannot tell who that is: the app's "
+    "manifest must set `should_escape: true` for /smschat (update the app with the manifest "
+    "`smschat-bridge manifest` prints). Meanwhile, use the case header's Assign… menu."
+)
 MOVE_NOT_A_CASE_MESSAGE = "Only texts in an SMS case thread can be moved to a new case."
 MOVE_ONLY_INBOUND = "Only a contact's text can be moved to a new case, not a staff message."
 MOVED_NOTE = ":arrow_right: <@{user}> moved a text from this case to case #{ref}."

@@ -127,6 +127,32 @@ async def test_assignment_shows_in_the_header_and_tells_the_assignee(live) -> No
     assert "nobody" in latest_header_blocks(live, 1)
 
 
+@pytest.mark.parametrize(
+    "written",
+    [f"<@{MANAGER}|maria>", f"<@{MANAGER}>"],
+    ids=["escaped-with-name", "escaped-id-only"],
+)
+async def test_assign_takes_a_mention_as_an_escaped_command_carries_it(live, written) -> None:
+    live.slack.add_user(MANAGER, "maria", display_name="Maria")
+    await text(live, "Hello", "A2")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    answer = await live.command(f"assign #1 {written}")
+    assert answer == f"Case #1 is now assigned to <@{MANAGER}>."
+
+
+@pytest.mark.parametrize(
+    "written", ["@maria", "<@U" + "X" * 40 + ">", "<@someone>"], ids=["plain", "too-long", "bad"]
+)
+async def test_assign_refuses_what_names_nobody_and_says_why(live, written) -> None:
+    await text(live, "Hello", "A3")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    answer = await live.command(f"assign #1 {written}")
+    expected = "should_escape: true" if written == "@maria" else "Expected `me`, `nobody`"
+    assert expected in answer
+    await live.drained()
+    assert live.slack.calls("chat.update") == []
+
+
 async def test_add_contact_names_the_number_in_every_header(live: LiveBridge) -> None:
     await text(live, "Hi, it's Bob", "N1")
     await live.slack.wait_for("chat.postMessage", count=2)

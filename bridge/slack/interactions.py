@@ -7,6 +7,7 @@ the one call made inside a request is `views.open`, whose trigger id lives three
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,15 +308,26 @@ async def _assign(repo: Repository, rest: str, user: UserId) -> CaseChange:
 
 
 def _assignee(who: str, user: UserId) -> UserId | None:
-    """`me`, `nobody`, or a mention as Slack sends it in commands (`<@U123|dana>`)."""
+    """`me`, `nobody`, or a mention as Slack sends it in commands (`<@U123|dana>`).
+
+    A plain `@dana` means the command reached us unescaped (a manifest without
+    `should_escape: true`): no id is in it, so the answer says how to fix that.
+    """
     who = who.strip()
     if who.lower() == "me":
         return user
     if who.lower() in ("nobody", "none"):
         return None
-    if who.startswith("<@") and who.endswith(">"):
-        return UserId(who[2:-1].split("|")[0])
-    raise CaseActionRefused(texts.BAD_ASSIGNEE.format(given=who or "nobody named"))
+    mention = _MENTION.fullmatch(who)
+    if mention:
+        return UserId(mention.group(1))
+    if who.startswith("@"):
+        raise CaseActionRefused(texts.UNESCAPED_MENTION.format(given=who[:40]))
+    raise CaseActionRefused(texts.BAD_ASSIGNEE.format(given=who[:40] or "nobody named"))
+
+
+# A person as Slack writes them in an escaped command: `<@U123>` or `<@U123|dana>`.
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{1,31})(?:\|[^<>]*)?>")
 
 
 def case_of(action: Action) -> int:
