@@ -16,11 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, SendError
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
 from bridge.routing.jobs import JobContext, job_handlers
 from bridge.routing.model import ChannelId
+from bridge.routing.notices import job_settled
 from bridge.routing.ports import SmsSender
 from bridge.routing.rules import ChatRules
 from bridge.slack.access import Gatekeeper
@@ -120,15 +121,7 @@ async def build_bridge(
     store = Store(db)
     # One HTTP session for every Slack call: connections (and TLS) are reused.
     slack_session = aiohttp.ClientSession()
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        session=slack_session,
-        timeout=int(settings.http_timeout_seconds + 0.999),
-        # No retries inside a call: a post whose answer was lost may have been made, and
-        # only the outbox, which looks first, may decide to try again.
-        retry_handlers=[],
-    )
+    client = slack_web_client(settings, slack_session)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     seen: SeenOnce = RedisSeenOnce(redis) if redis else StoreSeenOnce(db, clock)
     poster = SlackPoster(
@@ -139,12 +132,7 @@ async def build_bridge(
     )
     sender = sender or VonageSender(
         settings,
-        VonageClient(
-            vonage_auth(settings),
-            rest_host=settings.vonage_rest_host,
-            api_host=settings.vonage_api_host,
-            timeout=settings.http_timeout_seconds,
-        ),
+        vonage_client(settings),
         limiter=RedisRateLimiter(redis) if redis else LocalRateLimiter(),
     )
     book = SettingsBook(
@@ -161,18 +149,21 @@ async def build_bridge(
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
-    def count(job: ClaimedJob, outcome: str) -> None:
+    async def settled(job: ClaimedJob, outcome: str, error: SendError | None) -> None:
         metrics.jobs.labels(job.kind, outcome).inc()
+        await job_settled(store, seen, job, outcome, error)
 
-    dispatcher = Dispatcher(outbox, job_handlers(ctx), policy=retry_policy, on_settled=count)
+    dispatcher = Dispatcher(outbox, job_handlers(ctx), policy=retry_policy, on_settled=settled)
     tasks = TaskKeeper()
     wakeups = Wakeups(dispatcher.notify, redis, tasks=tasks)
     store.on_enqueued(wakeups.committed)
+    outbox.on_revived(wakeups.committed)
     gatekeeper = Gatekeeper(client, lambda: book.inbox.all_channels)
     bolt = build_bolt_app(
         client=client,
         gatekeeper=gatekeeper,
         store=store,
+        outbox=outbox,
         metrics=metrics,
         book=book,
         clock=clock,
@@ -194,6 +185,27 @@ async def build_bridge(
         slack_session=slack_session,
         tasks=tasks,
         clock=clock,
+    )
+
+
+def slack_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=int(settings.http_timeout_seconds + 0.999),
+        # No retries inside a call: a post whose answer was lost may have been made, and
+        # only the outbox, which looks first, may decide to try again.
+        retry_handlers=[],
+    )
+
+
+def vonage_client(settings: Settings) -> VonageClient:
+    return VonageClient(
+        vonage_auth(settings),
+        rest_host=settings.vonage_rest_host,
+        api_host=settings.vonage_api_host,
+        timeout=settings.http_timeout_seconds,
     )
 
 

@@ -23,13 +23,12 @@ from bridge.logs import configure_logging
 from bridge.tasks import until_stopped
 
 if TYPE_CHECKING:
+    from bridge.app import Bridge
     from bridge.routing.contacts_import import ImportReport, ParsedFile
     from bridge.routing.export import LogRange
 
 log = logging.getLogger("bridge")
-
-MANIFEST = Path(__file__).with_name("manifest.yml")
-URL_PLACEHOLDER = "https://bridge.example.org"
+START_CHECKS_SECONDS = 10.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,27 +38,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve the Slack and Vonage endpoints and relay messages")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser(
+        "doctor",
+        help="check the set-up: Slack token, scopes and channels, Vonage account, numbers "
+        "and webhooks, database and Redis",
+        description="Reads the settings `run` reads and checks each thing it needs, one line "
+        "per check (✓, ✗ with what to do, – where it does not apply).",
+        epilog="Exit status: 0 every check passed, 1 some failed, 2 the settings are invalid.",
+    )
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
-    manifest.add_argument("--url", required=True, help="the bridge's public https URL")
+    where = manifest.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="the bridge's public https URL")
+    where.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="for Socket Mode (SLACK_APP_TOKEN): no request URLs",
+    )
     add_demo_parser(commands)
     add_contacts_parser(commands)
     add_export_parser(commands)
+    add_jobs_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "manifest":
-        return print_manifest(args.url)
+        return print_manifest(args.url, socket_mode=args.socket_mode)
     if args.command == "demo":
         return demo(args)
     if args.command == "contacts":
         return contacts(args)
     if args.command == "export":
         return export(args)
+    if args.command == "jobs":
+        return jobs(args)
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"smschat-bridge: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secret_values())
+    if args.command == "doctor":
+        return doctor(settings)
     if args.command == "migrate":
         from bridge.store.db import migrate
 
@@ -215,6 +233,116 @@ def _database_error(exc: Exception, hint: str) -> None:
     print(f"smschat-bridge: database error{hint}: {detail}", file=sys.stderr)
 
 
+class StoreSettings(BaseSettings):
+    """What the store's own commands read: the database and Redis, no Slack or Vonage."""
+
+    model_config = Settings.model_config
+    database_url: str = Settings.model_fields["database_url"].default
+    redis_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str) -> str:
+        return Settings._database_url_shape(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_shape(cls, value: str | None) -> str | None:
+        return Settings._redis_url_shape(value)
+
+
+def add_jobs_parser(commands: argparse._SubParsersAction) -> None:
+    jobs_parser = commands.add_parser("jobs", help="the outbox: work for Slack and Vonage")
+    actions = jobs_parser.add_subparsers(dest="jobs_command", required=True)
+    listing = actions.add_parser(
+        "list",
+        help="jobs waiting, running or given up: kind, case, attempts, last error",
+        description="Lists outbox jobs, oldest first (never their texts or numbers). "
+        "Reads DATABASE_URL.",
+    )
+    listing.add_argument("--dead", action="store_true", help="only the jobs given up")
+    retrying = actions.add_parser(
+        "retry",
+        help="put given-up jobs back, in their conversation's order",
+        description="Puts jobs given up back to run now; each conversation keeps its order. "
+        "Reads DATABASE_URL (and REDIS_URL, to wake the running instances).",
+        epilog="Exit status: 0 done, 1 none of the named jobs was given up, 2 bad "
+        "arguments or database unavailable.",
+    )
+    which = retrying.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID", help="job ids")
+    which.add_argument("--dead", action="store_true", help="every job given up")
+
+
+def jobs(args: argparse.Namespace) -> int:
+    """`jobs list [--dead]` and `jobs retry ID...|--dead`."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    settings = _read_settings(StoreSettings)
+    if settings is None:
+        return 2
+    if args.jobs_command == "retry" and not (args.ids or args.dead):
+        print("smschat-bridge: name the jobs to retry, or --dead for all", file=sys.stderr)
+        return 2
+    try:
+        if args.jobs_command == "list":
+            print("\n".join(asyncio.run(_job_lines(settings.database_url, dead_only=args.dead))))
+            return 0
+        revived = asyncio.run(_revive(settings, None if args.dead else args.ids))
+    except (OSError, SQLAlchemyError) as exc:
+        _database_error(exc, " (run `migrate` first?)")
+        return 2
+    print(f"smschat-bridge: {revived} job(s) put back")
+    return 0 if revived else 1
+
+
+async def _job_lines(url: str, *, dead_only: bool) -> list[str]:
+    from bridge.logs import RedactingFilter
+    from bridge.store.db import Database
+    from bridge.store.outbox import Outbox
+
+    db = Database(url)
+    try:
+        found = await Outbox(db).lines(dead_only=dead_only)
+    finally:
+        await db.close()
+    if not found:
+        return ["no jobs given up" if dead_only else "no jobs waiting, running or given up"]
+    masked = RedactingFilter([])  # an error's words may hold a number
+    lines = [
+        f"{'id':>8}  {'status':8}  {'kind':22}  {'case':>6}  {'tries':>5}  since             error"
+    ]
+    for job in found:
+        case = f"#{job.case_id}" if job.case_id else "-"
+        error = masked.redact((job.last_error or "")[:100])
+        lines.append(
+            f"{job.id:>8}  {job.status:8}  {job.kind:22}  {case:>6}  {job.attempts:>5}  "
+            f"{job.created_at:%Y-%m-%d %H:%M}  {error}"
+        )
+    return lines
+
+
+async def _revive(settings: StoreSettings, ids: list[int] | None) -> int:
+    from redis.asyncio import Redis
+
+    from bridge.store.coordination import WAKEUP_CHANNEL
+    from bridge.store.db import Database
+    from bridge.store.outbox import Outbox
+
+    db = Database(settings.database_url)
+    try:
+        revived = await Outbox(db).revive(ids)
+    finally:
+        await db.close()
+    if revived and settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            await redis.publish(WAKEUP_CHANNEL, b"1")  # the instances need not wait for it
+        finally:
+            await redis.aclose()
+    return revived
+
+
 class ExportSettings(BaseSettings):
     """What `export` reads: the store and the time zone its days are in, no Slack or Vonage.
 
@@ -340,14 +468,44 @@ def _standard_output() -> Iterator[TextIO]:
         yield out
 
 
-def print_manifest(url: str) -> int:
-    if not url.startswith("https://"):
+def doctor(settings: Settings) -> int:
+    from bridge.doctor import all_checks
+
+    checks = asyncio.run(all_checks(settings))
+    for check in checks:
+        print(check.line())
+    return 1 if any(check.passed is False for check in checks) else 0
+
+
+def print_manifest(url: str | None, *, socket_mode: bool) -> int:
+    from bridge.slack.manifest import manifest_for_socket_mode, manifest_for_url
+
+    if socket_mode:
+        print(manifest_for_socket_mode(), end="")
+        return 0
+    if url is None or not url.startswith("https://"):
         print(
-            "smschat-bridge: --url must be the public https:// URL of the bridge", file=sys.stderr
+            "smschat-bridge: --url must be the public https:// URL of the bridge "
+            "(or use --socket-mode)",
+            file=sys.stderr,
         )
         return 2
-    print(MANIFEST.read_text(encoding="utf-8").replace(URL_PLACEHOLDER, url.rstrip("/")), end="")
+    print(manifest_for_url(url), end="")
     return 0
+
+
+async def warn_of_setup_problems(bridge: Bridge) -> None:
+    """What `doctor` would find wrong with the token and the channels, one warning each;
+    the bridge runs on (Slack may only be out for a moment)."""
+    from bridge.doctor import start_checks
+
+    try:
+        problems = await asyncio.wait_for(start_checks(bridge), START_CHECKS_SECONDS)
+    except TimeoutError:
+        log.warning("Slack did not answer the start-up checks; run `smschat-bridge doctor`")
+        return
+    for problem in problems:
+        log.warning("%s", problem.line())
 
 
 async def serve(settings: Settings) -> int:
@@ -375,6 +533,7 @@ async def serve(settings: Settings) -> int:
         await bridge.close()
         return 1
     await bridge.start_background()
+    await warn_of_setup_problems(bridge)
     socket_mode = None
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler

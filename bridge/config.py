@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     slack_channel: str = Field(description="Id of the inbox channel where cases are posted")
     slack_api_url: str = "https://slack.com/api/"
+    # Where Slack and Vonage reach this bridge (https://sms.example.org): `doctor` checks
+    # that Vonage's webhooks point here.
+    public_url: str | None = None
 
     vonage_api_key: str | None = None
     vonage_api_secret: SecretStr | None = None
@@ -175,6 +178,17 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("https://", "http://")) or not urlsplit(value).hostname:
+            raise ValueError(
+                "expected the bridge's public base URL, such as https://sms.example.org"
+            )
+        return value.rstrip("/")
 
     @field_validator("vonage_numbers", mode="before")
     @classmethod

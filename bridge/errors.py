@@ -24,7 +24,9 @@ class SendError(BridgeError):
     """A call to Slack or the carrier failed.
 
     `retryable` tells the outbox whether trying again can help; `retry_after` (seconds)
-    is the wait the remote side asked for, when it said one.
+    is the wait the remote side asked for, when it said one. `fixable` marks a refusal
+    that a person can lift (a token replaced, the bot invited to a channel): the outbox
+    keeps such a job waiting for a while instead of giving up at once.
     """
 
     def __init__(
@@ -34,9 +36,11 @@ class SendError(BridgeError):
         retryable: bool,
         retry_after: float | None = None,
         code: str | None = None,
+        fixable: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
         self.code = code
+        self.fixable = fixable

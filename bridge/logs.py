@@ -15,9 +15,7 @@ from collections.abc import Iterable
 # A phone number in free text: '+' (or its URL escape), then 7 to 15 digits, which people
 # and forms group with spaces (or their URL escapes), dashes and parentheses. Not inside
 # a word, a decimal or an identifier.
-_NUMBER = re.compile(
-    r"(?<![\w.%])(?:\+|%2[Bb]|\()?\d(?:[\d() -]|%20|\+(?=\d))*\d(?![\w.])"
-)
+_NUMBER = re.compile(r"(?<![\w.%])(?:\+|%2[Bb]|\()?\d(?:[\d() -]|%20|\+(?=\d))*\d(?![\w.])")
 _URL_ESCAPES = re.compile(r"%2[Bb]|%20")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d(?: \d\d)?")
 _DIGITS_KEPT = 4

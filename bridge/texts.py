@@ -216,3 +216,22 @@ FORWARD_END_HINT = (
 )
 FORWARD_NUMBERS_HINT = "Comma separated; these phones get a forwarded SMS."
 FORWARD_ZONE_HINT = "An IANA time zone name, such as Europe/London or America/New_York."
+
+WAITING_FOR_FIX = (
+    ":warning: SMS Chat is waiting: {reason}. {fix} Texts waiting for it follow by "
+    "themselves once that is fixed; `smschat-bridge doctor` checks the whole set-up."
+)
+FIX_INVITE = "Invite the app to the inbox channel (`/invite @SMS Chat` in it)."
+FIX_CHANNEL = "Check the channel ids in SLACK_CHANNEL and NUMBER_CHANNELS."
+FIX_SCOPES = "Add the missing scopes to the app (update it from its manifest) and reinstall it."
+FIX_TOKEN = "Check SLACK_BOT_TOKEN (the app may have been uninstalled) and restart."
+JOBS_GAVE_UP = (
+    ":x: SMS Chat gave up {count} job(s); the newest: {kind}{where} ({reason}). List them with "
+    "`smschat-bridge jobs list --dead`; put them back with `smschat-bridge jobs retry --dead` "
+    "or Retry on the app's Home tab."
+)
+DEAD_IN_CASE = " in case #{ref}"
+HOME_DEAD_JOBS = (
+    ":x: *{count} job(s) were given up* (texts not shown or not sent). Retry puts them back in "
+    "order; `smschat-bridge jobs list --dead` says what each is."
+)

@@ -157,7 +157,9 @@ async def test_a_rate_limited_post_waits_for_retry_after_and_posts_once(
 
 
 async def test_a_header_slack_refuses_for_good_is_a_dead_job(live: LiveBridge) -> None:
-    live.slack.fail_next("chat.postMessage", error="channel_not_found")
+    # A refusal nobody can lift by inviting the bot or replacing a token (those wait:
+    # tests/test_recovery.py).
+    live.slack.fail_next("chat.postMessage", error="invalid_blocks")
 
     await live.vonage_webhook("/vonage/inbound", inbound("Anyone there?", message_id="0C01"))
 
@@ -170,8 +172,8 @@ async def test_a_header_slack_refuses_for_good_is_a_dead_job(live: LiveBridge) -
     dead = ("smschat_outbox_jobs_total", (("kind", POST_HEADER), ("outcome", "dead")))
     assert metrics[dead] == 1
     [header_job] = await jobs(live, POST_HEADER)
-    assert header_job.attempts == 1 and "channel_not_found" in (header_job.last_error or "")
-    assert [c.error for c in live.slack.calls("chat.postMessage")] == ["channel_not_found"]
+    assert header_job.attempts == 1 and "invalid_blocks" in (header_job.last_error or "")
+    assert [c.error for c in live.slack.calls("chat.postMessage")][:1] == ["invalid_blocks"]
 
 
 # -- Bad requests from Slack ------------------------------------------------------------------

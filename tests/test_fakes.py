@@ -557,7 +557,7 @@ async def test_sms_fail_next(vonage: FakeVonage) -> None:
 
 
 async def test_quota_violation_when_the_balance_runs_out(vonage: FakeVonage) -> None:
-    vonage.balance = 0.05  # enough for one part
+    vonage.account.balance = 0.05  # enough for one part
     await send_sms(sdk(vonage))
     with pytest.raises(SmsError, match="error code 9: Partner Quota Violation"):
         await send_sms(sdk(vonage))

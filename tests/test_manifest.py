@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
-from bridge.cli import MANIFEST, URL_PLACEHOLDER
+from bridge.cli import main
 from bridge.slack.listeners import MESSAGE_SHORTCUTS, SLASH_COMMANDS, SUBSCRIBED_BOT_EVENTS
+from bridge.slack.manifest import MANIFEST, URL_PLACEHOLDER
 
 ROOT = Path(__file__).parent.parent
 
@@ -51,6 +53,8 @@ METHOD_SCOPES = {
     "conversations_replies": "channels:history",
     "views_open": None,
     "views_push": None,
+    "users_list": "users:read",
+    "conversations_info": "channels:read",
     "views_update": None,
     "views_publish": None,
 }
@@ -85,3 +89,25 @@ def test_every_url_points_at_the_one_slack_endpoint() -> None:
         *(c["url"] for c in declared["features"].get("slash_commands", [])),
     ]
     assert urls and all(url == f"{URL_PLACEHOLDER}/slack/events" for url in urls)
+
+
+def test_the_socket_mode_manifest_has_no_request_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifest", "--socket-mode"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in printed["settings"]["event_subscriptions"]
+    assert "request_url" not in printed["settings"]["interactivity"]
+    assert all("url" not in command for command in printed["features"]["slash_commands"])
+    assert printed["oauth_config"] == manifest()["oauth_config"]
+
+
+def test_the_manifest_asks_for_escaped_commands_so_mentions_carry_ids() -> None:
+    assert all(c["should_escape"] is True for c in manifest()["features"]["slash_commands"])
+
+
+def test_the_url_manifest_fills_in_the_public_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifest", "--url", "https://sms.example.net/"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["settings"]["interactivity"]["request_url"] == (
+        "https://sms.example.net/slack/events"
+    )

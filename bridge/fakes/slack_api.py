@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bridge.slack.manifest import bot_scopes
+
 log = logging.getLogger(__name__)
 
 Params = dict[str, Any]
@@ -95,6 +97,10 @@ class FakeSlack:
         strict_channels: bool = False,
     ) -> None:
         self.tokens = {token}
+        # App-level tokens (Socket Mode), and the scopes every bot token was granted (Slack
+        # names them in each answer's x-oauth-scopes header): by default what the app asks.
+        self.app_tokens: set[str] = set()
+        self.scopes: list[str] = sorted(bot_scopes())
         self.bot_user_id, self.bot_id, self.app_id = bot_user_id, bot_id, app_id
         self.team_id, self.team_domain = team_id, team_domain
         # Slack refuses unknown channels; by default the fake adopts a channel on first use
@@ -171,12 +177,24 @@ class FakeSlack:
         return self.users[user_id]
 
     def add_channel(
-        self, channel_id: str, name: str | None = None, *, members: Iterable[str] = ()
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        members: Iterable[str] = (),
+        bot_is_member: bool = True,
     ) -> Params:
-        """Add a public channel with the given members (conversations.members)."""
+        """Add a public channel with the given members (conversations.members).
+
+        The bot is one of them unless `bot_is_member=False`: then, as Slack does, the
+        channel refuses its posts with `not_in_channel` until it is invited.
+        """
+        members = [m for m in members if bot_is_member or m != self.bot_user_id]
+        if bot_is_member and self.bot_user_id not in members:
+            members.append(self.bot_user_id)
         info = {"id": channel_id, "name": name or channel_id.lower(), "is_channel": True}
-        info |= {"is_group": False, "is_im": False, "is_private": False, "is_member": True}
-        info |= {"is_archived": False, "created": int(time.time()), "members": list(members)}
+        info |= {"is_group": False, "is_im": False, "is_private": False}
+        info |= {"is_archived": False, "created": int(time.time()), "members": members}
         self.channels[channel_id] = info
         self._messages.setdefault(channel_id, [])
         return info
@@ -300,15 +318,21 @@ class FakeSlack:
             return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if method == "apps.connections.open":
+            if token in self.app_tokens:
+                return 200, {"ok": True, **handler(params)}, {}
+            error = "not_allowed_token_type" if token in self.tokens else "invalid_auth"
+            return 200, {"ok": False, "error": error}, {}
         if token not in self.tokens:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        granted = {"x-oauth-scopes": ",".join(self.scopes)}
         if method == "chat.postMessage" and (wait := self._take_token(str(params.get("channel")))):
             self.rate_limited_count += 1
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         try:
-            return 200, {"ok": True, **handler(params)}, {}
+            return 200, {"ok": True, **handler(params)}, granted
         except SlackApiError as err:
-            return 200, {"ok": False, "error": err.error}, {}
+            return 200, {"ok": False, "error": err.error}, granted
 
     def _take_token(self, channel: str) -> int:
         """0 if a post may go now, else the whole seconds to wait (for Retry-After)."""
@@ -343,6 +367,13 @@ class FakeSlack:
             if self.strict_channels or not channel:
                 raise SlackApiError("channel_not_found")
             self.add_channel(channel)
+        return channel
+
+    def _joined(self, channel: Any) -> str:
+        """A channel the bot may post in: one it is a member of."""
+        channel = self._channel(channel)
+        if self.bot_user_id not in self.channels[channel]["members"]:
+            raise SlackApiError("not_in_channel")
         return channel
 
     def _store(self, channel: str, msg: Params, thread_ts: str | None) -> None:
@@ -384,7 +415,7 @@ class FakeSlack:
         return answer | {"is_enterprise_install": False}
 
     def _api_chat_post_message(self, params: Params) -> Params:
-        channel = self._channel(params.get("channel"))
+        channel = self._joined(params.get("channel"))
         msg = self._bot_message(params) | {"ts": self._next_ts()}
         if params.get("reply_broadcast") in (True, "true", "1", 1):
             msg["subtype"] = "thread_broadcast"
@@ -485,13 +516,23 @@ class FakeSlack:
         info = self.channels.get(str(params.get("channel")))
         if info is None:
             raise SlackApiError("channel_not_found")
-        return {"channel": {k: v for k, v in info.items() if k != "members"}}
+        shown = {k: v for k, v in info.items() if k != "members"}
+        return {"channel": shown | {"is_member": self.bot_user_id in info["members"]}}
+
+    def _api_apps_connections_open(self, params: Params) -> Params:
+        ticket = uuid.uuid4().hex
+        return {"url": f"wss://wss-primary.slack.com/link/?ticket={ticket}&app_id={self.app_id}"}
 
     def _api_conversations_members(self, params: Params) -> Params:
         info = self.channels.get(str(params.get("channel")))
         if info is None:
             raise SlackApiError("channel_not_found")
         return {"members": list(info["members"]), "response_metadata": {"next_cursor": ""}}
+
+    def _api_users_list(self, params: Params) -> Params:
+        """Every member, paged by `cursor`: users.list."""
+        page = _page(list(self.users.values()), params)
+        return {"members": page.pop("messages"), **page}
 
     def _api_users_info(self, params: Params) -> Params:
         user = self.users.get(str(params.get("user")))

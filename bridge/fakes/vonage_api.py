@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from bridge.fakes.tls import TestTls
+from bridge.fakes.vonage_account import VonageAccount, basic_credentials
 from bridge.sms.signatures import sign_sms_params
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,8 @@ class FakeVonage:
     ) -> None:
         self.api_key, self.api_secret, self.application_id = api_key, api_secret, application_id
         self.signature_secret, self.signature_method = signature_secret, signature_method
-        self.balance = balance
+        # Balance, owned numbers and webhook settings, as the account API tells them.
+        self.account = VonageAccount(api_key, api_secret, application_id, balance=balance)
         self.tls = tls or TestTls()
         self.sends: list[VonageSend] = []
         self.rate_limited_count = 0
@@ -129,6 +131,7 @@ class FakeVonage:
         app = web.Application()
         app.router.add_post("/sms/json", self._sms)
         app.router.add_post("/v1/messages", self._messages)
+        self.account.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -248,14 +251,15 @@ class FakeVonage:
             return _sms_error(failure.sms_status, failure.error_text)
         text, to = params["text"], params["to"]
         parts = _sms_parts(text, unicode=params.get("type") == "unicode")
-        if self.balance < parts * float(PRICE_PER_PART):
+        if self.account.balance < parts * float(PRICE_PER_PART):
             return _sms_error("9")
         entries = []
         for _ in range(parts):
-            self.balance -= float(PRICE_PER_PART)
+            self.account.balance -= float(PRICE_PER_PART)
             self._next_id += 1
             entry = {"to": to, "message-id": f"{self._next_id:016X}", "status": "0"}
-            entry |= {"remaining-balance": f"{self.balance:.8f}", "message-price": PRICE_PER_PART}
+            entry |= {"remaining-balance": f"{self.account.balance:.8f}"}
+            entry["message-price"] = PRICE_PER_PART
             entry["network"] = NETWORK_CODE
             if params.get("client-ref"):
                 entry["client-ref"] = params["client-ref"]
@@ -278,7 +282,7 @@ class FakeVonage:
     def _sms_credentials(self, request: web.Request, params: Mapping[str, str]) -> str | None:
         """None if allowed, else the SMS API status refusing the request."""
         # SDK v4 sends Basic auth; older clients send api_key/api_secret or a signature.
-        basic = _basic_credentials(request)
+        basic = basic_credentials(request)
         key, secret = basic or (params.get("api_key"), params.get("api_secret"))
         if key and "sig" in params:  # signed request: api_key, timestamp and sig, no secret
             unsigned = {k: v for k, v in params.items() if k != "sig"}
@@ -372,7 +376,7 @@ class FakeVonage:
         """A Bearer JWT whose application_id claim is ours, or our Basic key and secret."""
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Basic "):
-            return _basic_credentials(request) == (self.api_key, self.api_secret)
+            return basic_credentials(request) == (self.api_key, self.api_secret)
         if not auth.startswith("Bearer "):
             return False
         # Only the claims are checked: the fake does not hold the application's public key.
@@ -448,17 +452,6 @@ async def _read_params(request: web.Request) -> dict[str, str]:
     else:
         params.update({k: str(v) for k, v in (await request.post()).items()})
     return params
-
-
-def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
-    auth = request.headers.get("Authorization", "")
-    if not auth.startswith("Basic "):
-        return None
-    try:
-        key, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return key, secret
 
 
 def _jwt_claims(token: str) -> dict[str, Any] | None:

@@ -272,7 +272,10 @@ class ForwardDirectMessage:
             cases = [c for c in [await repo.case(i) for i in payload["case_ids"]] if c is not None]
             if message is None or not cases:
                 return
-            if cases[0].thread_ts is None:
+            header_coming = await repo.has_live_job(
+                conv.POST_HEADER, queue=conv.slack_queue(cases[0].id)
+            )
+            if cases[0].thread_ts is None and header_coming:
                 # The link is half the point: wait for the thread (its own queue posts it).
                 raise SendError(f"case #{cases[0].id} has no thread yet", retryable=True)
             view = await conv.case_view(repo, cases[0], inbox=ctx.inbox)

@@ -17,14 +17,23 @@ def home_queue(user: str) -> str:
     return f"slack:home:{user}"
 
 
-async def request_home(repo: Repository, user: str, *, refusal: str | None = None) -> None:
-    """Queue a fresh App Home for `user`; one waiting refresh covers later requests."""
+async def request_home(
+    repo: Repository, user: str, *, refusal: str | None = None, admin: bool = False
+) -> None:
+    """Queue a fresh App Home for `user`; one waiting refresh covers later requests.
+
+    An admin's Home also shows the jobs given up, with a button to retry them.
+    """
     if refusal is None and await repo.has_pending_job(PUBLISH_HOME, queue=home_queue(user)):
         return
-    await repo.enqueue(PUBLISH_HOME, queue=home_queue(user), user=user, refusal=refusal)
+    await repo.enqueue(
+        PUBLISH_HOME, queue=home_queue(user), user=user, refusal=refusal, admin=admin
+    )
 
 
-async def home_view(repo: Repository, user: UserId, *, rules: ChatRules, inbox: Inbox) -> HomeView:
+async def home_view(
+    repo: Repository, user: UserId, *, rules: ChatRules, inbox: Inbox, admin: bool = False
+) -> HomeView:
     per_user = rules.read_mode == "per_user"
     unread_filter = CaseFilter(unread_by=user) if per_user else CaseFilter(unread=True)
     lists = []
@@ -40,11 +49,13 @@ async def home_view(repo: Repository, user: UserId, *, rules: ChatRules, inbox: 
         lists.append((total, rows))
     shown = [case.id for _total, rows in lists for case, _name in rows]
     mine = await repo.unread_for(user, shown) if per_user else None
+    dead = await repo.dead_jobs_summary() if admin else None
     return HomeView(
         user=user,
         unread=await _case_list(repo, *lists[0], unread=mine, inbox=inbox),
         assigned=await _case_list(repo, *lists[1], unread=mine, inbox=inbox),
         open=await _case_list(repo, *lists[2], unread=mine, inbox=inbox),
+        dead_jobs=(dead[0] if dead else 0) if admin else None,
     )
 
 

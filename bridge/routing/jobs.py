@@ -30,9 +30,11 @@ from bridge.routing.model import (
     SlackTs,
     UserId,
 )
+from bridge.routing.notices import ADMIN_NOTICE, NotifyAdmins
 from bridge.routing.ports import CaseList, ChatPoster, HomeView, Posting, ReplyRenderer, SmsSender
 from bridge.routing.rules import ChatRules
 from bridge.routing.segments import SmsMeasure, measure, normalize_typography
+from bridge.store.models import Case
 from bridge.store.repo import Repository, Store
 
 log = logging.getLogger(__name__)
@@ -81,14 +83,14 @@ class PostCaseHeader(_Job):
     """Opens a case's thread; run again after an interruption, it first looks for its header."""
 
     async def run(self, payload: dict[str, Any]) -> None:
-        await self._post(payload, look_first=False)
+        await self.post(payload["case_id"], look_first=False)
 
     async def run_again(self, payload: dict[str, Any]) -> None:
-        await self._post(payload, look_first=True)
+        await self.post(payload["case_id"], look_first=True)
 
-    async def _post(self, payload: dict[str, Any], *, look_first: bool) -> None:
+    async def post(self, case_id: int, *, look_first: bool) -> None:
         async with self.ctx.store.reading() as repo:
-            case = await repo.case(payload["case_id"])
+            case = await repo.case(case_id)
             if case is None or case.thread_ts is not None:
                 return
             previous = await repo.case(case.previous_case_id) if case.previous_case_id else None
@@ -110,7 +112,27 @@ class PostCaseHeader(_Job):
             await repo.set_thread(case.id, posted.ts)
 
     async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
-        log.error("case #%s has no thread: %s", payload["case_id"], error.reason)
+        # Not the end of the case: the next job of its thread posts the header again.
+        log.error("case #%s has no thread yet: %s", payload["case_id"], error.reason)
+
+
+async def thread_of(ctx: JobContext, case_id: int) -> Case | None:
+    """The case with its thread, posting its header first when none is up and no header
+    job is still on its way (it gave up: a refusal since fixed, a token since replaced).
+
+    Only jobs of the case's own queue may call this: they run one at a time, so the
+    header is never posted twice.
+    """
+    async with ctx.store.reading() as repo:
+        case = await repo.case(case_id)
+        if case is None or case.thread_ts is not None:
+            return case
+        waiting = await repo.has_live_job(conv.POST_HEADER, queue=conv.slack_queue(case_id))
+    if waiting:
+        raise SendError(f"case #{case_id} has no thread yet", retryable=True)
+    await PostCaseHeader(ctx).post(case_id, look_first=True)
+    async with ctx.store.reading() as repo:
+        return await repo.case(case_id)
 
 
 class PostMessage(_Job):
@@ -128,13 +150,11 @@ class PostMessage(_Job):
 
     async def _post(self, payload: dict[str, Any], *, look_first: bool) -> None:
         case_id, message_id = payload["case_id"], payload["message_id"]
+        case = await thread_of(self.ctx, case_id)
         async with self.ctx.store.reading() as repo:
-            case = await repo.case(case_id)
             message = await repo.message(message_id)
             if case is None or message is None:
                 return
-            if case.thread_ts is None:
-                raise SendError(f"case #{case_id} has no thread yet", retryable=True)
             if await _already_posted(repo, case_id, message_id):
                 return
         if message.direction == Direction.AUTOMATED:
@@ -363,10 +383,10 @@ class UpdateCaseHeader(_Job):
     """Renders the case as it is now; one update covers every change made before it ran."""
 
     async def run(self, payload: dict[str, Any]) -> None:
+        case = await thread_of(self.ctx, payload["case_id"])
+        if case is None or case.thread_ts is None:
+            return
         async with self.ctx.store.reading() as repo:
-            case = await repo.case(payload["case_id"])
-            if case is None or case.thread_ts is None:
-                return
             view = await conv.case_view(repo, case, inbox=self.ctx.inbox)
         await self.ctx.poster.update_header(ChannelId(case.channel), SlackTs(case.thread_ts), view)
 
@@ -405,8 +425,7 @@ class React(_Job):
 
 class ThreadNote(_Job):
     async def run(self, payload: dict[str, Any]) -> None:
-        async with self.ctx.store.reading() as repo:
-            case = await repo.case(payload["case_id"])
+        case = await thread_of(self.ctx, payload["case_id"])
         if case is None or case.thread_ts is None:
             return
         await self.ctx.poster.post_in_thread(
@@ -440,7 +459,13 @@ class PublishHome(_Job):
             home = HomeView(user, empty, empty, empty, refusal=payload["refusal"])
         else:
             async with self.ctx.store.reading() as repo:
-                home = await home_view(repo, user, rules=self.ctx.rules, inbox=self.ctx.inbox)
+                home = await home_view(
+                    repo,
+                    user,
+                    rules=self.ctx.rules,
+                    inbox=self.ctx.inbox,
+                    admin=bool(payload.get("admin")),
+                )
         await self.ctx.poster.publish_home(home)
 
     async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
@@ -460,4 +485,5 @@ def job_handlers(ctx: JobContext) -> dict[str, _Job]:
         conv.TELL_USER: TellUser(ctx),
         PUBLISH_HOME: PublishHome(ctx),
         FORWARD_DM: ForwardDirectMessage(ctx),
+        ADMIN_NOTICE: NotifyAdmins(ctx),
     }

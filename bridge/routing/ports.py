@@ -60,6 +60,7 @@ class HomeView:
     assigned: CaseList
     open: CaseList
     refusal: str | None = None  # shown instead, to someone who may not see cases
+    dead_jobs: int | None = None  # for admins: how many jobs were given up
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,10 @@ class ChatPoster(Protocol):
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None: ...
 
     async def direct_message(self, user: UserId, text: str) -> None: ...
+
+    async def workspace_admins(self) -> list[UserId]:
+        """The workspace's admins and owners."""
+        ...
 
     async def publish_home(self, home: HomeView) -> None: ...
 

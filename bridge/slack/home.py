@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -10,10 +11,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge.routing.conversations import read_case
 from bridge.routing.home import request_home
 from bridge.slack.forwarding import open_forwarding
-from bridge.slack.home_blocks import HOME_FORWARDING, HOME_NEW_TEXT, HOME_OPEN_CASE, HOME_REFRESH
+from bridge.slack.home_blocks import (
+    HOME_FORWARDING,
+    HOME_NEW_TEXT,
+    HOME_OPEN_CASE,
+    HOME_REFRESH,
+    HOME_RETRY_JOBS,
+)
 from bridge.slack.interactions import Desk, case_of
 from bridge.slack.new_conversation import new_view
 from bridge.slack.payloads import HomeOpened, Interaction, read
+
+log = logging.getLogger(__name__)
 
 
 def register_home(app: AsyncApp, *, desk: Desk) -> None:
@@ -25,8 +34,9 @@ def register_home(app: AsyncApp, *, desk: Desk) -> None:
         user = opened.user
         # Events pass no guard: someone who may not see cases gets only the reason.
         refusal = await desk.gatekeeper.refusal(user)
+        admin = refusal is None and await desk.is_admin(user)
         async with desk.store.unit() as repo:
-            await request_home(repo, user, refusal=refusal)
+            await request_home(repo, user, refusal=refusal, admin=admin)
 
     @app.action(HOME_OPEN_CASE)
     async def on_open_case(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -37,13 +47,25 @@ def register_home(app: AsyncApp, *, desk: Desk) -> None:
             case = await repo.case(case_of(pressed.action))
             if case is not None:
                 await read_case(repo, case, user, at=desk.clock.now())
-            await request_home(repo, user)
+            await request_home(repo, user, admin=await desk.is_admin(user))
 
     @app.action(HOME_REFRESH)
     async def on_refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
+        user = read(Interaction, body).user.id
         async with desk.store.unit() as repo:
-            await request_home(repo, read(Interaction, body).user.id)
+            await request_home(repo, user, admin=await desk.is_admin(user))
+
+    @app.action(HOME_RETRY_JOBS)
+    async def on_retry_jobs(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user = read(Interaction, body).user.id
+        if not await desk.is_admin(user):
+            return  # only an admin's Home shows the button; a stale one does nothing
+        revived = await desk.outbox.revive()
+        log.info("%s given-up job(s) put back from the Home tab", revived)
+        async with desk.store.unit() as repo:
+            await request_home(repo, user, admin=True)
 
     @app.action(HOME_FORWARDING)
     async def on_forwarding(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

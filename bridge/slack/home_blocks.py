@@ -13,6 +13,7 @@ HOME_OPEN_CASE = "home_open_case"
 HOME_NEW_TEXT = "home_new_text"
 HOME_REFRESH = "home_refresh"
 HOME_FORWARDING = "home_forwarding"
+HOME_RETRY_JOBS = "home_retry_jobs"
 
 
 def home_tab(home: HomeView) -> dict[str, Any]:
@@ -31,6 +32,10 @@ def home_tab(home: HomeView) -> dict[str, Any]:
         },
         {"type": "context", "elements": [{"type": "mrkdwn", "text": texts.HOME_TIP}]},
     ]
+    if home.dead_jobs:
+        notice = _section(texts.HOME_DEAD_JOBS.format(count=home.dead_jobs))
+        notice["accessory"] = _button("Retry", HOME_RETRY_JOBS, "dead", style="danger")
+        blocks.append(notice)
     for title, cases in (
         ("Unread", home.unread),
         ("Assigned to you", home.assigned),

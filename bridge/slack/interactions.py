@@ -36,6 +36,7 @@ from bridge.slack.new_conversation import (
 )
 from bridge.slack.payloads import Action, Interaction, SlashCommand, read
 from bridge.slack.settings_modal import open_settings, settings_log
+from bridge.store.outbox import Outbox
 from bridge.store.repo import Repository, Store
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Desk:
     """What the command and modal handlers work with."""
 
     store: Store
+    outbox: Outbox
     book: SettingsBook
     clock: Clock
     gatekeeper: Gatekeeper
@@ -66,6 +68,11 @@ class Desk:
     @property
     def time_zone(self) -> str:
         return self.book.rules.time_zone
+
+    async def is_admin(self, user: str) -> bool:
+        """Whether `user` may change the chat settings (and so look after the bridge)."""
+        named = self.book.current.settings.settings_admins
+        return await self.gatekeeper.settings_refusal(user, named) is None
 
 
 def register_interactions(app: AsyncApp, *, desk: Desk) -> None:

@@ -30,6 +30,7 @@ from bridge.slack.home import register_home
 from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
 from bridge.slack.payloads import MessageEvent, channel_of, read, user_of
 from bridge.slack.settings_modal import register_settings
+from bridge.store.outbox import Outbox
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def build_bolt_app(
     client: AsyncWebClient,
     gatekeeper: Gatekeeper,
     store: Store,
+    outbox: Outbox,
     metrics: Metrics,
     book: SettingsBook,
     clock: Clock,
@@ -108,7 +110,7 @@ def build_bolt_app(
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
     app.middleware(guard(gatekeeper, tell))
-    desk = Desk(store=store, book=book, clock=clock, gatekeeper=gatekeeper)
+    desk = Desk(store=store, outbox=outbox, book=book, clock=clock, gatekeeper=gatekeeper)
     register_settings(app, book=book, gatekeeper=gatekeeper)
     register_interactions(app, desk=desk)
     register_home(app, desk=desk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,17 @@ _PERMANENT_ERRORS = {
     "thread_not_found",
     "invalid_arguments",
 }
+# Of those, the ones a person can fix (a new token, an invitation to the channel): the job
+# waits for that instead of being given up at once.
+FIXABLE_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "not_in_channel",
+    "channel_not_found",
+    "missing_scope",
+}
 # Already in the state we wanted: treat as done.
 _ALREADY_DONE = {"already_reacted", "no_reaction"}
 # Message metadata naming the case a header opens, and the case and message a post shows,
@@ -55,6 +67,8 @@ HEADER_EVENT_TYPE = "smschat_case"
 POSTING_EVENT_TYPE = "smschat_posting"
 # conversations.history / .replies page size (Slack allows up to 1000; fewer keeps it small).
 SEARCH_PAGE = 200
+# Who the workspace's admins are is asked again after this long.
+ADMINS_TTL_SECONDS = 600
 
 
 class SlackPoster:
@@ -75,6 +89,7 @@ class SlackPoster:
         self.posts_per_second = posts_per_second
         self.post_burst = post_burst
         self._names: dict[str, str] = {}
+        self._admins: tuple[float, list[UserId]] | None = None
 
     async def _call(
         self, gate_key: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
@@ -96,7 +111,10 @@ class SlackPoster:
             if error in _ALREADY_DONE:
                 return None
             raise SendError(
-                f"Slack answered {error}", retryable=error not in _PERMANENT_ERRORS, code=error
+                f"Slack answered {error}",
+                retryable=error not in _PERMANENT_ERRORS,
+                code=error,
+                fixable=error in FIXABLE_ERRORS,
             ) from None
         except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             # No answer: the call may have had its effect. The job looks before it retries.
@@ -265,6 +283,25 @@ class SlackPoster:
 
     async def publish_home(self, home: HomeView) -> None:
         await self._call("views", self.client.views_publish, user_id=home.user, view=home_tab(home))
+
+    async def workspace_admins(self) -> list[UserId]:
+        """The workspace's admins and owners (people, not bots), asked now and then."""
+        now = time.monotonic()
+        if self._admins is None or now - self._admins[0] > ADMINS_TTL_SECONDS:
+            admins: list[UserId] = []
+            cursor: str | None = None
+            while True:
+                page = await self._call("users", self.client.users_list, cursor=cursor, limit=200)
+                for member in (page or {}).get("members", []):
+                    if (member.get("is_admin") or member.get("is_owner")) and not (
+                        member.get("is_bot") or member.get("deleted")
+                    ):
+                        admins.append(UserId(member["id"]))
+                cursor = ((page or {}).get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+            self._admins = (now, admins)
+        return list(self._admins[1])
 
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
         try:

@@ -102,9 +102,7 @@ class VonageSender:
             raise SendError(info.words, retryable=info.retryable, code=code)
         return SentSms([p["message-id"] for p in parts])
 
-    async def _send_messages_api(
-        self, to: str, sender: str, text: str, client_ref: str
-    ) -> SentSms:
+    async def _send_messages_api(self, to: str, sender: str, text: str, client_ref: str) -> SentSms:
         sms = Sms(to=to, from_=sender, text=text, client_ref=client_ref)
         client = self._client
         status, answer, headers = await client.request(

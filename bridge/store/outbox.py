@@ -26,6 +26,8 @@ from bridge.store.models import OutboxJob, utcnow
 log = logging.getLogger(__name__)
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+# A job refused for a reason a person can fix, waiting to be tried again (an outcome only).
+WAITING = "waiting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,20 @@ class ClaimedJob:
     queue: str
     payload: dict[str, Any]
     attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobLine:
+    """A job as `smschat-bridge jobs list` shows it: what it is, never what it carries."""
+
+    id: int
+    kind: str
+    case_id: int | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
 
 
 class JobHandler(Protocol):
@@ -61,6 +77,10 @@ class RetryPolicy:
     max_attempts: int = 8
     base_delay: float = 2.0
     max_delay: float = 300.0
+    # A refusal a person can fix (an invitation, a new token) is tried again this often,
+    # for this long after the job was made, before the job is given up.
+    fixable_delay: float = 60.0
+    fixable_patience: float = 86_400.0
 
     def delay(self, attempts: int, asked: float | None) -> float:
         """Exponential backoff with jitter, never shorter than what the remote side asked."""
@@ -82,6 +102,11 @@ class Outbox:
         self.db = db
         self.lease = lease
         self.clock = clock or SystemClock()
+        self._listeners: list[Callable[[int], None]] = []
+
+    def on_revived(self, listener: Callable[[int], None]) -> None:
+        """`listener(n)` is called after n given-up jobs were put back to run."""
+        self._listeners.append(listener)
 
     def _claim_statement(self, now: datetime) -> Any:
         """One statement claims the oldest runnable job whose queue has nothing older waiting.
@@ -111,7 +136,12 @@ class Outbox:
             .where(OutboxJob.id == candidate.scalar_subquery())
             .values(status=RUNNING, attempts=OutboxJob.attempts + 1, lease_until=now + self.lease)
             .returning(
-                OutboxJob.id, OutboxJob.kind, OutboxJob.queue, OutboxJob.payload, OutboxJob.attempts
+                OutboxJob.id,
+                OutboxJob.kind,
+                OutboxJob.queue,
+                OutboxJob.payload,
+                OutboxJob.attempts,
+                OutboxJob.created_at,
             )
             .execution_options(synchronize_session=False)
         )
@@ -121,7 +151,7 @@ class Outbox:
             row = (await session.execute(self._claim_statement(self.clock.now()))).first()
         if row is None:
             return None
-        return ClaimedJob(row.id, row.kind, row.queue, row.payload, row.attempts)
+        return ClaimedJob(row.id, row.kind, row.queue, row.payload, row.attempts, row.created_at)
 
     async def renew(self, job: ClaimedJob) -> bool:
         """Extend the lease of a job still being run; False if it is no longer this claim's.
@@ -171,6 +201,57 @@ class Outbox:
             )
         return result.rowcount or 0
 
+    async def lines(self, *, dead_only: bool, limit: int = 200) -> list[JobLine]:
+        """Jobs waiting, running or given up (or only the given up), oldest first."""
+        wanted = [DEAD] if dead_only else [PENDING, RUNNING, DEAD]
+        async with self.db.reading() as session:
+            rows = await session.scalars(
+                select(OutboxJob)
+                .where(OutboxJob.status.in_(wanted))
+                .order_by(OutboxJob.id)
+                .limit(limit)
+            )
+            return [
+                JobLine(
+                    id=job.id,
+                    kind=job.kind,
+                    case_id=_case_of(job),
+                    status=job.status,
+                    attempts=job.attempts,
+                    last_error=job.last_error,
+                    created_at=job.created_at,
+                )
+                for job in rows
+            ]
+
+    async def revive(self, job_ids: list[int] | None = None) -> int:
+        """Put given-up jobs (these, or all) back to run now; how many.
+
+        Each keeps its id, so within its queue it runs before the jobs made after it. Its
+        attempts restart at one: the next run is a second one, which first looks for what
+        an earlier attempt may have done.
+        """
+        where = [OutboxJob.status == DEAD]
+        if job_ids is not None:
+            where.append(OutboxJob.id.in_(job_ids))
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxJob)
+                .where(*where)
+                .values(
+                    status=PENDING,
+                    attempts=1,
+                    run_after=self.clock.now(),
+                    lease_until=None,
+                    finished_at=None,
+                )
+            )
+        revived = result.rowcount or 0
+        if revived:
+            for listener in self._listeners:
+                listener(revived)
+        return revived
+
     async def depth(self) -> int:
         async with self.db.reading() as session:
             count = await session.scalar(
@@ -206,8 +287,11 @@ class Dispatcher:
         *,
         policy: RetryPolicy | None = None,
         workers: int = 8,
-        on_settled: Callable[[ClaimedJob, str], Awaitable[None] | None] | None = None,
-        max_idle: float = 30.0,
+        on_settled: Callable[[ClaimedJob, str, SendError | None], Awaitable[None] | None]
+        | None = None,
+        # Without Redis nothing tells this instance of jobs another process committed or
+        # put back (`jobs retry`): it looks for due work at least this often.
+        max_idle: float = 5.0,
     ) -> None:
         self.outbox = outbox
         self.handlers = handlers
@@ -306,20 +390,29 @@ class Dispatcher:
                 await keeper
 
     async def _failed(self, job: ClaimedJob, handler: JobHandler, error: SendError) -> None:
-        if error.retryable and job.attempts < self.policy.max_attempts:
-            delay = self.policy.delay(job.attempts, error.retry_after)
-            log.warning(
-                "outbox job %s (%s) attempt %s failed, retrying in %.1fs: %s",
-                job.id,
-                job.kind,
-                job.attempts,
-                delay,
-                error.reason,
-            )
-            await self.outbox.retry(job.id, delay=delay, error=error.reason)
-            await self._settled(job, "retry")
+        policy = self.policy
+        if error.retryable and job.attempts < policy.max_attempts:
+            delay = policy.delay(job.attempts, error.retry_after)
+            outcome = "retry"
+        elif error.fixable and self._age(job) < policy.fixable_patience:
+            delay = min(policy.fixable_delay, policy.delay(job.attempts, error.retry_after))
+            outcome = WAITING
+        else:
+            await self._bury(job, handler, error)
             return
-        await self._bury(job, handler, error)
+        log.warning(
+            "outbox job %s (%s) attempt %s failed, retrying in %.1fs: %s",
+            job.id,
+            job.kind,
+            job.attempts,
+            delay,
+            error.reason,
+        )
+        await self.outbox.retry(job.id, delay=delay, error=error.reason)
+        await self._settled(job, outcome, error)
+
+    def _age(self, job: ClaimedJob) -> float:
+        return (self.outbox.clock.now() - job.created_at).total_seconds()
 
     async def _bury(self, job: ClaimedJob, handler: JobHandler | None, error: SendError) -> None:
         log.error("outbox job %s (%s) gave up: %s", job.id, job.kind, error.reason)
@@ -329,10 +422,18 @@ class Dispatcher:
                 await handler.give_up(job.payload, error)
             except Exception:
                 log.exception("could not report the failure of outbox job %s", job.id)
-        await self._settled(job, DEAD)
+        await self._settled(job, DEAD, error)
 
-    async def _settled(self, job: ClaimedJob, outcome: str) -> None:
+    async def _settled(self, job: ClaimedJob, outcome: str, error: SendError | None = None) -> None:
         if self.on_settled is not None:
-            result = self.on_settled(job, outcome)
+            result = self.on_settled(job, outcome, error)
             if result is not None:
                 await result
+
+
+def _case_of(job: OutboxJob) -> int | None:
+    case_id = (job.payload or {}).get("case_id")
+    if isinstance(case_id, int):
+        return case_id
+    case_ids = (job.payload or {}).get("case_ids")
+    return case_ids[0] if isinstance(case_ids, list) and case_ids else None

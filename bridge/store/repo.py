@@ -672,6 +672,36 @@ class Repository:
         )
         return found is not None
 
+    async def has_live_job(self, kind: str, *, queue: str) -> bool:
+        """Whether a job of `kind` is waiting or running in `queue`."""
+        found = await self.session.scalar(
+            select(OutboxJob.id)
+            .where(
+                OutboxJob.kind == kind,
+                OutboxJob.queue == queue,
+                OutboxJob.status.in_(["pending", "running"]),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def dead_jobs_summary(self) -> tuple[int, str, int | None, str] | None:
+        """(how many jobs are given up, the newest's kind, case and error), None if none."""
+        dead = OutboxJob.status == "dead"
+        count = int(await self.session.scalar(select(func.count()).where(dead)) or 0)
+        newest = await self.session.scalar(
+            select(OutboxJob).where(dead).order_by(OutboxJob.finished_at.desc()).limit(1)
+        )
+        if newest is None:
+            return None
+        case_id = (newest.payload or {}).get("case_id")
+        return (
+            count,
+            newest.kind,
+            case_id if isinstance(case_id, int) else None,
+            (newest.last_error or "no reason given")[:200],
+        )
+
     async def enqueue(
         self, kind: str, *, queue: str, run_after: datetime | None = None, **payload: Any
     ) -> None:
