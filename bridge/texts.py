@@ -77,6 +77,7 @@ NAME_AMBIGUOUS = "Several contacts are called {name}; use their number instead."
 NO_SUCH_CONTACT = "No contact matches “{words}”, and it does not start with a phone number."
 NOT_OUR_NUMBER = "{number} is not one of this bridge's numbers."
 STARTED_DONE = "Sending your text in case #{ref}."
+NUMBER_DOUBT = " Note: {reason}, so it may reach nobody; sent anyway, in case it is in use."
 STARTED = ":outbox_tray: <@{user}> texted: {text}"
 HELP = "\n".join(
     [

@@ -323,6 +323,36 @@ async def test_staff_can_start_a_conversation(start_live, command, to) -> None:
     assert "Thanks!" in thread_texts(live, 1) and len(headers(live)) == 1
 
 
+async def test_from_picks_the_sending_number_and_the_case_is_that_numbers(start_live) -> None:
+    live = await start_live(VONAGE_NUMBERS=f"{OUR_NUMBER},+447700900001")
+    answer = await live.command("new from:+447700900001 +44 7400 123555 From the second")
+    assert answer == "Sending your text in case #1."
+    [sent] = await live.vonage.wait_for_sends(1)
+    assert (sent.from_, sent.to) == ("447700900001", "447400123555")
+    refused = await live.command("new from:+447700900999 +44 7400 123555 Not ours")
+    assert refused.startswith("+447700900999 is not one of this bridge's numbers. Ours: +44")
+    await live.drained()
+    assert len(live.vonage.sends) == 1
+
+
+async def test_a_possible_number_not_known_valid_is_texted_with_a_note(live) -> None:
+    # +44 7700 900xxx is Ofcom's drama range: possible, never valid.
+    answer = await live.command("new +44 7700 900123 Are you there?")
+    assert answer.startswith("Sending your text in case #1. Note: '+44 7700 900123' is not a")
+    assert "sent anyway" in answer
+    [sent] = await live.vonage.wait_for_sends(1)
+    assert sent.to == "447700900123"
+
+
+async def test_a_number_that_texted_in_is_texted_back_without_a_doubt(live) -> None:
+    await live.vonage_webhook(
+        "/vonage/inbound",
+        sms_inbound_params(msisdn="447700900123", to=US, text="Hello", message_id="K1"),
+    )
+    await live.slack.wait_for("chat.postMessage", count=2)
+    assert await live.command("new +44 7700 900123 Hi back") == "Sending your text in case #1."
+
+
 @pytest.mark.parametrize(
     "command, answer",
     [

@@ -13,6 +13,7 @@ from bridge.routing.conversations import (
     SEND_SMS,
     THREAD_NOTE,
     Inbox,
+    format_number,
     open_case,
     read_case,
     refresh_header,
@@ -20,7 +21,7 @@ from bridge.routing.conversations import (
     sms_queue,
 )
 from bridge.routing.model import CaseStatus, Direction, PhoneNumber, UserId
-from bridge.routing.numbers import normalize_number
+from bridge.routing.numbers import typed_number
 from bridge.store.models import Case, utcnow
 from bridge.store.repo import Repository
 
@@ -140,22 +141,62 @@ async def move_message(
 
 # A number as people type it: digits with +, spaces, dots, dashes and parentheses.
 _LEADING_NUMBER = re.compile(r"\s*(\+?[\d(][\d ().-]{4,}\d)\s*(.*)", re.S)
+# `from:+14155550100` before the recipient picks which of our numbers sends.
+_SENDER = re.compile(r"\s*from:(\S+)\s*(.*)", re.S | re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a new text goes to, the text, and a doubt about the number to tell the sender."""
+
+    number: PhoneNumber
+    text: str
+    doubt: str = ""
+
+
+def split_sender(
+    words: str, *, inbox: Inbox, default_region: str | None
+) -> tuple[PhoneNumber, str]:
+    """(our number that sends, the rest): `from:N` names one, else the first of ours."""
+    match = _SENDER.fullmatch(words)
+    if match is None:
+        return inbox.numbers[0], words
+    try:
+        sender = typed_number(match.group(1), default_region=default_region).number
+    except InvalidInput as refused:
+        raise CaseActionRefused(refused.reason) from None
+    if not inbox.owns(sender):
+        ours = ", ".join(format_number(n) for n in inbox.numbers)
+        raise CaseActionRefused(texts.NOT_OUR_NUMBER.format(number=sender) + f" Ours: {ours}.")
+    return sender, match.group(2)
 
 
 async def resolve_recipient(
     repo: Repository, words: str, *, default_region: str | None
-) -> tuple[PhoneNumber, str]:
-    """`<number or contact name> [text]` → (E.164 number, text)."""
+) -> Recipient:
+    """`<number or contact name> [text]` → who and what.
+
+    A typed number is taken when it is possible for its country, or when a contact holds
+    it (a short code that texted in); one the phone-number library does not know to be in
+    use is taken with a doubt for its sender to read.
+    """
     words = words.strip()
     if not words:
         raise CaseActionRefused(texts.NEW_USAGE)
     match = _LEADING_NUMBER.fullmatch(words)
     if match:
+        written, text = match.group(1), match.group(2).strip()
+        digits = re.sub(r"\D", "", written)
+        known = await repo.known_number([f"+{digits}", digits])
+        if known is not None:
+            return Recipient(PhoneNumber(known), text)
         try:
-            number = normalize_number(match.group(1), default_region=default_region)
+            typed = typed_number(written, default_region=default_region)
         except InvalidInput as refused:
             raise CaseActionRefused(refused.reason) from None
-        return number, match.group(2).strip()
+        if not typed.valid and await repo.known_number([typed.number]) is None:
+            return Recipient(typed.number, text, texts.NUMBER_DOUBT.format(reason=typed.doubt))
+        return Recipient(typed.number, text)
     parts = words.split()
     # The longest run of leading words that is some contact's name.
     for count in range(len(parts), 0, -1):
@@ -163,7 +204,7 @@ async def resolve_recipient(
         if len(numbers) > 1:
             raise CaseActionRefused(texts.NAME_AMBIGUOUS.format(name=" ".join(parts[:count])))
         if numbers:
-            return PhoneNumber(numbers[0]), " ".join(parts[count:])
+            return Recipient(PhoneNumber(numbers[0]), " ".join(parts[count:]))
     raise CaseActionRefused(texts.NO_SUCH_CONTACT.format(words=words))
 
 

@@ -7,6 +7,8 @@ alpha-2 code of the country it is dialled in (`GB`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
@@ -48,6 +50,28 @@ def normalize_number(raw: str, *, default_region: str | None) -> PhoneNumber:
     without a default region, `00` is read as `+`. Only numbers that phonenumbers holds
     for valid (a real range of their country) are accepted.
     """
+    typed = typed_number(raw, default_region=default_region)
+    if not typed.valid:
+        raise InvalidInput(typed.doubt)
+    return typed.number
+
+
+@dataclass(frozen=True, slots=True)
+class TypedNumber:
+    """A number someone typed: possible (the right length for its country), maybe not
+    valid (a range phonenumbers does not know to be in use); `doubt` says so."""
+
+    number: PhoneNumber
+    valid: bool
+    doubt: str = ""
+
+
+def typed_number(raw: str, *, default_region: str | None) -> TypedNumber:
+    """The E.164 form of a possible number as written; `InvalidInput` when it is none.
+
+    A number a person types to text someone may be in a range the library's metadata does
+    not (yet) list; it is taken, with `valid` False, for the person to be told.
+    """
     text = raw.strip()
     if not text:
         raise InvalidInput(NO_NUMBER)
@@ -76,9 +100,10 @@ def normalize_number(raw: str, *, default_region: str | None) -> PhoneNumber:
         raise InvalidInput(TOO_LONG.format(value=shown))
     if possible == ValidationResult.INVALID_LENGTH:
         raise InvalidInput(WRONG_LENGTH.format(value=shown, code=code))
+    number = PhoneNumber(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(NOT_VALID.format(value=shown, code=code))
-    return PhoneNumber(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        return TypedNumber(number, valid=False, doubt=NOT_VALID.format(value=shown, code=code))
+    return TypedNumber(number, valid=True)
 
 
 def _parse_failure(exc: NumberParseException, shown: str, *, international: bool) -> str:

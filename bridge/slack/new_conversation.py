@@ -28,16 +28,19 @@ MESSAGE_TYPED = "new_message_typed"
 
 
 async def start_from_command(repo: Repository, desk: Desk, rest: str, user: UserId) -> CaseChange:
-    to, text = await cases.resolve_recipient(repo, rest, default_region=desk.default_region)
-    return await cases.start_conversation(
+    """`/smschat new [from:N] <number or name> <text>`."""
+    sender, rest = cases.split_sender(rest, inbox=desk.inbox, default_region=desk.default_region)
+    recipient = await cases.resolve_recipient(repo, rest, default_region=desk.default_region)
+    started = await cases.start_conversation(
         repo,
-        to=to,
-        sender=desk.inbox.numbers[0],
-        text=text,
+        to=recipient.number,
+        sender=sender,
+        text=recipient.text,
         by=user,
         inbox=desk.inbox,
         now=desk.clock.now(),
     )
+    return CaseChange(started.case_id, started.message + recipient.doubt)
 
 
 def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
@@ -62,9 +65,11 @@ def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
         text = form.text("message", MESSAGE_TYPED) or ""
         async with desk.store.unit() as repo:
             try:
-                to, _ = await cases.resolve_recipient(
-                    repo, recipient, default_region=desk.default_region
-                )
+                to = (
+                    await cases.resolve_recipient(
+                        repo, recipient, default_region=desk.default_region
+                    )
+                ).number
             except CaseActionRefused as refused:
                 await ack(response_action="errors", errors={"to": str(refused)})
                 return

@@ -426,6 +426,15 @@ class Repository:
         ).first()
         return (row[0], row[1]) if row else None
 
+    async def known_number(self, candidates: Sequence[str]) -> str | None:
+        """The first of `candidates` that a contact holds, if any."""
+        held = set(
+            await self.session.scalars(
+                select(ContactNumber.number).where(ContactNumber.number.in_(list(candidates)))
+            )
+        )
+        return next((number for number in candidates if number in held), None)
+
     async def numbers_named(self, name: str) -> list[str]:
         """The numbers of the contacts called exactly `name` (any case)."""
         return list(
