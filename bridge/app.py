@@ -216,6 +216,8 @@ def chat_rules(settings: Settings) -> ChatRules:
         notes_prefix=settings.notes_prefix,
         help_text=settings.sms_help_text,
         concat_timeout=timedelta(seconds=settings.concat_timeout_seconds),
+        quiet_thread=timedelta(minutes=settings.quiet_thread_minutes),
+        assignee_notice_every=timedelta(minutes=settings.assignee_notify_minutes),
         case_ref_suffix=settings.case_ref_suffix,
     )
 

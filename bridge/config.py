@@ -64,6 +64,8 @@ class Settings(BaseSettings):
         max_length=300,
     )
     concat_timeout_seconds: int = Field(default=600, ge=1, le=86400)
+    quiet_thread_minutes: int = Field(default=30, ge=1, le=10_080)
+    assignee_notify_minutes: int = Field(default=5, ge=1, le=1440)
     case_ref_suffix: str = Field(default=" (#{ref})", max_length=40)
     case_title: str = Field(default="name", min_length=1, max_length=60)
     number_channels: Annotated[dict[PhoneNumber, str], NoDecode] = Field(default_factory=dict)

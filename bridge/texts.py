@@ -236,3 +236,10 @@ HOME_DEAD_JOBS = (
     ":x: *{count} job(s) were given up* (texts not shown or not sent). Retry puts them back in "
     "order; `smschat-bridge jobs list --dead` says what each is."
 )
+CLOSED_NOT_SENT = (
+    "Not sent: this case is closed, so the contact would not see a reply here. Reopen it to "
+    "send this one, or text them again with `/smschat new`."
+)
+REOPENED_AND_SENT = "Reopened case #{ref}; sending your reply."
+NOT_HELD = "That reply is no longer waiting to be sent."
+TEXTS_FOR_ASSIGNEE = "{count} new text(s) from {contact} in case #{ref}, assigned to you: {link}"

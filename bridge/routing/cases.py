@@ -20,7 +20,7 @@ from bridge.routing.conversations import (
     slack_queue,
     sms_queue,
 )
-from bridge.routing.model import CaseStatus, Direction, PhoneNumber, UserId
+from bridge.routing.model import CaseStatus, Direction, MessageStatus, PhoneNumber, UserId
 from bridge.routing.numbers import typed_number
 from bridge.store.models import Case, utcnow
 from bridge.store.repo import Repository
@@ -233,6 +233,7 @@ async def start_conversation(
             repo, to, sender, inbox=inbox, previous_case_id=previous.id if previous else None
         )
     case.last_staff_activity_at = now
+    await repo.touch_case(case, at=now)
     message_id = await repo.insert_started(case, text=text, author=by, at=now)
     await repo.link(case.id, message_id)
     await repo.enqueue(
@@ -242,6 +243,25 @@ async def start_conversation(
         SEND_SMS, queue=sms_queue(sender, to), message_id=message_id, case_id=case.id
     )
     return CaseChange(case.id, texts.STARTED_DONE.format(ref=case.id))
+
+
+async def reopen_and_send(repo: Repository, message_id: int, *, by: UserId) -> CaseChange:
+    """Send a reply held back because its case was closed, reopening the case first."""
+    message = await repo.message(message_id)
+    if message is None or message.status != MessageStatus.HELD:
+        raise CaseActionRefused(texts.NOT_HELD)
+    [case, *_] = await repo.cases_of_message(message_id)
+    await repo.lock_conversation(case.contact_number, case.our_number)
+    if case.status == CaseStatus.CLOSED:
+        await reopen_case(repo, case.id, by=by)
+    message.status, message.error = MessageStatus.QUEUED, None
+    await repo.enqueue(
+        SEND_SMS,
+        queue=sms_queue(case.our_number, case.contact_number),
+        message_id=message_id,
+        case_id=case.id,
+    )
+    return CaseChange(case.id, texts.REOPENED_AND_SENT.format(ref=case.id))
 
 
 async def refresh_contact_headers(repo: Repository, contact_number: str) -> None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import phonenumbers
 
@@ -16,6 +17,7 @@ from bridge.routing.auto_replies import auto_reply_for, hold_until
 from bridge.routing.long_texts import add_part
 from bridge.routing.model import (
     AgentReply,
+    CaseStatus,
     ChannelId,
     DeliveryReceipt,
     Direction,
@@ -39,6 +41,9 @@ SEND_SMS = "sms.send"
 REACT = "slack.react"
 THREAD_NOTE = "slack.thread_note"
 TELL_USER = "slack.tell_user"
+NOTIFY_TEXTS = "slack.notify_assignee_texts"
+# What a person may do from a word they were told (the button's action).
+REOPEN_AND_SEND = "reopen_and_send"
 
 
 def slack_queue(case_id: int) -> str:
@@ -124,17 +129,45 @@ async def record_inbound(
     if named:
         cases = named
     for case in cases:
+        # After a long silence a thread's new text is shown in the channel too: thread
+        # replies notify only those who follow the thread.
+        quiet = case.thread_ts is not None and now - case.last_activity_at >= rules.quiet_thread
         await repo.link(case.id, message_id)
         await repo.touch_case(case, at=sms.received_at, unread_delta=1)
         await repo.enqueue(
-            POST_MESSAGE, queue=slack_queue(case.id), case_id=case.id, message_id=message_id
+            POST_MESSAGE,
+            queue=slack_queue(case.id),
+            case_id=case.id,
+            message_id=message_id,
+            **({"broadcast": True} if quiet else {}),
         )
         if case.thread_ts is not None:
             await refresh_header(repo, case)
+        if case.assignee is not None:
+            await notify_assignee(repo, case, message_id, rules=rules, now=now)
     await forwarding.forward_inbound(repo, message_id=message_id, sms=sms, cases=cases, now=now)
     await _answer_keyword(repo, sms, cases, rules=rules, now=now)
     await _auto_respond(repo, sms, cases, opened=opened, rules=rules, now=now)
     return InboundResult(duplicate=False, case_ids=tuple(case.id for case in cases))
+
+
+def notice_queue(case_id: int) -> str:
+    return f"slack:notice:{case_id}"
+
+
+async def notify_assignee(
+    repo: Repository, case: Case, message_id: int, *, rules: ChatRules, now: datetime
+) -> None:
+    """Tell a case's assignee of its new texts by direct message: at once, then at most
+    once per `assignee_notice_every`, counting the texts from `message_id` on."""
+    queue = notice_queue(case.id)
+    if await repo.has_pending_job(NOTIFY_TEXTS, queue=queue):
+        return  # the notice still to go counts this text too
+    last = await repo.last_finished(NOTIFY_TEXTS, queue=queue)
+    due = now if last is None else max(now, last + rules.assignee_notice_every)
+    await repo.enqueue(
+        NOTIFY_TEXTS, queue=queue, run_after=due, case_id=case.id, first_message_id=message_id
+    )
 
 
 async def _answer_keyword(
@@ -150,9 +183,11 @@ async def _answer_keyword(
     if word is Keyword.OPT_OUT:
         if await repo.opt_out(sms.sender, sms.recipient, reason=f"texted {shown}"):
             reply, note = texts.OPT_OUT_CONFIRMATION, texts.OPT_OUT_NOTE
+            await refresh_number_headers(repo, sms.sender, sms.recipient)
     elif word is Keyword.OPT_IN:
         if await repo.opt_in(sms.sender, sms.recipient):
             reply, note = texts.OPT_IN_CONFIRMATION, texts.OPT_IN_NOTE
+            await refresh_number_headers(repo, sms.sender, sms.recipient)
     else:
         reply, note = rules.help_text, None
     if reply is None:
@@ -274,6 +309,12 @@ async def accept_reply(
         await repo.refuse(message_id, texts.FILES_NOT_SENT)
         await tell(repo, case, reply.user, texts.FILES_NOT_SENT)
         return ReplyResult(accepted=False, reason="files only")
+    if case.status == CaseStatus.CLOSED:
+        await repo.refuse(message_id, texts.CLOSED_NOT_SENT, status=MessageStatus.HELD)
+        offer = {"action": REOPEN_AND_SEND, "message_id": message_id}
+        await tell(repo, case, reply.user, texts.CLOSED_NOT_SENT, offer=offer)
+        return ReplyResult(accepted=False, reason="case closed")
+    await refresh_header(repo, case)  # its last activity is now
     await repo.enqueue(
         SEND_SMS,
         queue=sms_queue(case.our_number, case.contact_number),
@@ -310,8 +351,11 @@ async def _count_reply(
         )
 
 
-async def tell(repo: Repository, case: Case, user: str, text: str) -> None:
-    """An ephemeral word to one person in a case's thread."""
+async def tell(
+    repo: Repository, case: Case, user: str, text: str, *, offer: dict[str, Any] | None = None
+) -> None:
+    """An ephemeral word to one person in a case's thread; `offer` adds a button for an
+    action they may take (`action`, and what it acts on)."""
     await repo.enqueue(
         TELL_USER,
         queue=slack_queue(case.id),
@@ -319,6 +363,7 @@ async def tell(repo: Repository, case: Case, user: str, text: str) -> None:
         user=user,
         text=text,
         thread_ts=case.thread_ts,
+        **({"offer": offer} if offer else {}),
     )
 
 
@@ -328,6 +373,7 @@ async def accept_edit(repo: Repository, *, channel: str, ts: str, user: str) -> 
     if message is None or message.status in (
         MessageStatus.INTERNAL,
         MessageStatus.NOT_SENT,
+        MessageStatus.HELD,
         MessageStatus.FAILED,
     ):
         return False
@@ -364,6 +410,8 @@ async def accept_receipt(repo: Repository, receipt: DeliveryReceipt, *, rules: C
     blocked = receipt.recipient_blocked and await repo.opt_out(
         message.contact_number, message.our_number, reason=f"carrier: {message.error}"
     )
+    if blocked:
+        await refresh_number_headers(repo, message.contact_number, message.our_number)
     postings = await repo.postings(message.id)
     for case, ts in postings:
         if new in STATUS_REACTIONS:
@@ -414,6 +462,7 @@ async def case_view(
 ) -> CaseView:
     name, label = await repo.number_title(case.contact_number, inbox.title_property)
     number = format_number(case.contact_number)
+    opted_out = await repo.is_opted_out(case.contact_number, case.our_number)
     return CaseView(
         case_id=case.id,
         status=case.status,
@@ -427,6 +476,7 @@ async def case_view(
         previous_case_link=previous_case_link,
         last_activity=case.last_activity_at,
         contact_named=bool(name),
+        opted_out=opted_out,
     )
 
 
@@ -436,6 +486,13 @@ CASE_REF = re.compile(r"(?<![\w#])#(\d{1,9})\b")
 
 def refs_in(text: str) -> set[int]:
     return {int(m) for m in CASE_REF.findall(text)}
+
+
+async def refresh_number_headers(repo: Repository, contact_number: str, our_number: str) -> None:
+    """Whether a number may be texted changed: every case of it shows that."""
+    for case in await repo.cases_of_number(contact_number):
+        if case.our_number == our_number:
+            await refresh_header(repo, case)
 
 
 async def refresh_header(repo: Repository, case: Case) -> None:

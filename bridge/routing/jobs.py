@@ -31,7 +31,15 @@ from bridge.routing.model import (
     UserId,
 )
 from bridge.routing.notices import ADMIN_NOTICE, NotifyAdmins
-from bridge.routing.ports import CaseList, ChatPoster, HomeView, Posting, ReplyRenderer, SmsSender
+from bridge.routing.ports import (
+    CaseList,
+    ChatPoster,
+    HomeView,
+    Offer,
+    Posting,
+    ReplyRenderer,
+    SmsSender,
+)
 from bridge.routing.rules import ChatRules
 from bridge.routing.segments import SmsMeasure, measure, normalize_typography
 from bridge.store.models import Case
@@ -178,7 +186,12 @@ class PostMessage(_Job):
             ts = found
         else:
             posted = await self.ctx.poster.post_in_thread(
-                channel, thread_ts, text, from_contact=from_contact, posting=posting
+                channel,
+                thread_ts,
+                text,
+                from_contact=from_contact,
+                posting=posting,
+                broadcast=bool(payload.get("broadcast")),
             )
             ts = posted.ts
         async with self.ctx.store.unit() as repo:
@@ -413,6 +426,31 @@ class NotifyAssignee(_Job):
         log.error("could not send a direct message: %s", error.reason)
 
 
+class NotifyAssigneeOfTexts(_Job):
+    """A direct message to a case's assignee: how many texts came, from whom, a link."""
+
+    async def run(self, payload: dict[str, Any]) -> None:
+        async with self.ctx.store.reading() as repo:
+            case = await repo.case(payload["case_id"])
+            if case is None or case.assignee is None:
+                return
+            count = await repo.inbound_from(case.id, payload["first_message_id"])
+            view = await conv.case_view(repo, case, inbox=self.ctx.inbox)
+        link = "(thread not posted yet)"
+        if case.thread_ts is not None:
+            link = (
+                await self.ctx.poster.permalink(ChannelId(case.channel), SlackTs(case.thread_ts))
+                or link
+            )
+        text = texts.TEXTS_FOR_ASSIGNEE.format(
+            count=max(count, 1), contact=view.contact_label, ref=case.id, link=link
+        )
+        await self.ctx.poster.direct_message(UserId(case.assignee), text)
+
+    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
+        log.error("could not tell case #%s's assignee of its texts: %s", payload["case_id"], error)
+
+
 class React(_Job):
     async def run(self, payload: dict[str, Any]) -> None:
         await self.ctx.poster.react(
@@ -438,11 +476,13 @@ class ThreadNote(_Job):
 
 class TellUser(_Job):
     async def run(self, payload: dict[str, Any]) -> None:
+        offer = payload.get("offer")
         await self.ctx.poster.tell_user(
             ChannelId(payload["channel"]),
             UserId(payload["user"]),
             payload["text"],
             thread_ts=payload.get("thread_ts"),
+            offer=Offer(offer["action"], offer["message_id"]) if offer else None,
         )
 
     async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
@@ -481,6 +521,7 @@ def job_handlers(ctx: JobContext) -> dict[str, _Job]:
         conv.REACT: React(ctx),
         conv.UPDATE_HEADER: UpdateCaseHeader(ctx),
         NOTIFY_ASSIGNEE: NotifyAssignee(ctx),
+        conv.NOTIFY_TEXTS: NotifyAssigneeOfTexts(ctx),
         conv.THREAD_NOTE: ThreadNote(ctx),
         conv.TELL_USER: TellUser(ctx),
         PUBLISH_HOME: PublishHome(ctx),

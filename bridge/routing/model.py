@@ -32,6 +32,7 @@ class MessageStatus(enum.StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     NOT_SENT = "not_sent"  # refused by the bridge (opted out, too long, ...)
+    HELD = "held"  # a staff reply in a closed case, waiting for its author to reopen it
     INTERNAL = "internal"  # a staff note: never sent
 
 

@@ -29,6 +29,7 @@ class CaseView:
     previous_case_link: str | None
     last_activity: datetime
     contact_named: bool
+    opted_out: bool = False  # the contact texted STOP to our number (or blocks it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,14 @@ class ForwardedText:
 
 
 @dataclass(frozen=True, slots=True)
+class Offer:
+    """An action a person may take from a message they were told: its name, what it acts on."""
+
+    action: str
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class PostedMessage:
     channel: ChannelId
     ts: SlackTs
@@ -102,7 +111,10 @@ class ChatPoster(Protocol):
         *,
         from_contact: bool,
         posting: Posting | None = None,
-    ) -> PostedMessage: ...
+        broadcast: bool = False,
+    ) -> PostedMessage:
+        """A reply in a thread; `broadcast` shows it in the channel too."""
+        ...
 
     async def find_header(
         self, channel: ChannelId, case_id: int, *, since: datetime
@@ -119,8 +131,16 @@ class ChatPoster(Protocol):
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None: ...
 
     async def tell_user(
-        self, channel: ChannelId, user: UserId, text: str, *, thread_ts: SlackTs | None
-    ) -> None: ...
+        self,
+        channel: ChannelId,
+        user: UserId,
+        text: str,
+        *,
+        thread_ts: SlackTs | None,
+        offer: Offer | None = None,
+    ) -> None:
+        """An ephemeral message; `offer` adds a button for what the person may do next."""
+        ...
 
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None: ...
 

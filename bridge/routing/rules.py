@@ -54,6 +54,10 @@ class ChatRules:
     automated_in_threads: str = "all"  # all, hide, or failed (only those not delivered)
     read_mode: str = "shared"  # shared, or per_user
     counter_threshold: int | None = None  # None: no message counter
+    # A text to a thread quiet this long is also shown in the channel.
+    quiet_thread: timedelta = timedelta(minutes=30)
+    # A case's assignee hears of its texts by direct message at most this often.
+    assignee_notice_every: timedelta = timedelta(minutes=5)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(ZoneInfo(self.time_zone))

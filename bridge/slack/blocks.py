@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import texts
-from bridge.routing.conversations import format_number
-from bridge.routing.ports import CaseView
+from bridge.routing.conversations import REOPEN_AND_SEND, format_number
+from bridge.routing.ports import CaseView, Offer
 from bridge.slack.mrkdwn import escape_for_slack
 
 _STATUS_ICON = {"open": ":large_green_circle: open", "closed": ":white_circle: closed"}
+_OPTED_OUT = ":no_bell: {status}, opted out of texts"
 
 # Action ids of the header's buttons; the listeners in bridge/slack/interactions.py match them.
 ASSIGN_ME = "case_assign_me"
@@ -18,6 +19,8 @@ CLOSE = "case_close"
 REOPEN = "case_reopen"
 ADD_CONTACT = "case_add_contact"
 MARK_READ = "case_mark_read"
+# Buttons on a word told to one person; the action ids are the offers' names.
+OFFER_LABELS = {REOPEN_AND_SEND: "Reopen and send"}
 
 # Slack caps plain_text in a header block at 150 characters.
 _HEADER_MAX = 150
@@ -33,7 +36,7 @@ def header_blocks(view: CaseView) -> list[dict[str, Any]]:
     fields = [
         f"*Contact*\n{escape_for_slack(view.contact_label)}",
         f"*Our number*\n{format_number(view.our_number)}",
-        f"*Status*\n{_STATUS_ICON.get(view.status, view.status)}",
+        f"*Status*\n{_status(view)}",
         f"*Assignee*\n{assignee}",
         f"*Unread*\n{view.unread}",
         f"*Last activity*\n<!date^{int(view.last_activity.timestamp())}^{{date_short_pretty}} "
@@ -59,6 +62,24 @@ def header_blocks(view: CaseView) -> list[dict[str, Any]]:
         {"type": "actions", "block_id": f"case:{view.case_id}", "elements": _buttons(view)}
     )
     return blocks
+
+
+def _status(view: CaseView) -> str:
+    if view.opted_out:
+        return _OPTED_OUT.format(status=view.status)
+    return _STATUS_ICON.get(view.status, view.status)
+
+
+def offer_blocks(text: str, offer: Offer) -> list[dict[str, Any]]:
+    """An ephemeral word with the button for what its reader may do about it."""
+    label = OFFER_LABELS[offer.action]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "elements": [_button(label, offer.action, str(offer.message_id), style="primary")],
+        },
+    ]
 
 
 def _buttons(view: CaseView) -> list[dict[str, Any]]:

@@ -21,7 +21,13 @@ from bridge.errors import InvalidInput
 from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.conversations import TELL_USER, Inbox, format_number, tell
+from bridge.routing.conversations import (
+    REOPEN_AND_SEND,
+    TELL_USER,
+    Inbox,
+    format_number,
+    tell,
+)
 from bridge.routing.model import UserId
 from bridge.routing.usage import usage_answer
 from bridge.slack import blocks
@@ -154,6 +160,30 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
                 repo, case_id, by=user, at=desk.clock.now()
             ),
         )
+
+    @app.action(REOPEN_AND_SEND)
+    async def on_reopen_and_send(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        pressed = read(Interaction, body)
+        [message_id] = record_ids(pressed.action.value, count=1)
+        user = UserId(pressed.user.id)
+        async with store.unit() as repo:
+            try:
+                done = await cases.reopen_and_send(repo, message_id, by=user)
+            except CaseActionRefused as refused:
+                text, case = str(refused), None
+            else:
+                text, case = done.message, await repo.case(done.case_id)
+            channel = case.channel if case else pressed.channel.id if pressed.channel else None
+            if channel is not None:
+                await repo.enqueue(
+                    TELL_USER,
+                    queue=f"slack:user:{user}",
+                    channel=channel,
+                    user=user,
+                    text=text,
+                    thread_ts=case.thread_ts if case else None,
+                )
 
     @app.action(blocks.ADD_CONTACT)
     async def on_add_contact(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

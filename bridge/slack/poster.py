@@ -17,8 +17,15 @@ from bridge import texts
 from bridge.errors import SendError
 from bridge.routing.conversations import format_number
 from bridge.routing.model import ChannelId, SlackTs, UserId
-from bridge.routing.ports import CaseView, ForwardedText, HomeView, PostedMessage, Posting
-from bridge.slack.blocks import header_blocks, header_text
+from bridge.routing.ports import (
+    CaseView,
+    ForwardedText,
+    HomeView,
+    Offer,
+    PostedMessage,
+    Posting,
+)
+from bridge.slack.blocks import header_blocks, header_text, offer_blocks
 from bridge.slack.home_blocks import home_tab
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Pauses, RateLimiter
@@ -162,12 +169,13 @@ class SlackPoster:
         *,
         from_contact: bool,
         posting: Posting | None = None,
+        broadcast: bool = False,
     ) -> PostedMessage:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"reply_broadcast": True} if broadcast else {}
         if from_contact:
             # A texter's words are shown as they are: escaped, never parsed as mrkdwn.
             text = escape_for_slack(text)
-            options = {"mrkdwn": False, "parse": "none"}
+            options |= {"mrkdwn": False, "parse": "none"}
         if posting is not None:
             options["metadata"] = {
                 "event_type": POSTING_EVENT_TYPE,
@@ -248,7 +256,13 @@ class SlackPoster:
         )
 
     async def tell_user(
-        self, channel: ChannelId, user: UserId, text: str, *, thread_ts: SlackTs | None
+        self,
+        channel: ChannelId,
+        user: UserId,
+        text: str,
+        *,
+        thread_ts: SlackTs | None,
+        offer: Offer | None = None,
     ) -> None:
         await self._call(
             channel,
@@ -257,6 +271,7 @@ class SlackPoster:
             user=user,
             text=text,
             thread_ts=thread_ts,
+            **({"blocks": offer_blocks(text, offer)} if offer else {}),
         )
 
     async def direct_message(self, user: UserId, text: str) -> None:

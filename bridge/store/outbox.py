@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from bridge.clock import Clock, SystemClock
 from bridge.errors import SendError
 from bridge.store.db import Database
-from bridge.store.models import OutboxJob, utcnow
+from bridge.store.models import OutboxJob
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class Outbox:
         return bool(result.rowcount)
 
     async def complete(self, job_id: int) -> None:
-        await self._settle(job_id, status=DONE, finished_at=utcnow(), lease_until=None)
+        await self._settle(job_id, status=DONE, finished_at=self.clock.now(), lease_until=None)
 
     async def retry(self, job_id: int, *, delay: float, error: str) -> None:
         await self._settle(
@@ -184,7 +184,7 @@ class Outbox:
 
     async def bury(self, job_id: int, *, error: str) -> None:
         await self._settle(
-            job_id, status=DEAD, finished_at=utcnow(), lease_until=None, last_error=error
+            job_id, status=DEAD, finished_at=self.clock.now(), lease_until=None, last_error=error
         )
 
     async def _settle(self, job_id: int, **values: Any) -> None:
@@ -197,7 +197,7 @@ class Outbox:
             result = await session.execute(
                 update(OutboxJob)
                 .where(OutboxJob.status == RUNNING)
-                .values(status=PENDING, lease_until=None, run_after=utcnow())
+                .values(status=PENDING, lease_until=None, run_after=self.clock.now())
             )
         return result.rowcount or 0
 

@@ -393,11 +393,11 @@ class Repository:
             )
         ).all()
 
-    async def refuse(self, message_id: int, reason: str) -> None:
+    async def refuse(
+        self, message_id: int, reason: str, *, status: MessageStatus = MessageStatus.NOT_SENT
+    ) -> None:
         await self.session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(status=MessageStatus.NOT_SENT, error=reason)
+            update(Message).where(Message.id == message_id).values(status=status, error=reason)
         )
 
     async def message(self, message_id: int) -> Message | None:
@@ -694,6 +694,28 @@ class Repository:
         )
         return found is not None
 
+    async def last_finished(self, kind: str, *, queue: str) -> datetime | None:
+        """When a job of `kind` in `queue` was last done."""
+        return await self.session.scalar(
+            select(func.max(OutboxJob.finished_at)).where(
+                OutboxJob.kind == kind, OutboxJob.queue == queue, OutboxJob.status == "done"
+            )
+        )
+
+    async def inbound_from(self, case_id: int, first_message_id: int) -> int:
+        """How many contacts' texts reached the case, from `first_message_id` on."""
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(CaseMessage)
+            .join(Message, Message.id == CaseMessage.message_id)
+            .where(
+                CaseMessage.case_id == case_id,
+                Message.direction == Direction.INBOUND,
+                Message.id >= first_message_id,
+            )
+        )
+        return int(count or 0)
+
     async def dead_jobs_summary(self) -> tuple[int, str, int | None, str] | None:
         """(how many jobs are given up, the newest's kind, case and error), None if none."""
         dead = OutboxJob.status == "dead"
@@ -774,7 +796,7 @@ class Repository:
             select(func.count()).where(
                 Message.author == author,
                 Message.direction == Direction.OUTBOUND,
-                Message.status != MessageStatus.NOT_SENT,
+                Message.status.not_in([MessageStatus.NOT_SENT, MessageStatus.HELD]),
                 Message.created_at >= since,
             )
         )
