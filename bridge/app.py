@@ -11,8 +11,10 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
@@ -31,17 +33,17 @@ from bridge.slack.poster import SlackPoster
 from bridge.sms.client import VonageClient
 from bridge.sms.http import VonageWebhooks
 from bridge.sms.sender import VonageSender, vonage_auth
-from bridge.store.coordination import (
-    LocalPauses,
-    LocalRateLimiter,
+from bridge.store.checks import sqlite_unwritable
+from bridge.store.coordination import LocalPauses, LocalRateLimiter, SeenOnce, Wakeups
+from bridge.store.db import Database, migrate, schema_behind
+from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox, RetryPolicy
+from bridge.store.redis_link import (
+    RedisLink,
     RedisPauses,
     RedisRateLimiter,
     RedisSeenOnce,
-    SeenOnce,
-    Wakeups,
+    RedisWakeups,
 )
-from bridge.store.db import Database, migrate, schema_behind
-from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox, RetryPolicy
 from bridge.store.repo import Store
 from bridge.store.seen import StoreSeenOnce
 from bridge.tasks import TaskKeeper
@@ -68,7 +70,7 @@ class Bridge:
     metrics: Metrics
     book: SettingsBook
     wakeups: Wakeups
-    redis: Redis | None
+    redis: RedisLink | None
     slack_session: aiohttp.ClientSession
     tasks: TaskKeeper
     clock: Clock
@@ -84,6 +86,7 @@ class Bridge:
         self.tasks.spawn(self.book.keep_current(), name="chat-settings-reload")
         if self.redis is not None:
             self.tasks.spawn(self.wakeups.listen(), name="outbox-wakeups")
+            self.tasks.spawn(self.redis.watch(), name="redis-watch")
 
     async def close(self, *, grace: float = 10.0) -> None:
         """Stop taking jobs, let the ones in hand finish (up to `grace` seconds), close."""
@@ -94,7 +97,7 @@ class Bridge:
         await self.tasks.cancel_all()
         await self.slack_session.close()
         if self.redis is not None:
-            await self.redis.aclose()
+            await self.redis.close()
         close = getattr(self.sender, "close", None)
         if close is not None:
             await close()
@@ -108,22 +111,23 @@ async def build_bridge(
     retry_policy: RetryPolicy | None = None,
     clock: Clock | None = None,
 ) -> Bridge:
-    """Open the store (migrating an embedded SQLite database) and wire everything."""
+    """Open the store (migrating an embedded SQLite database) and wire everything.
+
+    A store or Redis that cannot be used is a `ConfigError` naming the setting.
+    """
     clock = clock or SystemClock()
-    if settings.database_url.startswith("sqlite"):
-        await migrate(settings.database_url)
-    db = Database(settings.database_url)
-    behind = await schema_behind(db)
-    if behind:
+    db = await open_store(settings.database_url)
+    try:
+        redis = await open_redis(settings.redis_url)
+    except ConfigError:
         await db.close()
-        # Several instances may share PostgreSQL: upgrading is a deliberate step.
-        raise ConfigError(f"DATABASE_URL: {behind}; run `smschat-bridge migrate` first")
+        raise
     store = Store(db)
     # One HTTP session for every Slack call: connections (and TLS) are reused.
     slack_session = aiohttp.ClientSession()
     client = slack_web_client(settings, slack_session)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-    seen: SeenOnce = RedisSeenOnce(redis) if redis else StoreSeenOnce(db, clock)
+    in_store = StoreSeenOnce(db, clock)
+    seen: SeenOnce = RedisSeenOnce(redis, in_store) if redis else in_store
     poster = SlackPoster(
         client,
         pauses=RedisPauses(redis) if redis else LocalPauses(),
@@ -155,7 +159,8 @@ async def build_bridge(
 
     dispatcher = Dispatcher(outbox, job_handlers(ctx), policy=retry_policy, on_settled=settled)
     tasks = TaskKeeper()
-    wakeups = Wakeups(dispatcher.notify, redis, tasks=tasks)
+    shared = RedisWakeups(redis, dispatcher.notify) if redis else None
+    wakeups = Wakeups(dispatcher.notify, shared, tasks=tasks)
     store.on_enqueued(wakeups.committed)
     outbox.on_revived(wakeups.committed)
     gatekeeper = Gatekeeper(client, lambda: book.inbox.all_channels)
@@ -186,6 +191,43 @@ async def build_bridge(
         tasks=tasks,
         clock=clock,
     )
+
+
+async def open_store(url: str) -> Database:
+    """The database, migrated when it is an embedded SQLite file and current otherwise."""
+    unwritable = sqlite_unwritable(url)
+    if unwritable is not None:
+        raise ConfigError(f"DATABASE_URL: {unwritable}")
+    db = Database(url)
+    try:
+        if url.startswith("sqlite"):
+            await migrate(url)
+        behind = await schema_behind(db)
+    except (SQLAlchemyError, OSError) as exc:
+        await db.close()
+        raise ConfigError(f"DATABASE_URL: the database does not answer ({_why(exc)})") from None
+    if behind:
+        await db.close()
+        # Several instances may share PostgreSQL: upgrading is a deliberate step.
+        raise ConfigError(f"DATABASE_URL: {behind}; run `smschat-bridge migrate` first")
+    return db
+
+
+async def open_redis(url: str | None) -> RedisLink | None:
+    if not url:
+        return None
+    redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        await redis.aclose()
+        raise ConfigError(f"REDIS_URL: Redis does not answer ({type(exc).__name__})") from None
+    return RedisLink(redis)
+
+
+def _why(exc: Exception) -> str:
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return type(cause).__name__
 
 
 def slack_web_client(settings: Settings, session: aiohttp.ClientSession) -> AsyncWebClient:
@@ -249,12 +291,16 @@ def build_web_app(bridge: Bridge) -> web.Application:
     )
 
     async def healthz(_request: web.Request) -> web.Response:
+        health = {"store": "ok"}
         try:
             await bridge.db.ping()
-        except Exception as exc:
+        except (SQLAlchemyError, OSError) as exc:
             log.warning("health check: store unreachable: %s", type(exc).__name__)
-            return web.json_response({"ok": False, "store": "unreachable"}, status=503)
-        return web.json_response({"ok": True})
+            health["store"] = "unreachable"
+        if bridge.redis is not None:
+            health["redis"] = "ok" if bridge.redis.up else "unreachable"
+        ok = all(state == "ok" for state in health.values())
+        return web.json_response({"ok": ok, **health}, status=200 if ok else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
         bridge.metrics.outbox_depth.set(await bridge.outbox.depth())

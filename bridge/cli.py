@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings
 
-from bridge.config import Settings, known_time_zone, load_settings
+from bridge.config import Settings, describe, known_time_zone, load_settings
 from bridge.errors import BridgeError, ConfigError, InvalidInput
 from bridge.logs import configure_logging
 from bridge.tasks import until_stopped
@@ -221,10 +221,7 @@ def _read_settings(kind: type[SettingsT]) -> SettingsT | None:
     try:
         return kind()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        name = "_".join(str(part) for part in error["loc"]).upper()
-        message = error["msg"].removeprefix("Value error, ")
-        print(f"smschat-bridge: configuration error: {name}: {message}", file=sys.stderr)
+        print(f"smschat-bridge: configuration error: {describe(exc)}", file=sys.stderr)
         return None
 
 

@@ -330,13 +330,29 @@ def check_channel(value: str) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning pydantic's report into one line naming the variable."""
+    """Read the settings, turning pydantic's report into one line naming the variables."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        error = exc.errors()[0]
-        location = "_".join(str(part) for part in error["loc"]).upper()
-        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """Every setting a validation refused, in one line: what is missing, then what is wrong."""
+    missing: list[str] = []
+    wrong: list[str] = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper()
         if error["type"] == "missing":
-            message = f"is required ({Settings.model_fields[str(error['loc'][0])].description})"
-        raise ConfigError(f"{location}: {message}" if location else message) from None
+            missing.append(name)
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        wrong.append(f"{name}: {message}" if name else message)
+    said = []
+    if len(missing) == 1:
+        field = Settings.model_fields.get(missing[0].lower())
+        what = f" ({field.description})" if field is not None and field.description else ""
+        said.append(f"{missing[0]}: is required{what}")
+    elif missing:
+        said.append(f"{', '.join(missing)}: are required")
+    return "; ".join(said + wrong)

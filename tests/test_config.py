@@ -313,3 +313,46 @@ def test_manifest_refuses_a_url_that_is_not_https(
     assert code == 2
     assert out == ""
     assert len(err.splitlines()) == 1 and "https" in err
+
+
+def test_every_missing_setting_is_named_at_once(environment, capsys) -> None:
+    environment({"VONAGE_API_KEY": "abcd1234", "VONAGE_API_SECRET": VONAGE_SECRET})
+
+    code, _out, err = run_command(capsys, "run")
+
+    assert code == 2
+    [line] = err.splitlines()
+    assert line.startswith("smschat-bridge: configuration error: ")
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CHANNEL", "VONAGE_NUMBERS"):
+        assert name in line
+    assert "are required" in line
+
+
+@pytest.mark.parametrize(
+    ("change", "variable", "says"),
+    [
+        (
+            {"DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/none"},
+            "DATABASE_URL",
+            "does not answer",
+        ),
+        (
+            {"DATABASE_URL": "sqlite+aiosqlite:///no/such/folder/bridge.db"},
+            "DATABASE_URL",
+            "does not exist",
+        ),
+        ({"REDIS_URL": "redis://127.0.0.1:1/0"}, "REDIS_URL", "does not answer"),
+    ],
+    ids=["database-unreachable", "sqlite-folder-missing", "redis-unreachable"],
+)
+def test_a_store_that_cannot_be_used_stops_run_with_one_line(
+    environment, capsys: pytest.CaptureFixture[str], change: dict, variable: str, says: str
+) -> None:
+    environment(VALID | change)
+
+    code, out, err = run_command(capsys, "run")
+
+    assert code == 2
+    [line] = err.splitlines()
+    assert line.startswith(f"smschat-bridge: {variable}: ") and says in line, err
+    assert "Traceback" not in out + err

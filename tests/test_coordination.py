@@ -10,13 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bridge.fakes.vonage_api import sms_inbound_params
-from bridge.store.coordination import (
-    LocalPauses,
-    LocalRateLimiter,
-    RedisPauses,
-    RedisRateLimiter,
-    Wakeups,
-)
+from bridge.store.coordination import LocalPauses, LocalRateLimiter, Wakeups
+from bridge.store.redis_link import RedisLink, RedisPauses, RedisRateLimiter, RedisWakeups
 from tests.conftest import OUR_NUMBER, REDIS_URL, need_service
 
 pytestmark = pytest.mark.redis
@@ -50,7 +45,7 @@ async def test_local_bucket_allows_a_burst_then_spaces_callers_out() -> None:
 
 async def test_redis_bucket_is_one_budget_for_every_instance(redis: Redis) -> None:
     key = f"test:{uuid.uuid4().hex}"
-    first, second = RedisRateLimiter(redis), RedisRateLimiter(redis)
+    first, second = RedisRateLimiter(RedisLink(redis)), RedisRateLimiter(RedisLink(redis))
     waits = [await (first, second)[i % 2].reserve(key, rate=2, burst=3) for i in range(5)]
     assert waits[:3] == [0, 0, 0]
     assert 0.4 < waits[3] <= 0.5 and 0.9 < waits[4] <= 1.0
@@ -68,15 +63,16 @@ async def test_local_pauses_tell_how_long_a_key_must_wait() -> None:
 
 
 async def test_redis_pauses_tell_how_long_a_key_must_wait(redis: Redis) -> None:
-    await assert_pauses_count_down(RedisPauses(redis))
+    await assert_pauses_count_down(RedisPauses(RedisLink(redis)))
 
 
 async def test_work_committed_on_one_instance_wakes_the_others(redis: Redis) -> None:
     woken = asyncio.Event()
-    listener = Wakeups(lambda _jobs: woken.set(), Redis.from_url(REDIS_URL))
+    other = RedisLink(Redis.from_url(REDIS_URL))
+    listener = Wakeups(lambda _jobs: woken.set(), RedisWakeups(other, lambda _jobs: woken.set()))
     listening = asyncio.create_task(listener.listen())
     try:
-        publisher = Wakeups(lambda _jobs: None, redis)
+        publisher = Wakeups(lambda _jobs: None, RedisWakeups(RedisLink(redis), lambda _jobs: None))
         async with asyncio.timeout(5):
             while not woken.is_set():
                 publisher.committed()

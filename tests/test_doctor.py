@@ -164,3 +164,29 @@ async def test_run_warns_of_a_channel_without_the_bot_and_starts_anyway(
         await process.stop()
     warnings = [line for line in process.log.splitlines() if " WARNING " in line]
     assert any("type `/invite @smschat` in #sms-inbox" in line for line in warnings), process.log
+
+
+async def test_a_clean_start_warns_of_nothing(
+    fake_slack: FakeSlack,
+    fake_vonage: FakeVonage,
+    ca_bundle: Path,
+    tmp_path: Path,
+    free_port: int,
+) -> None:
+    env = environment(
+        fake_slack,
+        fake_vonage,
+        ca_bundle,
+        f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
+        HOST="127.0.0.1",
+        PORT=str(free_port),
+        LOG_LEVEL="INFO",
+        VONAGE_SIGNATURE_SECRET="a-signature-secret-for-webhooks",
+    )
+    process = BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "bridge.log")
+    try:
+        await process.start()
+    finally:
+        assert await process.stop() == 0
+    noisy = [line for line in process.log.splitlines() if " WARNING " in line or " ERROR " in line]
+    assert noisy == [], process.log

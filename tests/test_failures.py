@@ -309,7 +309,7 @@ async def test_healthz_answers_ok_with_the_store_up(live: LiveBridge) -> None:
     response = await live.http.get(f"{live.url}/healthz")
 
     assert response.status == 200
-    assert await response.json() == {"ok": True}
+    assert await response.json() == {"ok": True, "store": "ok"}
 
 
 async def test_metrics_count_inbound_texts_in_prometheus_text(live: LiveBridge) -> None:

@@ -59,19 +59,27 @@ def build_bolt_app(
     book: SettingsBook,
     clock: Clock,
 ) -> AsyncApp:
-    app = AsyncApp(
-        client=client,
-        signing_secret="",
-        # Requests are verified before they reach Bolt (bridge/slack/gate.py), which also
-        # keeps their bodies out of Bolt's log of refused requests.
-        request_verification_enabled=False,
-        process_before_response=True,
-        # Unhandled requests reach `answer_failure`, not a warning that quotes the payload.
-        raise_error_for_unhandled_request=True,
-        # A base logger of our own: Bolt's loggers then follow the levels set for
-        # `slack_bolt` instead of copying the root logger's.
-        logger=logging.getLogger("slack_bolt.bridge"),
-    )
+    # A base logger of our own: Bolt's loggers then follow the levels set for `slack_bolt`
+    # instead of copying the root logger's.
+    bolt_log = logging.getLogger("slack_bolt.bridge")
+    # Bolt reads SLACK_BOT_TOKEN from the environment by itself and, given our client as
+    # well, warns that its token goes unused: which is as it should be, so it is not said.
+    level = bolt_log.level
+    bolt_log.setLevel(logging.ERROR)
+    try:
+        app = AsyncApp(
+            client=client,
+            signing_secret="",
+            # Requests are verified before they reach Bolt (bridge/slack/gate.py), which
+            # also keeps their bodies out of Bolt's log of refused requests.
+            request_verification_enabled=False,
+            process_before_response=True,
+            # Unhandled requests reach `answer_failure`, not a warning quoting the payload.
+            raise_error_for_unhandled_request=True,
+            logger=bolt_log,
+        )
+    finally:
+        bolt_log.setLevel(level)
 
     async def tell(channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         async with store.unit() as repo:

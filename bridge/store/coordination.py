@@ -1,8 +1,10 @@
-"""What several instances share beyond the database: wake-ups and rate-limit buckets.
+"""What several instances share beyond the database: wake-ups, rate-limit buckets, pauses
+and the memory of accepted requests, and how one instance keeps them alone.
 
-Without `REDIS_URL` one process does everything and these live in memory; with it, every
-instance wakes when any commits work, and all of them together keep to one budget per
-Slack channel and per carrier account.
+Without `REDIS_URL` one process does everything and these live in memory (the accepted
+requests in the store); with it (bridge/store/redis_link.py), every instance wakes when any
+commits work, and all of them together keep to one budget per Slack channel and per
+carrier account.
 """
 
 from __future__ import annotations
@@ -39,30 +41,12 @@ class LocalRateLimiter:
         return 0.0 if tokens >= 0 else -tokens / rate
 
 
-# The same bucket in Redis, atomically, on Redis's clock so instances' clocks don't matter.
-# Tokens may go below zero: each caller reserves its place and waits its turn.
-_RESERVE = """
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + (now - at) * rate) - 1
-redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 60000)
-if tokens >= 0 then return '0' end
-return tostring(-tokens / rate)
-"""
+class SharedWakeups(Protocol):
+    """Wake-ups passed between instances (Redis pub/sub)."""
 
+    async def publish(self) -> None: ...
 
-class RedisRateLimiter:
-    def __init__(self, redis: object) -> None:
-        self._script = redis.register_script(_RESERVE)  # type: ignore[attr-defined]
-
-    async def reserve(self, key: str, *, rate: float, burst: int) -> float:
-        wait = await self._script(keys=[f"smschat:bucket:{key}"], args=[rate, burst])
-        return float(wait)
+    async def listen(self) -> None: ...
 
 
 class Wakeups:
@@ -71,38 +55,23 @@ class Wakeups:
     def __init__(
         self,
         notify_local: Callable[[int], None],
-        redis: object | None = None,
+        shared: SharedWakeups | None = None,
         *,
         tasks: TaskKeeper | None = None,
     ) -> None:
         self._notify_local = notify_local
-        self._redis = redis
+        self._shared = shared
         self._tasks = tasks or TaskKeeper()
 
     def committed(self, jobs: int = 1) -> None:
         self._notify_local(jobs)
-        if self._redis is not None:
-            self._tasks.spawn(self._publish(), name="outbox-wakeup")
-
-    async def _publish(self) -> None:
-        try:
-            await self._redis.publish(WAKEUP_CHANNEL, b"1")  # type: ignore[union-attr]
-        except Exception as exc:
-            # A lost wake-up costs only latency: the dispatcher also wakes when work is due.
-            log.warning("could not publish a wake-up: %s", exc)
+        if self._shared is not None:
+            self._tasks.spawn(self._shared.publish(), name="outbox-wakeup")
 
     async def listen(self) -> None:
         """Wake this instance when another commits work (runs until cancelled)."""
-        if self._redis is None:
-            return
-        pubsub = self._redis.pubsub()  # type: ignore[attr-defined]
-        await pubsub.subscribe(WAKEUP_CHANNEL)
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    self._notify_local(1)
-        finally:
-            await pubsub.aclose()
+        if self._shared is not None:
+            await self._shared.listen()
 
 
 class SeenOnce(Protocol):
@@ -119,20 +88,6 @@ class SeenOnce(Protocol):
 
 def token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class RedisSeenOnce:
-    def __init__(self, redis: object) -> None:
-        self._redis = redis
-
-    async def first_time(self, token: str, *, ttl: float) -> bool:
-        stored = await self._redis.set(  # type: ignore[attr-defined]
-            "smschat:seen:" + token_key(token), b"1", nx=True, px=max(1, int(ttl * 1000))
-        )
-        return bool(stored)
-
-    async def forget(self, token: str) -> None:
-        await self._redis.delete("smschat:seen:" + token_key(token))  # type: ignore[attr-defined]
 
 
 class Pauses(Protocol):
@@ -153,17 +108,3 @@ class LocalPauses:
 
     async def remaining(self, key: str) -> float:
         return max(0.0, self._until.get(key, 0.0) - self._clock())
-
-
-class RedisPauses:
-    def __init__(self, redis: object) -> None:
-        self._redis = redis
-
-    async def pause(self, key: str, seconds: float) -> None:
-        await self._redis.set(  # type: ignore[attr-defined]
-            f"smschat:pause:{key}", b"1", px=max(1, int(seconds * 1000))
-        )
-
-    async def remaining(self, key: str) -> float:
-        left = await self._redis.pttl(f"smschat:pause:{key}")  # type: ignore[attr-defined]
-        return max(0, left) / 1000

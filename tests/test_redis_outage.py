@@ -1,0 +1,108 @@
+"""Redis lost while the bridge runs: texts keep flowing, /healthz says what is down, and the
+bridge shares its budgets again once Redis is back.
+
+The bridge reaches the real Redis through a TCP proxy the test can cut and restore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import pytest
+from redis.asyncio import Redis
+
+from bridge.fakes.vonage_api import sms_inbound_params
+from tests.bridge_process import until
+from tests.conftest import INBOX, OUR_NUMBER, REDIS_URL, LiveBridge, need_service
+
+pytestmark = pytest.mark.redis
+
+
+class CuttableProxy:
+    """A TCP proxy to one server; `cut()` drops every connection and refuses new ones."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        self._writers |= {writer, upstream_writer}
+
+        async def copy(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(copy(reader, upstream_writer), copy(upstream_reader, writer))
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[CuttableProxy]:
+    need_service(REDIS_URL, 6379, "Redis")
+    await Redis.from_url(REDIS_URL).flushdb()
+    parts = urlsplit(REDIS_URL)
+    proxy = CuttableProxy(parts.hostname or "127.0.0.1", parts.port or 6379)
+    await proxy.open()
+    yield proxy
+    with contextlib.suppress(Exception):
+        await proxy.cut()
+
+
+async def text_in(live: LiveBridge, text: str, message_id: str) -> None:
+    params = sms_inbound_params(
+        msisdn="447400123456", to=OUR_NUMBER.removeprefix("+"), text=text, message_id=message_id
+    )
+    assert (await live.vonage_webhook("/vonage/inbound", params)).status == 200
+
+
+async def health(live: LiveBridge) -> tuple[int, dict]:
+    async with live.http.get(f"{live.url}/healthz") as response:
+        return response.status, await response.json()
+
+
+async def test_texts_flow_while_redis_is_away_and_health_names_it(
+    start_live, proxy: CuttableProxy
+) -> None:
+    database = urlsplit(REDIS_URL).path or "/0"
+    live = await start_live(REDIS_URL=f"redis://127.0.0.1:{proxy.port}{database}")
+    await text_in(live, "Before", "B1")
+    await live.slack.wait_for("chat.postMessage", count=2)
+    assert await health(live) == (200, {"ok": True, "store": "ok", "redis": "ok"})
+
+    await proxy.cut()
+    await text_in(live, "While Redis is away", "B2")
+    await live.slack.wait_until(lambda: len(live.slack.calls("chat.postMessage")) >= 3)
+    await live.drained()
+    header = live.slack.messages(INBOX)[0]
+    texts = [m["text"] for m in live.slack.thread(INBOX, header["ts"])[1:]]
+    assert texts == ["Before", "While Redis is away"]
+    assert await health(live) == (503, {"ok": False, "store": "ok", "redis": "unreachable"})
+
+    await proxy.open()  # Redis is back, on the same address
+
+    async def shared_again() -> bool:
+        return (await health(live))[0] == 200
+
+    await until(shared_again, within=20)
+    await text_in(live, "After", "B3")
+    await live.slack.wait_until(lambda: len(live.slack.calls("chat.postMessage")) >= 4)
