@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +38,7 @@ from bridge.fakes.slack_api import (
 )
 from bridge.fakes.views import home_opened_event, submitted_state
 from bridge.store.db import Database, migrate
-from bridge.store.models import OutboxJob
+from bridge.store.models import Base, OutboxJob
 from bridge.store.outbox import RetryPolicy
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -119,16 +121,61 @@ def postgres_url() -> Iterator[str]:
     run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite file, made once: each test starts from a copy of it (running
+    the migrations takes far longer than copying their result)."""
+    path = tmp_path_factory.mktemp("template") / "bridge.db"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, migrate(f"sqlite+aiosqlite:///{path}")).result()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it in the one file
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: a SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        await reset_postgres(url)
-    await migrate(url)
+        path = tmp_path / "bridge.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    await empty_postgres(url)
     return url
+
+
+async def empty_postgres(url: str) -> None:
+    """Every table emptied, when the schema is this version's; built afresh when it is not
+    (a test before left it empty, older or newer)."""
+    from sqlalchemy import text
+
+    db = Database(url)
+    try:
+        current = await _at_head(db)
+        if current:
+            async with db.engine.begin() as connection:
+                tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await db.close()
+    if not current:
+        await reset_postgres(url)
+        await migrate(url)
+
+
+async def _at_head(db: Database) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from bridge.store.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
+    async with db.engine.connect() as connection:
+        revision = await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+    return revision == head
 
 
 @pytest.fixture
