@@ -353,7 +353,7 @@ def query_mix(seed: Seed, rng: random.Random) -> list[tuple[str, str]]:
 
 
 async def time_queries(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    from bridge.routing.model import UserId
+    from bridge.domain.values import UserId
     from bridge.routing.search import find_cases, parse_query
     from bridge.store.db import Database
     from bridge.store.repo import Store

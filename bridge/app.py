@@ -18,14 +18,14 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
+from bridge.domain.rules import ChatRules
+from bridge.domain.values import ChannelId
 from bridge.errors import ConfigError, SendError
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
 from bridge.routing.jobs import JobContext, job_handlers
-from bridge.routing.model import ChannelId
 from bridge.routing.notices import job_settled
 from bridge.routing.ports import SmsSender
-from bridge.routing.rules import ChatRules
 from bridge.slack.access import Gatekeeper
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app

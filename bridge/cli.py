@@ -163,7 +163,7 @@ def add_contacts_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _region(value: str) -> str:
-    from bridge.routing.numbers import known_region
+    from bridge.domain.numbers import known_region
 
     try:
         return known_region(value)

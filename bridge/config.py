@@ -11,9 +11,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import make_url
 
+from bridge.domain.numbers import known_region
+from bridge.domain.values import PhoneNumber
 from bridge.errors import ConfigError, InvalidInput
-from bridge.routing.model import PhoneNumber
-from bridge.routing.numbers import known_region
 
 SignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.values import PhoneNumber
 from bridge.errors import InvalidInput
 from bridge.routing.contacts_import import ImportReport, Refusal, import_contacts
-from bridge.routing.model import PhoneNumber
 from bridge.store.contacts import ContactDetails, ContactDirectory, LabelledNumber
 from bridge.store.db import Database
 from bridge.store.models import Contact

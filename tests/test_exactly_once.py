@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.values import MessageStatus
 from bridge.errors import SendError
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
@@ -29,7 +30,6 @@ from bridge.fakes.vonage_api import (
     sms_receipt_params,
 )
 from bridge.routing.jobs import RECEIPT_WAIT
-from bridge.routing.model import MessageStatus
 from bridge.slack.poster import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE
 from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge import texts
+from bridge.domain.segments import measure
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.slack_api import (
     interaction_form,
@@ -20,7 +21,6 @@ from bridge.fakes.slack_api import (
 from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.routing import forwarding
 from bridge.routing.forwarding import Schedule, ScheduleInput
-from bridge.routing.segments import measure
 from bridge.slack.forwarding import ADD, DELETE, EDIT, FORM_VIEW, LIST_VIEW
 from bridge.store.models import ForwardingSchedule, Message
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge

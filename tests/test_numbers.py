@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bridge.domain.numbers import known_region, normalize_number
 from bridge.errors import InvalidInput
-from bridge.routing.numbers import known_region, normalize_number
 
 ACCEPTED = [
     # (label, written, default region, E.164)

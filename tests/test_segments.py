@@ -7,7 +7,7 @@ import string
 
 import pytest
 
-from bridge.routing.segments import (
+from bridge.domain.segments import (
     GSM7_BASIC_CHARS,
     GSM7_EXTENSION_CHARS,
     SmsMeasure,

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus
 from bridge.errors import InvalidInput
-from bridge.routing.model import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus
 from bridge.sms.codes import (
     RECEIPT_ERROR_CODES,
     SEND_STATUS_CODES,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bridge.routing.rules import ChatRules, Window, keyword
+from bridge.domain.rules import ChatRules, Window, keyword
 from bridge.store.models import Case
 
 FIRST_TEXT = "first_text"

@@ -7,21 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import texts
+from bridge.domain.numbers import format_number, typed_number
+from bridge.domain.rules import Inbox
+from bridge.domain.values import CaseStatus, Direction, MessageStatus, PhoneNumber, UserId
 from bridge.errors import InvalidInput
 from bridge.routing.conversations import (
     POST_MESSAGE,
     SEND_SMS,
     THREAD_NOTE,
-    Inbox,
-    format_number,
     open_case,
     read_case,
     refresh_header,
     slack_queue,
     sms_queue,
 )
-from bridge.routing.model import CaseStatus, Direction, MessageStatus, PhoneNumber, UserId
-from bridge.routing.numbers import typed_number
 from bridge.store.models import Case, utcnow
 from bridge.store.repo import Repository
 

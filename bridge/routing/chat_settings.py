@@ -21,11 +21,10 @@ from bridge.config import (
     known_time_zone,
     parse_routes,
 )
+from bridge.domain.numbers import known_region
+from bridge.domain.rules import ChatRules, Inbox, Window
+from bridge.domain.values import ChannelId, PhoneNumber
 from bridge.errors import InvalidInput
-from bridge.routing.conversations import Inbox
-from bridge.routing.model import ChannelId, PhoneNumber
-from bridge.routing.numbers import known_region
-from bridge.routing.rules import ChatRules, Window
 from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)

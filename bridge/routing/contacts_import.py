@@ -45,9 +45,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bridge.domain.numbers import normalize_number
+from bridge.domain.values import PhoneNumber
 from bridge.errors import InvalidInput
-from bridge.routing.model import PhoneNumber
-from bridge.routing.numbers import normalize_number
 from bridge.store.contacts import ContactDetails, ContactDirectory, LabelledNumber, NumberTaken
 from bridge.store.db import Database
 

@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
-
 from bridge import texts
-from bridge.routing import forwarding
-from bridge.routing.auto_replies import auto_reply_for, hold_until
-from bridge.routing.long_texts import add_part
-from bridge.routing.model import (
+from bridge.domain.numbers import format_number, mask
+from bridge.domain.rules import ChatRules, Inbox, Keyword, keyword, refs_in
+from bridge.domain.segments import measure
+from bridge.domain.values import (
     AgentReply,
     CaseStatus,
-    ChannelId,
     DeliveryReceipt,
     Direction,
     InboundSms,
     MessageStatus,
     PhoneNumber,
 )
-from bridge.routing.ports import CaseView
-from bridge.routing.rules import ChatRules, Keyword, keyword
-from bridge.routing.segments import measure
+from bridge.domain.views import CaseView
+from bridge.routing import forwarding
+from bridge.routing.auto_replies import auto_reply_for, hold_until
+from bridge.routing.long_texts import add_part
 from bridge.store.models import Case, Message
 from bridge.store.repo import Repository
 
@@ -54,27 +50,6 @@ def slack_queue(case_id: int) -> str:
 def sms_queue(our_number: str, contact_number: str) -> str:
     """Everything sent to one phone from one of our numbers runs in order."""
     return f"sms:{our_number}:{contact_number}"
-
-
-@dataclass(frozen=True, slots=True)
-class Inbox:
-    """Where cases live: our numbers and the channel each one routes to."""
-
-    numbers: Sequence[PhoneNumber]
-    default_channel: ChannelId
-    channels: Mapping[PhoneNumber, ChannelId] = field(default_factory=dict)
-    # Which contact property a case header shows ("name", or a property of the contact).
-    title_property: str = "name"
-
-    def channel(self, number: PhoneNumber) -> ChannelId:
-        return self.channels.get(number, self.default_channel)
-
-    @property
-    def all_channels(self) -> set[ChannelId]:
-        return {self.default_channel, *self.channels.values()}
-
-    def owns(self, number: PhoneNumber) -> bool:
-        return number in self.numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,14 +455,6 @@ async def case_view(
     )
 
 
-# `#12` in a text: a case reference (Smap's "#123" convention), not inside a longer word.
-CASE_REF = re.compile(r"(?<![\w#])#(\d{1,9})\b")
-
-
-def refs_in(text: str) -> set[int]:
-    return {int(m) for m in CASE_REF.findall(text)}
-
-
 async def refresh_number_headers(repo: Repository, contact_number: str, our_number: str) -> None:
     """Whether a number may be texted changed: every case of it shows that."""
     for case in await repo.cases_of_number(contact_number):
@@ -501,17 +468,3 @@ async def refresh_header(repo: Repository, case: Case) -> None:
     if await repo.has_pending_job(UPDATE_HEADER, queue=slack_queue(case.id)):
         return
     await repo.enqueue(UPDATE_HEADER, queue=slack_queue(case.id), case_id=case.id)
-
-
-def format_number(number: str) -> str:
-    """'+447700900123' → '+44 7700 900123'; anything unparseable is shown as given."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return number
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-def mask(number: str) -> str:
-    """Phone numbers in logs keep only their last four digits."""
-    return "*" * max(0, len(number) - 4) + number[-4:]

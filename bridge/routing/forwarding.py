@@ -18,15 +18,15 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from bridge import texts
+from bridge.domain.numbers import format_number, mask, normalize_number
+from bridge.domain.rules import Window
+from bridge.domain.segments import measure
+from bridge.domain.values import ChannelId, InboundSms, SlackTs, UserId
+from bridge.domain.views import ForwardedText
 from bridge.errors import InvalidInput, SendError
 
 # A module import: conversations calls forward_inbound, so each module imports the other.
 from bridge.routing import conversations as conv
-from bridge.routing.model import ChannelId, InboundSms, SlackTs, UserId
-from bridge.routing.numbers import normalize_number
-from bridge.routing.ports import ForwardedText
-from bridge.routing.rules import Window
-from bridge.routing.segments import measure
 from bridge.store.models import Case, ForwardingSchedule
 from bridge.store.repo import Repository
 
@@ -121,7 +121,7 @@ def validate_schedule(
             errors[NUMBERS] = refused.reason
             break
         if number in our_numbers:
-            errors[NUMBERS] = texts.FORWARD_OUR_NUMBER.format(number=conv.format_number(number))
+            errors[NUMBERS] = texts.FORWARD_OUR_NUMBER.format(number=format_number(number))
             break
         numbers.append(number)
     numbers = list(dict.fromkeys(numbers))
@@ -226,12 +226,12 @@ async def forward_inbound(
     if not phones:
         return
     name, _label = await repo.number_title(sms.sender, "name")
-    number = conv.format_number(sms.sender)
+    number = format_number(sms.sender)
     sender = texts.FORWARD_FROM_NAMED.format(name=name, number=number) if name else number
     copy = fit_segments(texts.FORWARD_SMS.format(contact=sender, text=sms.text))
     for phone in phones:
         if await repo.is_opted_out(phone, sms.recipient):
-            log.info("not forwarding to %s: it opted out", conv.mask(phone))
+            log.info("not forwarding to %s: it opted out", mask(phone))
             continue
         forwarded_id = await repo.insert_forwarded(
             recipient=phone,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bridge.routing.conversations import Inbox, format_number
-from bridge.routing.model import ChannelId, SlackTs, UserId
-from bridge.routing.ports import CaseLine, CaseList, HomeView
-from bridge.routing.rules import ChatRules
+from bridge.domain.numbers import format_number
+from bridge.domain.rules import ChatRules, Inbox
+from bridge.domain.values import ChannelId, SlackTs, UserId
+from bridge.domain.views import CaseLine, CaseList, HomeView
 from bridge.store.models import Case
 from bridge.store.repo import CaseFilter, Repository
 

@@ -15,6 +15,20 @@ from typing import Any
 
 from bridge import texts
 from bridge.clock import Clock
+from bridge.domain.numbers import format_number
+from bridge.domain.rules import ChatRules, Inbox
+from bridge.domain.segments import SmsMeasure, measure, normalize_typography
+from bridge.domain.values import (
+    ChannelId,
+    Direction,
+    MessageStatus,
+    Offer,
+    PhoneNumber,
+    Posting,
+    SlackTs,
+    UserId,
+)
+from bridge.domain.views import CaseList, HomeView
 from bridge.errors import SendError
 from bridge.routing import conversations as conv
 from bridge.routing.cases import NOTIFY_ASSIGNEE
@@ -22,26 +36,8 @@ from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.forwarding import FORWARD_DM, ForwardDirectMessage
 from bridge.routing.home import PUBLISH_HOME, home_view
 from bridge.routing.long_texts import FLUSH_PARTS, flush_parts
-from bridge.routing.model import (
-    ChannelId,
-    Direction,
-    MessageStatus,
-    PhoneNumber,
-    SlackTs,
-    UserId,
-)
 from bridge.routing.notices import ADMIN_NOTICE, NotifyAdmins
-from bridge.routing.ports import (
-    CaseList,
-    ChatPoster,
-    HomeView,
-    Offer,
-    Posting,
-    ReplyRenderer,
-    SmsSender,
-)
-from bridge.routing.rules import ChatRules
-from bridge.routing.segments import SmsMeasure, measure, normalize_typography
+from bridge.routing.ports import ChatPoster, ReplyRenderer, SmsSender
 from bridge.store.models import Case
 from bridge.store.repo import Repository, Store
 
@@ -73,7 +69,7 @@ class JobContext:
         return self.book.rules
 
     @property
-    def inbox(self) -> conv.Inbox:
+    def inbox(self) -> Inbox:
         return self.book.inbox
 
 
@@ -334,8 +330,8 @@ class SendSms(_Job):
         rules = self.ctx.rules
         if await repo.is_opted_out(message.contact_number, message.our_number):
             return texts.OPTED_OUT.format(
-                contact=conv.format_number(message.contact_number),
-                number=conv.format_number(message.our_number),
+                contact=format_number(message.contact_number),
+                number=format_number(message.our_number),
             )
         if not message.text.strip():
             return texts.EMPTY_REPLY

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bridge import texts
 from bridge.domain.text import join_parts
-from bridge.routing.model import InboundSms, PhoneNumber
+from bridge.domain.values import InboundSms, PhoneNumber
 from bridge.store.models import InboundPart, utcnow
 from bridge.store.repo import Repository
 

@@ -10,8 +10,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bridge import texts
+from bridge.domain.values import UserId
 from bridge.errors import SendError
-from bridge.routing.model import UserId
 
 if TYPE_CHECKING:
     from bridge.routing.jobs import JobContext

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from bridge import texts
 from bridge.domain import limits
+from bridge.domain.values import UserId
 from bridge.routing.cases import CaseActionRefused
-from bridge.routing.model import UserId
 from bridge.store.models import Case
 from bridge.store.repo import CaseFilter, Repository
 

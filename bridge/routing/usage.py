@@ -17,8 +17,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bridge import texts
-from bridge.routing.conversations import format_number
-from bridge.routing.model import Direction, MessageStatus
+from bridge.domain.numbers import format_number
+from bridge.domain.values import Direction, MessageStatus
 from bridge.store.repo import Store, TrafficGroup
 
 DIRECTIONS = (Direction.INBOUND, Direction.OUTBOUND, Direction.FORWARDED, Direction.AUTOMATED)

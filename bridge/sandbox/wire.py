@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from bridge.routing.segments import (
+from bridge.domain.segments import (
     GSM7_BASIC_CHARS,
     GSM7_EXTENSION_CHARS,
     GSM7_PART_LIMIT,

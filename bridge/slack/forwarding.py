@@ -20,11 +20,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
 from bridge.domain import limits
+from bridge.domain.numbers import format_number
+from bridge.domain.values import UserId
 from bridge.errors import InvalidInput
 from bridge.routing import forwarding
-from bridge.routing.conversations import format_number
 from bridge.routing.forwarding import ScheduleInput, ScheduleRefused
-from bridge.routing.model import UserId
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.payloads import FormState, Interaction, read
 from bridge.store.models import ForwardingSchedule

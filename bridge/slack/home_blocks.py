@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge import texts
-from bridge.routing.ports import CaseLine, CaseList, HomeView
+from bridge.domain.views import CaseLine, CaseList, HomeView
 from bridge.slack.mrkdwn import escape_for_slack
 
 # Action ids of the Home tab's buttons; the listeners in bridge/slack/home.py match them.

@@ -17,18 +17,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge import texts
 from bridge.clock import Clock
 from bridge.domain import limits
+from bridge.domain.numbers import format_number
+from bridge.domain.rules import Inbox
+from bridge.domain.values import UserId
 from bridge.errors import InvalidInput
 from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.conversations import (
-    REOPEN_AND_SEND,
-    TELL_USER,
-    Inbox,
-    format_number,
-    tell,
-)
-from bridge.routing.model import UserId
+from bridge.routing.conversations import REOPEN_AND_SEND, TELL_USER, tell
 from bridge.routing.usage import usage_answer
 from bridge.slack import blocks
 from bridge.slack.access import Gatekeeper

@@ -20,11 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge import texts
 from bridge.clock import Clock
+from bridge.domain.values import AgentReply, ChannelId, SlackTs, UserId
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.conversations import TELL_USER, accept_edit, accept_reply
-from bridge.routing.model import AgentReply, ChannelId, SlackTs, UserId
 from bridge.slack.access import Gatekeeper, ephemeral, guard, view_errors
 from bridge.slack.home import register_home
 from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bridge.domain.numbers import format_number
+from bridge.domain.rules import Inbox
+from bridge.domain.segments import measure
+from bridge.domain.values import PhoneNumber, UserId
 from bridge.errors import InvalidInput
 from bridge.routing import cases
 from bridge.routing.cases import CaseActionRefused, CaseChange
-from bridge.routing.conversations import Inbox, format_number
-from bridge.routing.model import PhoneNumber, UserId
-from bridge.routing.segments import measure
 from bridge.slack.payloads import Interaction, read
 from bridge.store.repo import Repository
 

@@ -14,17 +14,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
+from bridge.domain.numbers import format_number
+from bridge.domain.values import ChannelId, Offer, PostedMessage, Posting, SlackTs, UserId
+from bridge.domain.views import CaseView, ForwardedText, HomeView
 from bridge.errors import SendError
-from bridge.routing.conversations import format_number
-from bridge.routing.model import ChannelId, SlackTs, UserId
-from bridge.routing.ports import (
-    CaseView,
-    ForwardedText,
-    HomeView,
-    Offer,
-    PostedMessage,
-    Posting,
-)
 from bridge.slack.blocks import header_blocks, header_text, offer_blocks
 from bridge.slack.home_blocks import home_tab
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain

@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
+from bridge.domain.rules import DAY_NAMES
 from bridge.routing.chat_settings import ChatSettings, SettingsBook, SettingsRefused
-from bridge.routing.rules import DAY_NAMES
 from bridge.slack.access import Gatekeeper
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.payloads import FormState, Interaction, read

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.domain.checks import Check, failed, passed, skipped
+from bridge.domain.numbers import format_number
 from bridge.errors import SendError
-from bridge.routing.conversations import format_number
 from bridge.sms.client import VonageClient
 
 CREDENTIALS_FIX = "copy the API key and secret from the Vonage dashboard's API Settings"

@@ -14,10 +14,9 @@ from vonage_messages import Sms
 from vonage_sms import SmsMessage
 
 from bridge.config import Settings
+from bridge.domain.segments import measure
+from bridge.domain.values import PhoneNumber, SentSms
 from bridge.errors import SendError
-from bridge.routing.model import PhoneNumber
-from bridge.routing.ports import SentSms
-from bridge.routing.segments import measure
 from bridge.sms.client import VonageClient, http_failure
 from bridge.sms.codes import describe_send_status
 from bridge.store.coordination import LocalRateLimiter, RateLimiter

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from bridge.domain import limits
+from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus, PhoneNumber
 from bridge.errors import InvalidInput
-from bridge.routing.model import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus, PhoneNumber
 from bridge.sms.codes import describe_receipt_error
 
 log = logging.getLogger(__name__)

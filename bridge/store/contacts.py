@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge.domain.values import PhoneNumber
 from bridge.errors import InvalidInput
-from bridge.routing.model import PhoneNumber
 from bridge.store.models import Contact, ContactNumber
 
 DEFAULT_LABEL = "Mobile"

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.text import split_edges
-from bridge.routing.model import (
+from bridge.domain.values import (
     AgentReply,
     CaseStatus,
     DeliveryReceipt,

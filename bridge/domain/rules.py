@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from bridge.domain.values import ChannelId, PhoneNumber
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -89,3 +93,32 @@ _KEYWORDS = {
 def keyword(text: str) -> Keyword | None:
     """The keyword a whole inbound text is, if it is one."""
     return _KEYWORDS.get(text.strip().upper())
+
+
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    """Where cases live: our numbers and the channel each one routes to."""
+
+    numbers: Sequence[PhoneNumber]
+    default_channel: ChannelId
+    channels: Mapping[PhoneNumber, ChannelId] = field(default_factory=dict)
+    # Which contact property a case header shows ("name", or a property of the contact).
+    title_property: str = "name"
+
+    def channel(self, number: PhoneNumber) -> ChannelId:
+        return self.channels.get(number, self.default_channel)
+
+    @property
+    def all_channels(self) -> set[ChannelId]:
+        return {self.default_channel, *self.channels.values()}
+
+    def owns(self, number: PhoneNumber) -> bool:
+        return number in self.numbers
+
+
+# `#12` in a text: a case reference (Smap's "#123" convention), not inside a longer word.
+CASE_REF = re.compile(r"(?<![\w#])#(\d{1,9})\b")
+
+
+def refs_in(text: str) -> set[int]:
+    return {int(m) for m in CASE_REF.findall(text)}

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
+from bridge.domain.values import PhoneNumber
 from bridge.errors import InvalidInput
-from bridge.routing.model import PhoneNumber
 
 # Texts for people; `{value}` is the number as it was written.
 NO_NUMBER = "no phone number given"
@@ -124,3 +124,17 @@ def _shown(value: str) -> str:
     if len(value) > _SHOWN_MAX:
         value = value[: _SHOWN_MAX - 1].rstrip() + "…"
     return f"'{value}'"
+
+
+def format_number(number: str) -> str:
+    """'+447700900123' → '+44 7700 900123'; anything unparseable is shown as given."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask(number: str) -> str:
+    """Phone numbers in logs keep only their last four digits."""
+    return "*" * max(0, len(number) - 4) + number[-4:]

@@ -85,3 +85,31 @@ class AgentReply:
     text: str
     has_files: bool = False
     also_sent_to_channel: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """An action a person may take from a message they were told: its name, what it acts on."""
+
+    action: str
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    channel: ChannelId
+    ts: SlackTs
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """Which message a post shows in which case: carried with the post, so that a job run
+    again after losing its lease can find a post its first run made but never recorded."""
+
+    case_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentSms:
+    provider_message_ids: list[str]

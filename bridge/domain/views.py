@@ -1,0 +1,71 @@
+"""What the chat shows: a case's header, lists of cases, a person's App Home, a forwarded text.
+
+Built by the rules from records, drawn by the chat adapter (bridge/slack).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge.domain.values import ChannelId, PhoneNumber, SlackTs, UserId
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """What a case header shows."""
+
+    case_id: int
+    status: str
+    contact_label: str
+    contact_number: PhoneNumber
+    our_number: PhoneNumber
+    our_number_configured: bool
+    assignee: UserId | None
+    unread: int
+    previous_case_id: int | None
+    previous_case_link: str | None
+    last_activity: datetime
+    contact_named: bool
+    opted_out: bool = False  # the contact texted STOP to our number (or blocks it)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLine:
+    """A case in a list: what the App Home shows of it."""
+
+    case_id: int
+    label: str
+    status: str
+    assignee: UserId | None
+    unread: int
+    channel: ChannelId
+    thread_ts: SlackTs | None
+    last_activity: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseList:
+    cases: list[CaseLine]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    """One person's App Home: their unread and assigned cases, and the open ones."""
+
+    user: UserId
+    unread: CaseList
+    assigned: CaseList
+    open: CaseList
+    refusal: str | None = None  # shown instead, to someone who may not see cases
+    dead_jobs: int | None = None  # for admins: how many jobs were given up
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedText:
+    """An inbound text passed on to one person: who sent it, to which cases, the words."""
+
+    view: CaseView  # the first case it reached
+    case_links: list[tuple[int, str | None]]  # each case with a link to its thread
+    text: str
