@@ -80,6 +80,12 @@ PARAMS_OK = [
     ("form-unknown-charset-read-as-utf8", req("POST", f"{FORM}; charset=nope", b"a=%C3%A9"),
      {"a": "é"}),
     ("form-surrogate-half-kept", req("POST", FORM, b"a=%ED%A0%BD"), {"a": "\ud83d"}),
+    # Codecs Python knows that are no character set: the body is read as UTF-8.
+    *[
+        (f"form-codec-{codec}-read-as-utf8", req("POST", f"{FORM}; charset={codec}", b"a=%C3%A9"),
+         {"a": "é"})
+        for codec in ("undefined", "base64", "rot13", "idna", "unicode-escape", "punycode")
+    ],
 ]
 PARAMS_BAD = [
     ("malformed-json", req("POST", JSON, b"{not json"), 400, "not valid JSON"),

@@ -108,13 +108,25 @@ def _media_type(content_type: str) -> tuple[str, str]:
     return media.strip().lower(), charset
 
 
+# Codecs Python knows that turn text into something other than a character set's bytes.
+_NOT_CHARSETS = {"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape"}
+
+
+def _character_set(name: str) -> str:
+    """`name` when it is a character set's; else UTF-8: a charset nobody knows, or no
+    charset at all (`base64`, `undefined`), and the bytes are still percent escapes."""
+    try:
+        codec = codecs.lookup(name)
+        "".encode(codec.name)  # refuses the codecs of bytes to bytes (base64, zlib)
+    except (LookupError, UnicodeError):
+        return "utf-8"
+    return "utf-8" if codec.name in _NOT_CHARSETS else codec.name
+
+
 def _body_params(request: WebhookRequest) -> dict[str, object]:
     media, charset = _media_type(request.content_type)
     if media == FORM_CONTENT_TYPE:
-        try:
-            codecs.lookup(charset)
-        except LookupError:
-            charset = "utf-8"  # a charset nobody knows: the bytes are still percent escapes
+        charset = _character_set(charset)
         return form_params(request.body.decode(charset, LENIENT), charset=charset)
     if media == JSON_CONTENT_TYPE:
         try:
