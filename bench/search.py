@@ -356,7 +356,7 @@ async def time_queries(url: str, args: argparse.Namespace) -> dict[str, Any]:
     from bridge.domain.values import UserId
     from bridge.routing.search import find_cases, parse_query
     from bridge.store.db import Database
-    from bridge.store.repo import Store
+    from bridge.store.unit import Store
 
     rng = random.Random(SEED + 2)
     seed = Seed(args.contacts, args.case_share, datetime.now(UTC))
@@ -365,17 +365,17 @@ async def time_queries(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
     async def search(words: str) -> tuple[float, int]:
         start = time.perf_counter()
-        async with store.reading() as repo:
+        async with store.reading() as unit:
             text, case_filter, page = parse_query(
                 words, user=UserId(STAFF[0]), default_status="all"
             )
-            found = await find_cases(repo, text, case_filter, page)
+            found = await find_cases(unit.cases, text, case_filter, page)
         return time.perf_counter() - start, found.total
 
     async def lookup(case_id: int) -> float:
         start = time.perf_counter()
-        async with store.reading() as repo:
-            case = await repo.case(case_id)
+        async with store.reading() as unit:
+            case = await unit.cases.get(case_id)
         assert case is not None
         return time.perf_counter() - start
 

@@ -21,11 +21,12 @@ from bridge.config import Settings
 from bridge.domain.rules import ChatRules
 from bridge.domain.values import ChannelId
 from bridge.errors import ConfigError, SendError
+from bridge.jobs.context import JobContext
+from bridge.jobs.registry import job_handlers
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
-from bridge.routing.jobs import JobContext, job_handlers
 from bridge.routing.notices import job_settled
-from bridge.routing.ports import SmsSender
+from bridge.routing.ports import SeenOnce, SmsSender
 from bridge.slack.access import Gatekeeper
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
@@ -34,7 +35,7 @@ from bridge.sms.client import VonageClient
 from bridge.sms.http import VonageWebhooks
 from bridge.sms.sender import VonageSender, vonage_auth
 from bridge.store.checks import sqlite_unwritable
-from bridge.store.coordination import LocalPauses, LocalRateLimiter, SeenOnce, Wakeups
+from bridge.store.coordination import LocalPauses, LocalRateLimiter, Wakeups
 from bridge.store.db import Database, migrate, schema_behind
 from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox, RetryPolicy
 from bridge.store.redis_link import (
@@ -44,8 +45,8 @@ from bridge.store.redis_link import (
     RedisSeenOnce,
     RedisWakeups,
 )
-from bridge.store.repo import Store
 from bridge.store.seen import StoreSeenOnce
+from bridge.store.unit import Store
 from bridge.tasks import TaskKeeper
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ async def build_bridge(
     except ConfigError:
         await db.close()
         raise
-    store = Store(db)
+    store = Store(db, clock)
     # One HTTP session for every Slack call: connections (and TLS) are reused.
     slack_session = aiohttp.ClientSession()
     client = slack_web_client(settings, slack_session)
@@ -141,6 +142,7 @@ async def build_bridge(
     )
     book = SettingsBook(
         store,
+        clock=clock,
         defaults=chat_settings_defaults(settings),
         base_rules=chat_rules(settings),
         numbers=settings.vonage_numbers,
@@ -149,13 +151,13 @@ async def build_bridge(
     await book.reload()
     metrics = Metrics()
     ctx = JobContext(
-        store=store, poster=poster, sender=sender, renderer=poster, book=book, clock=clock
+        units=store, poster=poster, sender=sender, renderer=poster, book=book, clock=clock
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
     async def settled(job: ClaimedJob, outcome: str, error: SendError | None) -> None:
         metrics.jobs.labels(job.kind, outcome).inc()
-        await job_settled(store, seen, job, outcome, error)
+        await job_settled(store, seen, job.kind, outcome, error)
 
     dispatcher = Dispatcher(outbox, job_handlers(ctx), policy=retry_policy, on_settled=settled)
     tasks = TaskKeeper()
@@ -167,7 +169,7 @@ async def build_bridge(
     bolt = build_bolt_app(
         client=client,
         gatekeeper=gatekeeper,
-        store=store,
+        units=store,
         outbox=outbox,
         metrics=metrics,
         book=book,
@@ -281,7 +283,7 @@ def chat_settings_defaults(settings: Settings) -> ChatSettings:
 def build_web_app(bridge: Bridge) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     webhooks = VonageWebhooks(
-        store=bridge.store,
+        units=bridge.store,
         metrics=bridge.metrics,
         book=bridge.book,
         signature_secret=bridge.settings.vonage_signature_secret,

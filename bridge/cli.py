@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings
 
-from bridge.config import Settings, describe, known_time_zone, load_settings
+from bridge.config import Settings, describe, load_settings
+from bridge.domain.setting_forms import known_time_zone
 from bridge.errors import BridgeError, ConfigError, InvalidInput
 from bridge.logs import configure_logging
 from bridge.tasks import until_stopped
@@ -203,12 +204,13 @@ def contacts(args: argparse.Namespace) -> int:
 async def _store_contacts(url: str, parsed: ParsedFile) -> ImportReport:
     from bridge.routing.contacts_import import store_contacts
     from bridge.store.db import Database, migrate
+    from bridge.store.unit import Store
 
     if url.startswith("sqlite"):
         await migrate(url)  # as `run` does: an embedded database needs no separate step
     db = Database(url)
     try:
-        return await store_contacts(db, parsed)
+        return await store_contacts(Store(db), parsed)
     finally:
         await db.close()
 
@@ -425,7 +427,7 @@ def export(args: argparse.Namespace) -> int:
 async def _export(url: str, span: LogRange, file_format: str, output: Path | None) -> int:
     from bridge.routing.export import write_log
     from bridge.store.db import Database
-    from bridge.store.repo import Store
+    from bridge.store.unit import Store
 
     db = Database(url)
     try:

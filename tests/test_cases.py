@@ -7,6 +7,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.contacts import ContactDetails, LabelledNumber
+from bridge.domain.values import PhoneNumber
 from bridge.fakes.slack_api import (
     block_actions_payload,
     interaction_form,
@@ -286,10 +288,14 @@ async def test_each_number_routes_to_its_channel_and_replies_go_from_it(start_li
 )
 async def test_the_header_shows_the_chosen_contact_property(start_live, title, expected) -> None:
     live = await start_live(CASE_TITLE=title)
-    async with live.bridge.store.unit() as repo:
-        await repo.name_number("+" + CONTACT, name="Bob Smith", label="Mobile")
-        contact = await repo.contact_for_number("+" + CONTACT)
-        contact.properties = {"case_number": "CASE-0042"}
+    async with live.bridge.store.unit() as unit:
+        await unit.contacts.upsert(
+            ContactDetails(
+                numbers=[LabelledNumber(PhoneNumber("+" + CONTACT), "Mobile")],
+                name="Bob Smith",
+                properties={"case_number": "CASE-0042"},
+            )
+        )
     await text(live, "Hello", "Y1")
     await live.slack.wait_for("chat.postMessage", count=2)
     assert latest_header_blocks(live, 1).count(expected) >= 1
@@ -306,8 +312,8 @@ async def test_the_header_shows_the_chosen_contact_property(start_live, title, e
 )
 async def test_staff_can_start_a_conversation(start_live, command, to) -> None:
     live = await start_live(DEFAULT_REGION="GB")
-    async with live.bridge.store.unit() as repo:
-        await repo.name_number("+447400123777", name="Ada Lovelace", label="Mobile")
+    async with live.bridge.store.unit() as unit:
+        await unit.contacts.name("+447400123777", name="Ada Lovelace", label="Mobile")
     answer = await live.command(command)
     assert answer == "Sending your text in case #1."
     sends = await live.vonage.wait_for_sends(1)

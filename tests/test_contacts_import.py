@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.contacts import ContactDetails, LabelledNumber
 from bridge.domain.values import PhoneNumber
 from bridge.errors import InvalidInput
 from bridge.routing.contacts_import import ImportReport, Refusal, import_contacts
-from bridge.store.contacts import ContactDetails, ContactDirectory, LabelledNumber
+from bridge.store.contacts import SqlContacts
 from bridge.store.db import Database
 from bridge.store.models import Contact
-from bridge.store.repo import Store
+from bridge.store.unit import Store
 
 BOB, BOB_WORK, ALICE, CAROL, DAN = (
     "+447400123401",
@@ -52,7 +53,7 @@ async def directory(db: Database) -> list[dict[str, Any]]:
 
 async def add_contact(db: Database, name: str, *numbers: str) -> None:
     async with db.transaction() as session:
-        await ContactDirectory(session).upsert(
+        await SqlContacts(session).upsert(
             ContactDetails(
                 numbers=[LabelledNumber(PhoneNumber(n)) for n in numbers],
                 name=name,
@@ -63,7 +64,7 @@ async def add_contact(db: Database, name: str, *numbers: str) -> None:
 
 async def test_new_rows_become_contacts(db: Database) -> None:
     report = await import_contacts(
-        db,
+        Store(db),
         csv(
             "name,number,label,email,notes,Company,Tier",
             "Bob Smith,07400 123401,mobile,bob@example.org,Prefers texts,Acme,gold",
@@ -101,7 +102,7 @@ async def test_new_rows_become_contacts(db: Database) -> None:
 
 async def test_a_row_matching_any_number_updates_that_contact(db: Database) -> None:
     await import_contacts(
-        db,
+        Store(db),
         csv(
             "number,label,number2,label2,name,email,notes,Company,Tier",
             f"{BOB},Mobile,{BOB_WORK},Work,Bob,bob@example.org,Old note,Acme,silver",
@@ -111,7 +112,7 @@ async def test_a_row_matching_any_number_updates_that_contact(db: Database) -> N
 
     # Matched by his second number; a new third number; empty cells keep what is stored.
     report = await import_contacts(
-        db,
+        Store(db),
         csv(
             "phone,label,phone2,name,email,notes,Tier,Since",
             f"{BOB_WORK},Office,{DAN},Robert Smith,,New note,gold,2019",
@@ -132,11 +133,11 @@ async def test_a_row_matching_any_number_updates_that_contact(db: Database) -> N
 
 
 async def test_a_number_seen_first_by_sms_is_named_by_the_import(db: Database) -> None:
-    async with Store(db).unit() as repo:
-        await repo.contact_for_number(PhoneNumber(ALICE))
+    async with Store(db).unit() as unit:
+        await unit.contacts.holder(PhoneNumber(ALICE))
 
     report = await import_contacts(
-        db, csv("number,label,name", f"{ALICE},Home,Alice"), default_region=None
+        Store(db), csv("number,label,name", f"{ALICE},Home,Alice"), default_region=None
     )
 
     assert report == ImportReport(updated=[2])
@@ -146,7 +147,7 @@ async def test_a_number_seen_first_by_sms_is_named_by_the_import(db: Database) -
 
 async def test_rows_repeating_a_number_in_one_file_update_the_first(db: Database) -> None:
     report = await import_contacts(
-        db,
+        Store(db),
         csv("number;name;email", f"{CAROL};Carol;", f"{CAROL};;carol@example.org"),
         default_region=None,
     )
@@ -162,7 +163,7 @@ async def test_a_number_held_by_another_contact_refuses_the_row(db: Database) ->
     before = await directory(db)
 
     report = await import_contacts(
-        db,
+        Store(db),
         csv(
             "number,number2,number3,name",
             # Bob's number, a new one, and Alice's: none of it may be stored.
@@ -180,12 +181,12 @@ async def test_a_number_held_by_another_contact_refuses_the_row(db: Database) ->
     assert after[:2] == before
     assert [c["name"] for c in after] == ["Bob", "Alice", "Carol"]
     async with db.reading() as session:
-        assert await ContactDirectory(session).find_by_number(PhoneNumber(DAN)) is None
+        assert await SqlContacts(session).find_by_number(PhoneNumber(DAN)) is None
 
 
 async def test_bad_numbers_and_emails_refuse_their_rows_only(db: Database) -> None:
     report = await import_contacts(
-        db,
+        Store(db),
         csv(
             "number,name,email",
             "07400 123401,Bob,bob@example.org",
@@ -256,7 +257,7 @@ REFUSED_ROWS = [
     ids=[case[0] for case in REFUSED_ROWS],
 )
 async def test_refused_rows(db: Database, header: str, row: str, reason: str) -> None:
-    report = await import_contacts(db, csv(header, row), default_region=None)
+    report = await import_contacts(Store(db), csv(header, row), default_region=None)
 
     assert report.imported == report.updated == []
     [refusal] = report.refused
@@ -292,7 +293,7 @@ async def test_a_file_refused_as_a_whole_stores_nothing(
     db: Database, data: bytes, reason: str
 ) -> None:
     with pytest.raises(InvalidInput) as caught:
-        await import_contacts(db, data, default_region="GB")
+        await import_contacts(Store(db), data, default_region="GB")
 
     assert reason in caught.value.reason
     assert await directory(db) == []
@@ -307,7 +308,7 @@ async def test_delimiter_and_byte_order_mark(db: Database, delimiter: str, bom: 
     ]
     data = csv(*(delimiter.join(cells) for cells in lines), bom=bom)
 
-    report = await import_contacts(db, data, default_region="GB")
+    report = await import_contacts(Store(db), data, default_region="GB")
 
     assert report == ImportReport(imported=[2])
     assert await directory(db) == [
@@ -323,7 +324,7 @@ async def test_delimiter_and_byte_order_mark(db: Database, delimiter: str, bom: 
 
 async def test_several_numbers_in_one_row(db: Database) -> None:
     report = await import_contacts(
-        db,
+        Store(db),
         csv(
             "name;phone;label;phone 2;label 2;number_3;label_3;number4",
             "Bob;07400 123401;HOME;020 7946 0001;Work;+44 7400 123404;Boat;",
@@ -346,7 +347,7 @@ async def test_row_numbers_are_the_lines_a_spreadsheet_shows(db: Database) -> No
         "12,",
     )
 
-    report = await import_contacts(db, data, default_region=None)
+    report = await import_contacts(Store(db), data, default_region=None)
 
     assert report.imported == [2, 4]
     assert [r.row for r in report.refused] == [6]
@@ -479,7 +480,7 @@ async def test_a_number_taken_by_a_concurrent_writer_refuses_the_row(db: Databas
     if db.dialect != "postgresql":
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE)")
 
-    class Interleaved(ContactDirectory):
+    class Interleaved(SqlContacts):
         async def _add_number(self, contact_id: int, entry: LabelledNumber) -> None:
             if entry.number == ALICE:
                 await add_contact(db, "Alice", ALICE)  # commits in a transaction of its own

@@ -29,7 +29,7 @@ from bridge.fakes.vonage_api import (
     sms_inbound_params,
     sms_receipt_params,
 )
-from bridge.routing.jobs import RECEIPT_WAIT
+from bridge.jobs.sms_sends import RECEIPT_WAIT
 from bridge.slack.poster import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE
 from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database

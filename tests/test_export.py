@@ -82,8 +82,10 @@ async def test_the_whole_log_comes_out_as_csv_and_json_lines(
 ) -> None:
     await inbound(live, BOB, "Hi, is the clinic open?")
     await live.slack.wait_for("chat.postMessage", count=2)
-    async with live.bridge.store.unit() as repo:
-        await repo.name_number("+" + BOB, name='=HYPERLINK("http://evil.example")', label="Mobile")
+    async with live.bridge.store.unit() as unit:
+        await unit.contacts.name(
+            "+" + BOB, name='=HYPERLINK("http://evil.example")', label="Mobile"
+        )
     thread = live.slack.messages(INBOX)[0]["ts"]
     await live.staff_reply(thread, "-5% if you come today")
     await live.vonage.wait_for_sends(1)

@@ -12,9 +12,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from bridge.domain.work import PostHeader, SendSms
 from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_api import sms_inbound_params
-from bridge.routing.conversations import POST_HEADER, SEND_SMS
 from bridge.store.models import Message, OutboxJob
 from bridge.store.outbox import RetryPolicy
 from tests.conftest import INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, LiveBridge
@@ -103,7 +103,7 @@ async def test_a_send_vonage_refuses_for_good_is_not_retried_and_staff_are_told(
     assert "+44 7700 900123" in note
     await live.drained()
     assert live.vonage.sends == []
-    [send_job] = await jobs(live, SEND_SMS)
+    [send_job] = await jobs(live, SendSms.kind)
     assert (send_job.status, send_job.attempts) == ("dead", 1)
     async with live.bridge.db.reading() as session:
         sent = await session.scalar(select(Message).where(Message.direction == "outbound"))
@@ -128,7 +128,7 @@ async def test_a_throttled_send_is_retried_and_sent_once(
     await live.drained()
     assert len(sends) == 1 and sends[0].text.startswith("We are open until 6")
     assert live.vonage.sends == sends
-    [send_job] = await jobs(live, SEND_SMS)
+    [send_job] = await jobs(live, SendSms.kind)
     assert (send_job.status, send_job.attempts) == ("done", 3)
     assert live.slack.calls("reactions.add") == []
 
@@ -164,14 +164,14 @@ async def test_a_header_slack_refuses_for_good_is_a_dead_job(live: LiveBridge) -
     await live.vonage_webhook("/vonage/inbound", inbound("Anyone there?", message_id="0C01"))
 
     async def header_dead() -> bool:
-        return [j.status for j in await jobs(live, POST_HEADER)] == ["dead"]
+        return [j.status for j in await jobs(live, PostHeader.kind)] == ["dead"]
 
     await eventually(header_dead)
     metrics = await scrape(live)
     assert metrics[("smschat_outbox_dead", ())] >= 1
-    dead = ("smschat_outbox_jobs_total", (("kind", POST_HEADER), ("outcome", "dead")))
+    dead = ("smschat_outbox_jobs_total", (("kind", PostHeader.kind), ("outcome", "dead")))
     assert metrics[dead] == 1
-    [header_job] = await jobs(live, POST_HEADER)
+    [header_job] = await jobs(live, PostHeader.kind)
     assert header_job.attempts == 1 and "invalid_blocks" in (header_job.last_error or "")
     assert [c.error for c in live.slack.calls("chat.postMessage")][:1] == ["invalid_blocks"]
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge import texts
+from bridge.domain.records import ScheduleRecord
 from bridge.domain.segments import measure
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.slack_api import (
@@ -22,7 +23,7 @@ from bridge.fakes.vonage_api import sms_inbound_params
 from bridge.routing import forwarding
 from bridge.routing.forwarding import Schedule, ScheduleInput
 from bridge.slack.forwarding import ADD, DELETE, EDIT, FORM_VIEW, LIST_VIEW
-from bridge.store.models import ForwardingSchedule, Message
+from bridge.store.models import Message
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 
 CONTACT = "447700900123"
@@ -107,9 +108,9 @@ def element(form: dict[str, Any], block_id: str) -> dict[str, Any]:
     return next(b for b in form["blocks"] if b.get("block_id") == block_id)["element"]
 
 
-async def stored(live: LiveBridge) -> list[ForwardingSchedule]:
-    async with live.bridge.store.reading() as repo:
-        return list(await repo.forwarding_schedules())
+async def stored(live: LiveBridge) -> list[ScheduleRecord]:
+    async with live.bridge.store.reading() as unit:
+        return await unit.schedules.all()
 
 
 def shown(view: dict[str, Any]) -> str:
@@ -134,9 +135,9 @@ async def add_schedule(live: LiveBridge, **fields: Any) -> None:
         end_time=fields.get("end", "23:59"),
         time_zone=fields.get("time_zone", "Europe/London"),
     )
-    async with live.bridge.store.unit() as repo:
+    async with live.bridge.store.unit() as unit:
         await forwarding.save_schedule(
-            repo, None, given, by=STAFF, default_region="GB", our_numbers=[OUR_NUMBER]
+            unit, None, given, by=STAFF, default_region="GB", our_numbers=[OUR_NUMBER]
         )
 
 
@@ -365,8 +366,8 @@ async def test_a_text_at_2am_reaches_the_managers_only_while_a_schedule_is_activ
     live = await start_live(clock=clock)
     live.slack.add_user(MANAGER, "maria")
     await add_schedule(live, users=[MANAGER], numbers=MANAGER_PHONE, days=[1], end="05:59")
-    async with live.bridge.store.unit() as repo:
-        await repo.name_number("+" + CONTACT, name="Bob Smith", label="Mobile")
+    async with live.bridge.store.unit() as unit:
+        await unit.contacts.name("+" + CONTACT, name="Bob Smith", label="Mobile")
     tuesday_2am = next_local(1, time(2, 0), LONDON)
     clock.set(tuesday_2am)
 

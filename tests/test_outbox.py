@@ -12,13 +12,22 @@ from bridge.errors import SendError
 from bridge.store.db import Database
 from bridge.store.models import OutboxJob, utcnow
 from bridge.store.outbox import Dispatcher, Outbox, RetryPolicy
-from bridge.store.repo import Store
 
 
 async def enqueue(db: Database, *jobs: tuple[str, str]) -> None:
-    async with Store(db).unit() as repo:
+    async with db.transaction() as session:
         for kind, queue in jobs:
-            await repo.enqueue(kind, queue=queue, n=len(kind))
+            now = utcnow()
+            session.add(
+                OutboxJob(
+                    kind=kind,
+                    queue=queue,
+                    payload={"n": len(kind)},
+                    status="pending",
+                    run_after=now,
+                    created_at=now,
+                )
+            )
 
 
 async def test_one_queue_runs_in_order_and_a_waiting_job_holds_only_its_queue(

@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.work import PostHeader
 from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.process import BridgeProcess
 from bridge.fakes.vonage_api import sms_inbound_params
-from bridge.routing.conversations import POST_HEADER
 from bridge.store.db import Database
 from bridge.store.models import OutboxJob
 from tests.bridge_process import until
@@ -70,7 +70,7 @@ def process_for(
 
 async def header_job(db: Database) -> OutboxJob | None:
     async with db.reading() as session:
-        return await session.scalar(select(OutboxJob).where(OutboxJob.kind == POST_HEADER))
+        return await session.scalar(select(OutboxJob).where(OutboxJob.kind == PostHeader.kind))
 
 
 async def send_inbound(process: BridgeProcess, text: str, message_id: str) -> None:

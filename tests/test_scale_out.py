@@ -23,11 +23,11 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from bridge.domain.work import PostMessage, SendSms
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.process import BridgeProcess
 from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_api import sms_inbound_params
-from bridge.routing.conversations import POST_MESSAGE, SEND_SMS
 from bridge.slack.poster import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
 from bridge.store.models import Case, OutboxJob
@@ -254,7 +254,7 @@ async def test_two_instances_one_killed_mid_call_deliver_everything_exactly_once
         dead = await session.scalar(select(func.count()).where(OutboxJob.status == "dead"))
         rerun = set(await session.scalars(select(OutboxJob.kind).where(OutboxJob.attempts > 1)))
     assert dead == 0
-    assert {POST_MESSAGE, SEND_SMS} <= rerun, "the held jobs ran again on the survivor"
+    assert {PostMessage.kind, SendSms.kind} <= rerun, "the held jobs ran again on the survivor"
 
     shown = _texts_in_threads(fake_slack)
     for contact, texts in sent_texts.items():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bridge.domain.contacts import ContactDetails, LabelledNumber
+from bridge.domain.values import PhoneNumber
 from bridge.fakes.vonage_api import sms_inbound_params
 from tests.conftest import OUR_NUMBER, LiveBridge
 
@@ -13,11 +15,15 @@ BOB, ALICE, CAROL = "447400123456", "447400765432", "447400555000"
 @pytest.fixture
 async def desk(live: LiveBridge) -> LiveBridge:
     """Three contacts' cases: Bob (open, assigned to the staff member), Alice (closed), Carol."""
-    async with live.bridge.store.unit() as repo:
-        await repo.name_number("+" + BOB, name="Bob Smith", label="Mobile")
-        await repo.name_number("+" + ALICE, name="Alice Moreau", label="Work")
-        contact = await repo.contact_for_number("+" + ALICE)
-        contact.email = "alice@example.org"
+    async with live.bridge.store.unit() as unit:
+        await unit.contacts.name("+" + BOB, name="Bob Smith", label="Mobile")
+        await unit.contacts.upsert(
+            ContactDetails(
+                numbers=[LabelledNumber(PhoneNumber("+" + ALICE), "Work")],
+                name="Alice Moreau",
+                email="alice@example.org",
+            )
+        )
     for n, number in enumerate([BOB, ALICE, CAROL]):
         await live.vonage_webhook(
             "/vonage/inbound",
@@ -100,13 +106,16 @@ async def test_the_search_index_follows_contacts_as_they_change(desk: LiveBridge
     """On SQLite the search reads a full-text index kept up by triggers: after a rename or a
     new email, and for short or odd queries, it must find what the tables hold."""
     assert "|#2>" in await desk.command("search mo")  # under three letters: no trigram
-    async with desk.bridge.store.unit() as repo:
-        await repo.name_number("+" + BOB, name="Robert 100%_Smith", label="Mobile")
+    async with desk.bridge.store.unit() as unit:
+        await unit.contacts.name("+" + BOB, name="Robert 100%_Smith", label="Mobile")
     assert "No case matches" in await desk.command("search bob")
     assert "|#1>" in await desk.command("search robert")
     assert "|#1>" in await desk.command("search 100%_")
     assert "No case matches" in await desk.command("search 100x")  # % and _ are not wildcards
-    async with desk.bridge.store.unit() as repo:
-        contact = await repo.contact_for_number("+" + CAROL)
-        contact.email = "carol@clinic.example"
+    async with desk.bridge.store.unit() as unit:
+        await unit.contacts.upsert(
+            ContactDetails(
+                numbers=[LabelledNumber(PhoneNumber("+" + CAROL))], email="carol@clinic.example"
+            )
+        )
     assert "|#3>" in await desk.command("search clinic")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules, Window, keyword
-from bridge.store.models import Case
 
 FIRST_TEXT = "first_text"
 AFTER_HOURS = "after_hours"
@@ -48,7 +48,7 @@ def next_opening(hours: Window, local: datetime) -> datetime:
     raise ValueError("business hours without days")  # ChatSettings never allows it
 
 
-def hold_until(cases: list[Case], rules: ChatRules, now: datetime) -> datetime:
+def hold_until(cases: list[CaseRecord], rules: ChatRules, now: datetime) -> datetime:
     """When an auto-response may go: after staff's quiet period and outside the hold window."""
     moment = now
     for case in cases:

@@ -10,22 +10,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bridge.config import (
+from bridge.clock import Clock
+from bridge.domain.numbers import known_region
+from bridge.domain.records import SettingChange
+from bridge.domain.rules import ChatRules, Inbox, Window
+from bridge.domain.setting_forms import (
     check_ref_suffix,
     check_routes,
     known_time_zone,
     parse_routes,
 )
-from bridge.domain.numbers import known_region
-from bridge.domain.rules import ChatRules, Inbox, Window
 from bridge.domain.values import ChannelId, PhoneNumber
 from bridge.errors import InvalidInput
-from bridge.store.repo import Store
+from bridge.routing.ports import Units
 
 log = logging.getLogger(__name__)
 
@@ -168,29 +170,22 @@ class ChatConfig:
     inbox: Inbox
 
 
-@dataclass(frozen=True, slots=True)
-class SettingChangeView:
-    key: str
-    old: Any
-    new: Any
-    by: str
-    at: datetime
-
-
 class SettingsBook:
     """The chat settings in force: start-up defaults overridden by what admins saved."""
 
     def __init__(
         self,
-        store: Store,
+        units: Units,
         *,
+        clock: Clock,
         defaults: ChatSettings,
         base_rules: ChatRules,
         numbers: list[PhoneNumber],
         default_channel: ChannelId,
         reload_every: float = 5.0,
     ) -> None:
-        self.store = store
+        self.units = units
+        self.clock = clock
         self.defaults = defaults
         self.base_rules = base_rules
         self.numbers = numbers
@@ -207,8 +202,8 @@ class SettingsBook:
         return self.current.inbox
 
     async def reload(self) -> None:
-        async with self.store.reading() as repo:
-            stored = await repo.chat_settings()
+        async with self.units.reading() as unit:
+            stored = await unit.chat_settings.stored()
         self.current = self._config(self._merge(stored))
 
     async def keep_current(self) -> None:
@@ -222,9 +217,9 @@ class SettingsBook:
 
     async def change(self, values: dict[str, Any], *, by: str) -> list[str]:
         """Validate and save `values` (all or nothing), logging each change; the keys changed."""
-        async with self.store.unit() as repo:
-            await repo.lock("chat-settings")
-            stored = await repo.chat_settings()
+        async with self.units.unit() as unit:
+            await unit.lock("chat-settings")
+            stored = await unit.chat_settings.stored()
             before = self._merge(stored)
             after = validate_settings({**before.model_dump(), **values})
             changed = [
@@ -232,21 +227,16 @@ class SettingsBook:
                 for key in ChatSettings.model_fields
                 if getattr(after, key) != getattr(before, key)
             ]
-            dumped = after.model_dump(mode="json")
+            old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+            at = self.clock.now()
             for key in changed:
-                await repo.save_chat_setting(
-                    key, old=before.model_dump(mode="json")[key], new=dumped[key], by=by
-                )
+                await unit.chat_settings.save(key, old=old[key], new=new[key], by=by, at=at)
         await self.reload()
         return changed
 
-    async def history(self, limit: int = 20) -> list[SettingChangeView]:
-        async with self.store.reading() as repo:
-            rows = await repo.setting_changes(limit)
-        return [
-            SettingChangeView(r.key, r.old_value, r.new_value, r.changed_by, r.changed_at)
-            for r in rows
-        ]
+    async def history(self, limit: int = 20) -> list[SettingChange]:
+        async with self.units.reading() as unit:
+            return await unit.chat_settings.changes(limit)
 
     def _merge(self, stored: dict[str, Any]) -> ChatSettings:
         """Stored values over the defaults; values that no longer fit fall back, loudly."""

@@ -45,11 +45,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bridge.domain.contacts import ContactDetails, LabelledNumber, NumberTaken
 from bridge.domain.numbers import normalize_number
 from bridge.domain.values import PhoneNumber
 from bridge.errors import InvalidInput
-from bridge.store.contacts import ContactDetails, ContactDirectory, LabelledNumber, NumberTaken
-from bridge.store.db import Database
+from bridge.routing.ports import Units
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,9 @@ class ImportReport:
         return [summary] + [REFUSED_ROW.format(row=r.row, reason=r.reason) for r in self.refused]
 
 
-async def import_contacts(db: Database, data: bytes, *, default_region: str | None) -> ImportReport:
+async def import_contacts(units: Units, data: bytes, *, default_region: str | None) -> ImportReport:
     """Read a CSV file's bytes and store its contacts; `InvalidInput` refuses the whole file."""
-    return await store_contacts(db, parse_contacts(data, default_region=default_region))
+    return await store_contacts(units, parse_contacts(data, default_region=default_region))
 
 
 def parse_contacts(data: bytes, *, default_region: str | None) -> ParsedFile:
@@ -164,13 +164,13 @@ def parse_contacts(data: bytes, *, default_region: str | None) -> ParsedFile:
     return parsed
 
 
-async def store_contacts(db: Database, parsed: ParsedFile) -> ImportReport:
+async def store_contacts(units: Units, parsed: ParsedFile) -> ImportReport:
     """Store each row in a transaction of its own: a refused row leaves nothing behind."""
     report = ImportReport(refused=list(parsed.refused))
     for entry in parsed.rows:
         try:
-            async with db.transaction() as session:
-                _, created = await ContactDirectory(session).upsert(entry.details)
+            async with units.unit() as unit:
+                _, created = await unit.contacts.upsert(entry.details)
         except NumberTaken as exc:
             report.refused.append(Refusal(entry.row, exc.reason))
             continue

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from bridge.errors import InvalidInput
-from bridge.store.repo import Store
+from bridge.routing.ports import Units
 
 FORMATS = ("csv", "jsonl")
 COLUMNS = (
@@ -71,14 +71,14 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
-async def write_log(store: Store, span: LogRange, *, file_format: str, out: TextIO) -> int:
+async def write_log(units: Units, span: LogRange, *, file_format: str, out: TextIO) -> int:
     """Write the log of `span` to `out`, oldest first; the number of messages written.
 
     Nothing is written, not even a header, unless the store answered the query.
     """
     count = 0
-    async with store.reading() as repo:
-        rows = await repo.message_log(since=span.start, until=span.end)
+    async with units.reading() as unit:
+        rows = await unit.reports.message_log(since=span.start, until=span.end)
         write = _CsvWriter(out) if file_format == "csv" else _JsonLinesWriter(out)
         async for row in rows:
             write(row)

@@ -15,27 +15,18 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any
 
 from bridge import texts
 from bridge.domain.numbers import format_number, mask, normalize_number
+from bridge.domain.records import CaseRecord, ScheduleRecord
 from bridge.domain.rules import Window
 from bridge.domain.segments import measure
-from bridge.domain.values import ChannelId, InboundSms, SlackTs, UserId
-from bridge.domain.views import ForwardedText
-from bridge.errors import InvalidInput, SendError
-
-# A module import: conversations calls forward_inbound, so each module imports the other.
-from bridge.routing import conversations as conv
-from bridge.store.models import Case, ForwardingSchedule
-from bridge.store.repo import Repository
-
-if TYPE_CHECKING:
-    from bridge.routing.jobs import JobContext
+from bridge.domain.values import InboundSms, UserId
+from bridge.domain.work import ForwardDm, sms_send
+from bridge.errors import InvalidInput
+from bridge.routing.ports import Unit
 
 log = logging.getLogger(__name__)
-
-FORWARD_DM = "slack.forward_dm"
 
 NAME_MAX = 80  # the column's size
 MAX_USERS = 20
@@ -44,8 +35,6 @@ MAX_NUMBERS = 10
 MAX_SCHEDULES = 40
 # A forwarded copy costs its segments once per phone: long texts are cut to fit.
 FORWARD_MAX_SEGMENTS = 3
-# Slack refuses messages over 40,000 characters; a direct message need not be half that.
-DM_TEXT_MAX = 3000
 _CUT = "..."  # GSM-7, unlike "…", so cutting never makes a copy cost more
 
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -158,7 +147,7 @@ def known_zone(given: str) -> str | None:
     return _zone_names().get(given.strip().lower())
 
 
-def is_active(schedule: ForwardingSchedule | Schedule, at: datetime) -> bool:
+def is_active(schedule: ScheduleRecord | Schedule, at: datetime) -> bool:
     """Whether `at` (aware) falls on one of the schedule's days, inside its window, in its zone.
 
     The wall clock of the zone decides, so a 09:00 start stays 09:00 across daylight saving.
@@ -175,21 +164,21 @@ def is_active(schedule: ForwardingSchedule | Schedule, at: datetime) -> bool:
 
 
 async def save_schedule(
-    repo: Repository,
+    unit: Unit,
     schedule_id: int | None,
     given: ScheduleInput,
     *,
     by: UserId,
     default_region: str | None,
     our_numbers: Sequence[str],
-) -> ForwardingSchedule:
+) -> ScheduleRecord:
     """Create (no id) or change a schedule; nothing is stored unless all of it is valid."""
     valid = validate_schedule(given, default_region=default_region, our_numbers=our_numbers)
     if schedule_id is None:
-        if await repo.count_forwarding_schedules() >= MAX_SCHEDULES:
+        if await unit.schedules.count() >= MAX_SCHEDULES:
             raise ScheduleRefused({NAME: texts.FORWARD_TOO_MANY.format(max=MAX_SCHEDULES)})
-        return await repo.add_forwarding_schedule(created_by=by, **asdict(valid))
-    changed = await repo.change_forwarding_schedule(schedule_id, **asdict(valid))
+        return await unit.schedules.add(created_by=by, **asdict(valid))
+    changed = await unit.schedules.change(schedule_id, **asdict(valid))
     if changed is None:
         raise ScheduleRefused({NAME: texts.FORWARD_GONE})
     return changed
@@ -199,14 +188,19 @@ async def save_schedule(
 
 
 async def forward_inbound(
-    repo: Repository, *, message_id: int, sms: InboundSms, cases: Sequence[Case], now: datetime
+    unit: Unit,
+    *,
+    message_id: int,
+    sms: InboundSms,
+    cases: Sequence[CaseRecord],
+    now: datetime,
 ) -> None:
     """Queue a direct message per person and a copy per phone of every schedule active `now`.
 
     Someone in several active schedules is told once; a text is never sent back to the
     phone it came from. Keyword texts (STOP, HELP) are forwarded too: managers want to know.
     """
-    active = [s for s in await repo.forwarding_schedules() if is_active(s, now)]
+    active = [s for s in await unit.schedules.all() if is_active(s, now)]
     if not active:
         return
     users = dict.fromkeys(user for s in active for user in s.user_ids)
@@ -215,34 +209,26 @@ async def forward_inbound(
     for user in users:
         # A queue per person: a message Slack will not take (a bot picked as recipient)
         # then holds back that person's messages alone, never the case's thread.
-        await repo.enqueue(
-            FORWARD_DM,
-            queue=f"slack:user:{user}",
-            user=user,
-            message_id=message_id,
-            case_ids=case_ids,
-        )
+        await unit.jobs.add(ForwardDm(user=user, message_id=message_id, case_ids=case_ids))
     phones.pop(sms.sender, None)
     if not phones:
         return
-    name, _label = await repo.number_title(sms.sender, "name")
+    name, _label = await unit.contacts.title(sms.sender, "name")
     number = format_number(sms.sender)
     sender = texts.FORWARD_FROM_NAMED.format(name=name, number=number) if name else number
     copy = fit_segments(texts.FORWARD_SMS.format(contact=sender, text=sms.text))
     for phone in phones:
-        if await repo.is_opted_out(phone, sms.recipient):
+        if await unit.opt_outs.is_opted_out(phone, sms.recipient):
             log.info("not forwarding to %s: it opted out", mask(phone))
             continue
-        forwarded_id = await repo.insert_forwarded(
+        forwarded_id = await unit.messages.add_forwarded(
             recipient=phone,
             our_number=sms.recipient,
             text=copy,
             forwarded_from_id=message_id,
             at=now,
         )
-        await repo.enqueue(
-            conv.SEND_SMS, queue=conv.sms_queue(sms.recipient, phone), message_id=forwarded_id
-        )
+        await unit.jobs.add(sms_send(forwarded_id, our_number=sms.recipient, contact_number=phone))
 
 
 def fit_segments(text: str, max_segments: int = FORWARD_MAX_SEGMENTS) -> str:
@@ -257,39 +243,3 @@ def fit_segments(text: str, max_segments: int = FORWARD_MAX_SEGMENTS) -> str:
         else:
             too_long = middle
     return text[:fits].rstrip() + _CUT
-
-
-class ForwardDirectMessage:
-    """Tells one person about an inbound text: who sent it, to which number, a link, the words."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-
-    async def run(self, payload: dict[str, Any]) -> None:
-        ctx = self.ctx
-        async with ctx.store.reading() as repo:
-            message = await repo.message(payload["message_id"])
-            cases = [c for c in [await repo.case(i) for i in payload["case_ids"]] if c is not None]
-            if message is None or not cases:
-                return
-            header_coming = await repo.has_live_job(
-                conv.POST_HEADER, queue=conv.slack_queue(cases[0].id)
-            )
-            if cases[0].thread_ts is None and header_coming:
-                # The link is half the point: wait for the thread (its own queue posts it).
-                raise SendError(f"case #{cases[0].id} has no thread yet", retryable=True)
-            view = await conv.case_view(repo, cases[0], inbox=ctx.inbox)
-        links = []
-        for case in cases:
-            link = None
-            if case.thread_ts is not None:
-                link = await ctx.poster.permalink(ChannelId(case.channel), SlackTs(case.thread_ts))
-            links.append((case.id, link))
-        words = message.text or texts.EMPTY_INBOUND
-        if len(words) > DM_TEXT_MAX:
-            words = words[:DM_TEXT_MAX] + "…"
-        forwarded = ForwardedText(view=view, case_links=links, text=words)
-        await ctx.poster.forward_text(UserId(payload["user"]), forwarded)
-
-    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
-        log.error("could not forward text %s by direct message: %s", payload["message_id"], error)

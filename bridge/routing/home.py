@@ -3,42 +3,37 @@
 from __future__ import annotations
 
 from bridge.domain.numbers import format_number
+from bridge.domain.records import CaseFilter, CaseRecord
 from bridge.domain.rules import ChatRules, Inbox
-from bridge.domain.values import ChannelId, SlackTs, UserId
+from bridge.domain.values import UserId
 from bridge.domain.views import CaseLine, CaseList, HomeView
-from bridge.store.models import Case
-from bridge.store.repo import CaseFilter, Repository
+from bridge.domain.work import PublishHome
+from bridge.routing.ports import Unit
 
-PUBLISH_HOME = "slack.publish_home"
 HOME_LIST_SIZE = 10
 
 
-def home_queue(user: str) -> str:
-    return f"slack:home:{user}"
-
-
 async def request_home(
-    repo: Repository, user: str, *, refusal: str | None = None, admin: bool = False
+    unit: Unit, user: str, *, refusal: str | None = None, admin: bool = False
 ) -> None:
     """Queue a fresh App Home for `user`; one waiting refresh covers later requests.
 
     An admin's Home also shows the jobs given up, with a button to retry them.
     """
-    if refusal is None and await repo.has_pending_job(PUBLISH_HOME, queue=home_queue(user)):
+    home = PublishHome(user=user, refusal=refusal, admin=admin)
+    if refusal is None and await unit.jobs.pending(home.kind, queue=home.queue):
         return
-    await repo.enqueue(
-        PUBLISH_HOME, queue=home_queue(user), user=user, refusal=refusal, admin=admin
-    )
+    await unit.jobs.add(home)
 
 
 async def home_view(
-    repo: Repository, user: UserId, *, rules: ChatRules, inbox: Inbox, admin: bool = False
+    unit: Unit, user: UserId, *, rules: ChatRules, inbox: Inbox, admin: bool = False
 ) -> HomeView:
     per_user = rules.read_mode == "per_user"
     unread_filter = CaseFilter(unread_by=user) if per_user else CaseFilter(unread=True)
     lists = []
     for case_filter in (unread_filter, CaseFilter(assignee=user), CaseFilter()):
-        total, rows = await repo.search_cases(
+        total, rows = await unit.cases.search(
             text="",
             digits=None,
             case_id=None,
@@ -46,39 +41,42 @@ async def home_view(
             offset=0,
             limit=HOME_LIST_SIZE,
         )
-        lists.append((total, rows))
-    shown = [case.id for _total, rows in lists for case, _name in rows]
-    mine = await repo.unread_for(user, shown) if per_user else None
-    dead = await repo.dead_jobs_summary() if admin else None
+        lists.append((total, [case for case, _name in rows]))
+    shown = [case.id for _total, cases in lists for case in cases]
+    mine = await unit.reads.unread_for(user, shown) if per_user else None
+    dead = await unit.jobs.dead() if admin else None
+    unread, assigned, open_cases = [
+        await _case_list(unit, total, cases, unread=mine, inbox=inbox) for total, cases in lists
+    ]
     return HomeView(
         user=user,
-        unread=await _case_list(repo, *lists[0], unread=mine, inbox=inbox),
-        assigned=await _case_list(repo, *lists[1], unread=mine, inbox=inbox),
-        open=await _case_list(repo, *lists[2], unread=mine, inbox=inbox),
-        dead_jobs=(dead[0] if dead else 0) if admin else None,
+        unread=unread,
+        assigned=assigned,
+        open=open_cases,
+        dead_jobs=(dead.count if dead else 0) if admin else None,
     )
 
 
 async def _case_list(
-    repo: Repository,
+    unit: Unit,
     total: int,
-    rows: list[tuple[Case, str | None]],
+    cases: list[CaseRecord],
     *,
     unread: dict[int, int] | None,  # per person; None when everyone shares the count
     inbox: Inbox,
 ) -> CaseList:
     lines = []
-    for case, _name in rows:
-        title, _label = await repo.number_title(case.contact_number, inbox.title_property)
+    for case in cases:
+        title, _label = await unit.contacts.title(case.contact_number, inbox.title_property)
         lines.append(
             CaseLine(
                 case_id=case.id,
                 label=title or format_number(case.contact_number),
                 status=case.status,
-                assignee=UserId(case.assignee) if case.assignee else None,
+                assignee=case.assignee,
                 unread=case.unread if unread is None else unread.get(case.id, 0),
-                channel=ChannelId(case.channel),
-                thread_ts=SlackTs(case.thread_ts) if case.thread_ts else None,
+                channel=case.channel,
+                thread_ts=case.thread_ts,
                 last_activity=case.last_activity_at,
             )
         )

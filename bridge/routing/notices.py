@@ -1,28 +1,20 @@
-"""What admins are told when work for the outside stops: a job waiting for a person to
-fix something (an invitation, a token), and jobs given up. Never silently, never twice.
+"""Who hears of what outside a thread: a case's assignee of its new texts, and admins of
+work for the outside that stopped (a job waiting for a person to fix something, an
+invitation or a token, and jobs given up). Never silently, never twice.
 
 Admins are the people the chat settings name, and the workspace's admins and owners.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
 
 from bridge import texts
-from bridge.domain.values import UserId
+from bridge.domain.rules import ChatRules
+from bridge.domain.work import DEAD, WAITING, AdminNotice, NotifyAssigneeOfTexts
 from bridge.errors import SendError
+from bridge.routing.ports import SeenOnce, Unit, Units
 
-if TYPE_CHECKING:
-    from bridge.routing.jobs import JobContext
-    from bridge.store.coordination import SeenOnce
-    from bridge.store.outbox import ClaimedJob
-    from bridge.store.repo import Store
-
-log = logging.getLogger(__name__)
-
-ADMIN_NOTICE = "slack.admin_notice"
-ADMINS_QUEUE = "slack:admins"
 # A refusal waiting for a fix is told once per kind of refusal in this long.
 WAITING_NOTICE_SECONDS = 3600
 # Words for each refusal a person can fix: what to do about it.
@@ -33,52 +25,35 @@ FIXES = {
 }
 
 
-async def job_settled(
-    store: Store, seen: SeenOnce, job: ClaimedJob, outcome: str, error: SendError | None
+async def notify_assignee(
+    unit: Unit, case_id: int, message_id: int, *, rules: ChatRules, now: datetime
 ) -> None:
-    """Tell admins of a job that waits for them, or was given up (not of their own notices:
-    those would only tell of themselves)."""
-    from bridge.store.outbox import DEAD, WAITING
+    """Tell a case's assignee of its new texts by direct message: at once, then at most
+    once per `assignee_notice_every`, counting the texts from `message_id` on."""
+    notice = NotifyAssigneeOfTexts(case_id=case_id, first_message_id=message_id)
+    if await unit.jobs.pending(notice.kind, queue=notice.queue):
+        return  # the notice still to go counts this text too
+    last = await unit.jobs.last_done(notice.kind, queue=notice.queue)
+    due = now if last is None else max(now, last + rules.assignee_notice_every)
+    await unit.jobs.add(notice, run_after=due)
 
-    if job.kind == ADMIN_NOTICE or error is None or outcome not in (DEAD, WAITING):
+
+async def job_settled(
+    units: Units, seen: SeenOnce, kind: str, outcome: str, error: SendError | None
+) -> None:
+    """Tell admins of a job of `kind` that waits for them, or was given up (not of their own
+    notices: those would only tell of themselves)."""
+    if kind == AdminNotice.kind or error is None or outcome not in (DEAD, WAITING):
         return
     if outcome == WAITING:
         code = error.code or "refused"
         if not await seen.first_time(f"notice:{code}", ttl=WAITING_NOTICE_SECONDS):
             return
-        text = texts.WAITING_FOR_FIX.format(
-            reason=error.reason, fix=FIXES.get(code, texts.FIX_TOKEN)
-        )
-        notice: dict[str, Any] = {"text": text}
+        fix = FIXES.get(code, texts.FIX_TOKEN)
+        notice = AdminNotice(text=texts.WAITING_FOR_FIX.format(reason=error.reason, fix=fix))
     else:
-        notice = {"dead": True}
-    async with store.unit() as repo:
-        if notice.get("dead") and await repo.has_pending_job(ADMIN_NOTICE, queue=ADMINS_QUEUE):
+        notice = AdminNotice(dead=True)
+    async with units.unit() as unit:
+        if notice.dead and await unit.jobs.pending(notice.kind, queue=notice.queue):
             return  # a notice of the given-up jobs is still to go: it tells of this one too
-        await repo.enqueue(ADMIN_NOTICE, queue=ADMINS_QUEUE, **notice)
-
-
-class NotifyAdmins:
-    """A direct message to every admin: the text it carries, or the given-up jobs as the
-    store has them when it runs."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-
-    async def run(self, payload: dict[str, Any]) -> None:
-        text = payload.get("text")
-        if payload.get("dead"):
-            async with self.ctx.store.reading() as repo:
-                dead = await repo.dead_jobs_summary()
-            if dead is None:
-                return  # retried meanwhile
-            count, kind, case_id, reason = dead
-            where = texts.DEAD_IN_CASE.format(ref=case_id) if case_id else ""
-            text = texts.JOBS_GAVE_UP.format(count=count, kind=kind, where=where, reason=reason)
-        named = self.ctx.book.current.settings.settings_admins
-        admins = dict.fromkeys([*named, *await self.ctx.poster.workspace_admins()])
-        for admin in admins:
-            await self.ctx.poster.direct_message(UserId(admin), str(text))
-
-    async def give_up(self, payload: dict[str, Any], error: SendError) -> None:
-        log.error("could not tell the admins: %s", error.reason)
+        await unit.jobs.add(notice)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from bridge import texts
 from bridge.domain import limits
+from bridge.domain.records import CaseFilter, CaseRecord
 from bridge.domain.values import UserId
 from bridge.routing.cases import CaseActionRefused
-from bridge.store.models import Case
-from bridge.store.repo import CaseFilter, Repository
+from bridge.routing.ports import Cases
 
 PAGE_SIZE = 10
 MAX_PAGE = limits.RECORD_ID // PAGE_SIZE  # past it, the offset is no number a store holds
@@ -26,7 +26,7 @@ _STATUSES = {"open", "closed", "all"}
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    cases: list[tuple[Case, str | None]]  # each case with its contact's name
+    cases: list[tuple[CaseRecord, str | None]]  # each case with its contact's name
     total: int
     page: int
     pages: int
@@ -64,11 +64,11 @@ def parse_query(
     return " ".join(free), case_filter, page
 
 
-async def find_cases(repo: Repository, query: str, case_filter: CaseFilter, page: int) -> Found:
+async def find_cases(cases: Cases, query: str, case_filter: CaseFilter, page: int) -> Found:
     # Stored numbers are E.164: a national trunk 0 or an international 00 never appears.
     digits = re.sub(r"\D", "", query).lstrip("0")
     ref = re.fullmatch(r"#?(\d{1,9})", query.strip())
-    total, rows = await repo.search_cases(
+    total, rows = await cases.search(
         text=query.strip(),
         digits=digits if len(digits) >= 3 else None,
         case_id=int(ref.group(1)) if ref else None,

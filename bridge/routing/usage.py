@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 from bridge import texts
 from bridge.domain.numbers import format_number
+from bridge.domain.records import TrafficGroup
 from bridge.domain.values import Direction, MessageStatus
-from bridge.store.repo import Store, TrafficGroup
+from bridge.routing.ports import Units
 
 DIRECTIONS = (Direction.INBOUND, Direction.OUTBOUND, Direction.FORWARDED, Direction.AUTOMATED)
 _UNDELIVERED = {MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.EXPIRED}
@@ -102,10 +103,10 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone)
 
 
-async def measure_usage(store: Store, period: Period) -> Usage:
+async def measure_usage(units: Units, period: Period) -> Usage:
     usage = Usage(period)
-    async with store.reading() as repo:
-        groups = await repo.traffic(since=period.start, until=period.end)
+    async with units.reading() as unit:
+        groups = await unit.reports.traffic(since=period.start, until=period.end)
     for group in groups:
         usage.totals[group.direction].add(group)
         usage.by_number[group.our_number][group.direction].add(group)
@@ -114,13 +115,13 @@ async def measure_usage(store: Store, period: Period) -> Usage:
     return usage
 
 
-async def usage_answer(store: Store, words: str, *, now: datetime, time_zone: str) -> str:
+async def usage_answer(units: Units, words: str, *, now: datetime, time_zone: str) -> str:
     """The answer to `/smschat usage <words>`: the figures, or how to ask for them."""
     try:
         period = parse_period(words, now=now, time_zone=time_zone)
     except BadPeriod:
         return texts.USAGE_USAGE
-    return describe(await measure_usage(store, period))
+    return describe(await measure_usage(units, period))
 
 
 def describe(usage: Usage) -> str:

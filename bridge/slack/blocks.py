@@ -8,7 +8,7 @@ from bridge import texts
 from bridge.domain.numbers import format_number
 from bridge.domain.values import Offer
 from bridge.domain.views import CaseView
-from bridge.routing.conversations import REOPEN_AND_SEND
+from bridge.routing.replies import REOPEN_AND_SEND
 from bridge.slack.mrkdwn import escape_for_slack
 
 _STATUS_ICON = {"open": ":large_green_circle: open", "closed": ":white_circle: closed"}

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -21,16 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bridge import texts
 from bridge.domain import limits
 from bridge.domain.numbers import format_number
+from bridge.domain.records import ScheduleRecord
 from bridge.domain.values import UserId
 from bridge.errors import InvalidInput
 from bridge.routing import forwarding
 from bridge.routing.forwarding import ScheduleInput, ScheduleRefused
+from bridge.slack.desk import Desk
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.payloads import FormState, Interaction, read
-from bridge.store.models import ForwardingSchedule
-
-if TYPE_CHECKING:
-    from bridge.slack.interactions import Desk
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +59,8 @@ def register_forwarding(app: AsyncApp, *, desk: Desk) -> None:
         await ack()
         pressed, list_id = _in_list(body)
         schedule_id = _schedule_id(pressed.action.value)
-        async with desk.store.reading() as repo:
-            schedule = await repo.forwarding_schedule(schedule_id) if schedule_id else None
+        async with desk.units.reading() as unit:
+            schedule = await unit.schedules.get(schedule_id) if schedule_id else None
         if schedule is None:  # deleted meanwhile: show the list as it is now
             await _refresh_list(client, desk, list_id)
             return
@@ -75,8 +73,8 @@ def register_forwarding(app: AsyncApp, *, desk: Desk) -> None:
         pressed, list_id = _in_list(body)
         schedule_id = _schedule_id(pressed.action.value)
         if schedule_id is not None:
-            async with desk.store.unit() as repo:
-                await repo.delete_forwarding_schedule(schedule_id)
+            async with desk.units.unit() as unit:
+                await unit.schedules.delete(schedule_id)
             log.info("forwarding schedule %s deleted by %s", schedule_id, pressed.user.id)
         await _refresh_list(client, desk, list_id)
 
@@ -85,10 +83,10 @@ def register_forwarding(app: AsyncApp, *, desk: Desk) -> None:
         submitted = read(Interaction, body)
         assert submitted.view is not None
         meta = read(FormMetadata, _json_object(submitted.view.private_metadata))
-        async with desk.store.unit() as repo:
+        async with desk.units.unit() as unit:
             try:
                 await forwarding.save_schedule(
-                    repo,
+                    unit,
                     meta.id,
                     form_input(submitted.form),
                     by=UserId(submitted.user.id),
@@ -141,8 +139,8 @@ def form_input(form: FormState) -> ScheduleInput:
 
 
 async def _current_list(desk: Desk) -> dict[str, Any]:
-    async with desk.store.reading() as repo:
-        schedules = await repo.forwarding_schedules()
+    async with desk.units.reading() as unit:
+        schedules = await unit.schedules.all()
     return list_view(schedules, now=desk.clock.now())
 
 
@@ -157,7 +155,7 @@ def _schedule_id(value: str) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) <= limits.RECORD_ID else None
 
 
-def list_view(schedules: Sequence[ForwardingSchedule], *, now: datetime) -> dict[str, Any]:
+def list_view(schedules: Sequence[ScheduleRecord], *, now: datetime) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {
             "type": "section",
@@ -199,7 +197,7 @@ def list_view(schedules: Sequence[ForwardingSchedule], *, now: datetime) -> dict
     }
 
 
-def _line(schedule: ForwardingSchedule, now: datetime) -> str:
+def _line(schedule: ScheduleRecord, now: datetime) -> str:
     days = (
         "Every day"
         if len(schedule.days) == len(DAY_NAMES)
@@ -230,7 +228,7 @@ def _button(label: str, action_id: str, value: str, *, style: str | None = None)
 
 
 def form_view(
-    schedule: ForwardingSchedule | None, *, list_view_id: str, time_zone: str
+    schedule: ScheduleRecord | None, *, list_view_id: str, time_zone: str
 ) -> dict[str, Any]:
     """The add/edit form; block ids and action ids are the field names the core reports."""
     days = list(schedule.days) if schedule else list(range(len(DAY_NAMES)))

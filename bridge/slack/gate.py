@@ -26,7 +26,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
-from bridge.store.coordination import SeenOnce
+from bridge.routing.ports import SeenOnce
 
 log = logging.getLogger(__name__)
 

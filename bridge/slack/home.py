@@ -8,8 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bridge.routing.conversations import read_case
+from bridge.routing.cases import read_case
 from bridge.routing.home import request_home
+from bridge.slack.desk import Desk
 from bridge.slack.forwarding import open_forwarding
 from bridge.slack.home_blocks import (
     HOME_FORWARDING,
@@ -18,9 +19,8 @@ from bridge.slack.home_blocks import (
     HOME_REFRESH,
     HOME_RETRY_JOBS,
 )
-from bridge.slack.interactions import Desk, case_of
 from bridge.slack.new_conversation import new_view
-from bridge.slack.payloads import HomeOpened, Interaction, read
+from bridge.slack.payloads import HomeOpened, Interaction, case_of, read
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +35,26 @@ def register_home(app: AsyncApp, *, desk: Desk) -> None:
         # Events pass no guard: someone who may not see cases gets only the reason.
         refusal = await desk.gatekeeper.refusal(user)
         admin = refusal is None and await desk.is_admin(user)
-        async with desk.store.unit() as repo:
-            await request_home(repo, user, refusal=refusal, admin=admin)
+        async with desk.units.unit() as unit:
+            await request_home(unit, user, refusal=refusal, admin=admin)
 
     @app.action(HOME_OPEN_CASE)
     async def on_open_case(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         pressed = read(Interaction, body)
         user = pressed.user.id
-        async with desk.store.unit() as repo:
-            case = await repo.case(case_of(pressed.action))
+        async with desk.units.unit() as unit:
+            case = await unit.cases.get(case_of(pressed.action))
             if case is not None:
-                await read_case(repo, case, user, at=desk.clock.now())
-            await request_home(repo, user, admin=await desk.is_admin(user))
+                await read_case(unit, case, user, at=desk.clock.now())
+            await request_home(unit, user, admin=await desk.is_admin(user))
 
     @app.action(HOME_REFRESH)
     async def on_refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user = read(Interaction, body).user.id
-        async with desk.store.unit() as repo:
-            await request_home(repo, user, admin=await desk.is_admin(user))
+        async with desk.units.unit() as unit:
+            await request_home(unit, user, admin=await desk.is_admin(user))
 
     @app.action(HOME_RETRY_JOBS)
     async def on_retry_jobs(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -64,8 +64,8 @@ def register_home(app: AsyncApp, *, desk: Desk) -> None:
             return  # only an admin's Home shows the button; a stale one does nothing
         revived = await desk.outbox.revive()
         log.info("%s given-up job(s) put back from the Home tab", revived)
-        async with desk.store.unit() as repo:
-            await request_home(repo, user, admin=True)
+        async with desk.units.unit() as unit:
+            await request_home(unit, user, admin=True)
 
     @app.action(HOME_FORWARDING)
     async def on_forwarding(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -24,14 +24,16 @@ from bridge.domain.values import AgentReply, ChannelId, SlackTs, UserId
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.conversations import TELL_USER, accept_edit, accept_reply
+from bridge.routing.ports import Units
+from bridge.routing.replies import accept_edit, accept_reply
+from bridge.routing.threads import tell_outside_case
 from bridge.slack.access import Gatekeeper, ephemeral, guard, view_errors
+from bridge.slack.desk import Desk
 from bridge.slack.home import register_home
-from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, Desk, register_interactions
+from bridge.slack.interactions import COMMAND, MOVE_SHORTCUT, register_interactions
 from bridge.slack.payloads import MessageEvent, channel_of, read, user_of
 from bridge.slack.settings_modal import register_settings
 from bridge.store.outbox import Outbox
-from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def build_bolt_app(
     *,
     client: AsyncWebClient,
     gatekeeper: Gatekeeper,
-    store: Store,
+    units: Units,
     outbox: Outbox,
     metrics: Metrics,
     book: SettingsBook,
@@ -82,14 +84,9 @@ def build_bolt_app(
         bolt_log.setLevel(level)
 
     async def tell(channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
-        async with store.unit() as repo:
-            await repo.enqueue(
-                TELL_USER,
-                queue=f"slack:user:{user}",
-                channel=channel,
-                user=user,
-                text=text,
-                thread_ts=thread_ts,
+        async with units.unit() as unit:
+            await tell_outside_case(
+                unit, channel=channel, user=user, text=text, thread_ts=thread_ts
             )
 
     app.error(answer_failure(tell))
@@ -99,8 +96,8 @@ def build_bolt_app(
         message = read(MessageEvent, event)
         edited = edited_message(message)
         if edited is not None:
-            async with store.unit() as repo:
-                await accept_edit(repo, **edited)
+            async with units.unit() as unit:
+                await accept_edit(unit, **edited)
             return
         reply = agent_reply(message)
         if reply is None:
@@ -110,15 +107,15 @@ def build_bolt_app(
             log.info("a thread reply from outside the workspace was not relayed")
             await tell(reply.channel, reply.user, texts.NOT_SENT_OUTSIDER, reply.thread_ts)
             return
-        async with store.unit() as repo:
-            result = await accept_reply(repo, reply, rules=book.rules, now=clock.now())
+        async with units.unit() as unit:
+            result = await accept_reply(unit, reply, rules=book.rules, now=clock.now())
         if result.accepted:
             metrics.messages_out.inc()
         else:
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
     app.middleware(guard(gatekeeper, tell))
-    desk = Desk(store=store, outbox=outbox, book=book, clock=clock, gatekeeper=gatekeeper)
+    desk = Desk(units=units, outbox=outbox, book=book, clock=clock, gatekeeper=gatekeeper)
     register_settings(app, book=book, gatekeeper=gatekeeper)
     register_interactions(app, desk=desk)
     register_home(app, desk=desk)

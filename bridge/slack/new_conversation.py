@@ -6,7 +6,7 @@ on each change; the answer is a `views.update` of the hint).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,22 +18,20 @@ from bridge.domain.values import PhoneNumber, UserId
 from bridge.errors import InvalidInput
 from bridge.routing import cases
 from bridge.routing.cases import CaseActionRefused, CaseChange
+from bridge.routing.ports import Unit
+from bridge.slack.desk import Desk
 from bridge.slack.payloads import Interaction, read
-from bridge.store.repo import Repository
-
-if TYPE_CHECKING:
-    from bridge.slack.interactions import Desk
 
 NEW_VIEW = "new_conversation"
 MESSAGE_TYPED = "new_message_typed"
 
 
-async def start_from_command(repo: Repository, desk: Desk, rest: str, user: UserId) -> CaseChange:
+async def start_from_command(unit: Unit, desk: Desk, rest: str, user: UserId) -> CaseChange:
     """`/smschat new [from:N] <number or name> <text>`."""
     sender, rest = cases.split_sender(rest, inbox=desk.inbox, default_region=desk.default_region)
-    recipient = await cases.resolve_recipient(repo, rest, default_region=desk.default_region)
+    recipient = await cases.resolve_recipient(unit, rest, default_region=desk.default_region)
     started = await cases.start_conversation(
-        repo,
+        unit,
         to=recipient.number,
         sender=sender,
         text=recipient.text,
@@ -64,11 +62,11 @@ def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
         recipient = form.text("to") or ""
         sender = form.option("from") or desk.inbox.numbers[0]
         text = form.text("message", MESSAGE_TYPED) or ""
-        async with desk.store.unit() as repo:
+        async with desk.units.unit() as unit:
             try:
                 to = (
                     await cases.resolve_recipient(
-                        repo, recipient, default_region=desk.default_region
+                        unit, recipient, default_region=desk.default_region
                     )
                 ).number
             except CaseActionRefused as refused:
@@ -76,7 +74,7 @@ def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
                 return
             try:
                 await cases.start_conversation(
-                    repo,
+                    unit,
                     to=to,
                     sender=PhoneNumber(sender),
                     text=text,

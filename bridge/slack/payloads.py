@@ -218,3 +218,21 @@ class FormState:
         if value is not None and len(value) > 5:
             raise InvalidInput(f"view_submission: {block[:40]!r} is not a time")
         return value
+
+
+def case_of(action: Action) -> int:
+    """The case a header button acts on: its value, or its block's `case:N`."""
+    for written in (action.value, action.block_id.removeprefix("case:")):
+        if written.isdigit() and 0 < int(written) <= limits.RECORD_ID:
+            return int(written)
+    raise InvalidInput("block_actions: the button names no case")
+
+
+def record_ids(metadata: str, *, count: int) -> list[int]:
+    """`count` row ids that a view carries in its private metadata, as `12:34`."""
+    parts = metadata.split(":")
+    if len(parts) != count or not all(
+        p.isdigit() and 0 < int(p) <= limits.RECORD_ID for p in parts
+    ):
+        raise InvalidInput("view_submission: private_metadata names no record")
+    return [int(p) for p in parts]

@@ -22,7 +22,9 @@ from bridge.config import SignatureMethod
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.conversations import accept_inbound, accept_receipt
+from bridge.routing.inbound import accept_inbound
+from bridge.routing.ports import SeenOnce, Units
+from bridge.routing.receipts import accept_receipt
 from bridge.sms.signatures import JWT_VALIDITY_SECONDS, verify_messages_jwt, verify_sms_signature
 from bridge.sms.webhooks import (
     WebhookRequest,
@@ -32,8 +34,6 @@ from bridge.sms.webhooks import (
     parse_receipt,
     webhook_params,
 )
-from bridge.store.coordination import SeenOnce
-from bridge.store.repo import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class VonageWebhooks:
     def __init__(
         self,
         *,
-        store: Store,
+        units: Units,
         metrics: Metrics,
         book: SettingsBook,
         signature_secret: SecretStr | None,
@@ -55,7 +55,7 @@ class VonageWebhooks:
         clock: Clock,
     ) -> None:
         self.clock = clock
-        self.store = store
+        self.units = units
         self.metrics = metrics
         self.book = book
         self.signature_secret = signature_secret
@@ -65,9 +65,9 @@ class VonageWebhooks:
     async def inbound(self, request: web.Request) -> web.Response:
         async def store_inbound(params: dict[str, Any]) -> None:
             sms = parse_inbound(params)
-            async with self.store.unit() as repo:
+            async with self.units.unit() as unit:
                 result = await accept_inbound(
-                    repo, sms, inbox=self.book.inbox, rules=self.book.rules, now=self.clock.now()
+                    unit, sms, inbox=self.book.inbox, rules=self.book.rules, now=self.clock.now()
                 )
             if not result.duplicate:
                 self.metrics.messages_in.inc()
@@ -77,8 +77,8 @@ class VonageWebhooks:
     async def status(self, request: web.Request) -> web.Response:
         async def store_receipt(params: dict[str, Any]) -> None:
             receipt = parse_receipt(params)
-            async with self.store.unit() as repo:
-                await accept_receipt(repo, receipt, rules=self.book.rules)
+            async with self.units.unit() as unit:
+                await accept_receipt(unit, receipt, rules=self.book.rules)
 
         return await self._handle(request, "status", store_receipt)
 

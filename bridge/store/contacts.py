@@ -6,58 +6,97 @@ is meant to roll that transaction back, so a refused change leaves nothing behin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge.domain.contacts import DEFAULT_LABEL, ContactDetails, LabelledNumber, NumberTaken
 from bridge.domain.values import PhoneNumber
-from bridge.errors import InvalidInput
 from bridge.store.models import Contact, ContactNumber
-
-DEFAULT_LABEL = "Mobile"
+from bridge.store.sql import insert
 
 # Texts for people.
 HELD_BY_OTHER = "{number} already belongs to another contact ({owner})"
 TAKEN_MEANWHILE = "{number} was given to another contact meanwhile"
 
 
-class NumberTaken(InvalidInput):
-    """A number of the change is held by a different contact than the one being changed."""
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledNumber:
-    number: PhoneNumber
-    label: str | None = None  # None: keep the label a held number has ("Mobile" if new)
-
-
-@dataclass(frozen=True, slots=True)
-class ContactDetails:
-    """What to set on a contact; None (or a missing property) leaves a stored value as it is."""
-
-    numbers: Sequence[LabelledNumber] = ()
-    name: str | None = None
-    email: str | None = None
-    notes: str | None = None
-    properties: Mapping[str, Any] = field(default_factory=dict)
-
-
-class ContactDirectory:
-    """Contacts and their numbers, over one transaction; SQLite and PostgreSQL alike."""
+class SqlContacts:
+    """`Contacts`, and the directory a contacts import changes, over one transaction."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def find_by_number(self, number: PhoneNumber) -> Contact | None:
-        return await self.session.scalar(
-            select(Contact).join(ContactNumber).where(ContactNumber.number == number)
+    async def holder(self, number: PhoneNumber) -> int:
+        query = select(Contact.id).join(ContactNumber).where(ContactNumber.number == number)
+        found = await self.session.scalar(query)
+        if found is not None:
+            return found
+        contact = Contact(properties={})
+        self.session.add(contact)
+        await self.session.flush()
+        claimed = await self.session.scalar(
+            insert(self.session, ContactNumber)
+            .values(contact_id=contact.id, number=number, label=DEFAULT_LABEL)
+            .on_conflict_do_nothing(index_elements=["number"])
+            .returning(ContactNumber.id)
+        )
+        if claimed is None:
+            # Someone else (a contacts import) took the number meanwhile: theirs it is.
+            await self.session.delete(contact)
+            return await self.session.scalar(query)  # type: ignore[return-value]
+        return contact.id
+
+    async def title(self, number: str, title_property: str) -> tuple[str | None, str]:
+        row = (
+            await self.session.execute(
+                select(Contact.name, Contact.properties, ContactNumber.label)
+                .join(ContactNumber)
+                .where(ContactNumber.number == number)
+            )
+        ).first()
+        if row is None:
+            return None, DEFAULT_LABEL
+        name, properties, label = row
+        if title_property == "name":
+            return name, label
+        value = (properties or {}).get(title_property)
+        return (str(value) if value not in (None, "") else None), label
+
+    async def name(self, number: str, *, name: str, label: str) -> None:
+        contact_id = await self.holder(PhoneNumber(number))
+        await self.session.execute(
+            update(Contact).where(Contact.id == contact_id).values(name=name)
+        )
+        await self.session.execute(
+            update(ContactNumber).where(ContactNumber.number == number).values(label=label)
         )
 
-    async def upsert(self, details: ContactDetails) -> tuple[Contact, bool]:
+    async def named(self, name: str) -> list[str]:
+        return list(
+            await self.session.scalars(
+                select(ContactNumber.number)
+                .join(Contact)
+                .where(func.lower(Contact.name) == name.strip().lower())
+                .order_by(ContactNumber.id)
+            )
+        )
+
+    async def known(self, candidates: Sequence[str]) -> str | None:
+        held = set(
+            await self.session.scalars(
+                select(ContactNumber.number).where(ContactNumber.number.in_(list(candidates)))
+            )
+        )
+        return next((number for number in candidates if number in held), None)
+
+    async def find_by_number(self, number: PhoneNumber) -> int | None:
+        """The id of the contact holding `number`, if any."""
+        return await self.session.scalar(
+            select(Contact.id).join(ContactNumber).where(ContactNumber.number == number)
+        )
+
+    async def upsert(self, details: ContactDetails) -> tuple[int, bool]:
         """The contact holding any of `details.numbers`, updated, or a new one; and whether new.
 
         Numbers the contact lacks are added to it. Raises `NumberTaken` when the numbers
@@ -95,8 +134,7 @@ class ContactDirectory:
             else:
                 await self._add_number(contact.id, entry)
         await self.session.flush()
-        await self.session.refresh(contact, ["numbers"])
-        return contact, created
+        return contact.id, created
 
     async def update(self, contact: Contact, details: ContactDetails) -> None:
         """Set name, email, notes and properties where `details` gives them."""
@@ -114,7 +152,7 @@ class ContactDirectory:
         # ON CONFLICT DO NOTHING: a number taken by a concurrent writer since our look-up
         # comes back as no row rather than an error that would poison the transaction.
         statement = (
-            _insert(self.session, ContactNumber)
+            insert(self.session, ContactNumber)
             .values(contact_id=contact_id, number=entry.number, label=entry.label or DEFAULT_LABEL)
             .on_conflict_do_nothing(index_elements=["number"])
             .returning(ContactNumber.id)
@@ -126,11 +164,6 @@ class ContactDirectory:
         row = await self.session.scalar(select(ContactNumber).where(ContactNumber.number == number))
         if row is not None:
             row.label = label
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _describe(contact: Contact | None, contact_id: int) -> str:

@@ -74,18 +74,6 @@ class Wakeups:
             await self._shared.listen()
 
 
-class SeenOnce(Protocol):
-    """Remembers tokens (a request's signature, a JWT id) so that each is accepted once."""
-
-    async def first_time(self, token: str, *, ttl: float) -> bool:
-        """True the first time `token` is shown within `ttl` seconds, False on a replay."""
-        ...
-
-    async def forget(self, token: str) -> None:
-        """Let `token` in again: what it brought could not be taken after all."""
-        ...
-
-
 def token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -19,15 +19,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bridge.clock import Clock, SystemClock
+from bridge.domain.work import DEAD, DONE, RETRY, WAITING
 from bridge.errors import SendError
 from bridge.store.db import Database
+from bridge.store.jobs import PENDING, RUNNING
 from bridge.store.models import OutboxJob
 
 log = logging.getLogger(__name__)
-
-PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
-# A job refused for a reason a person can fix, waiting to be tried again (an outcome only).
-WAITING = "waiting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +391,7 @@ class Dispatcher:
         policy = self.policy
         if error.retryable and job.attempts < policy.max_attempts:
             delay = policy.delay(job.attempts, error.retry_after)
-            outcome = "retry"
+            outcome = RETRY
         elif error.fixable and self._age(job) < policy.fixable_patience:
             delay = min(policy.fixable_delay, policy.delay(job.attempts, error.retry_after))
             outcome = WAITING

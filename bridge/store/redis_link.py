@@ -21,9 +21,9 @@ from bridge.store.coordination import (
     WAKEUP_CHANNEL,
     LocalPauses,
     LocalRateLimiter,
-    SeenOnce,
     token_key,
 )
+from bridge.store.seen import StoreSeenOnce
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class RedisPauses:
 class RedisSeenOnce:
     """`SeenOnce` in Redis; while Redis is away, in the store (`alone`)."""
 
-    def __init__(self, link: RedisLink, alone: SeenOnce) -> None:
+    def __init__(self, link: RedisLink, alone: StoreSeenOnce) -> None:
         self._link = link
         self._alone = alone
 

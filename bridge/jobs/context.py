@@ -1,0 +1,28 @@
+"""What a job handler works with: the store, the chat, the carrier and the settings in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.clock import Clock
+from bridge.domain.rules import ChatRules, Inbox
+from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.ports import ChatPoster, ReplyRenderer, SmsSender, Units
+
+
+@dataclass(slots=True)
+class JobContext:
+    units: Units
+    poster: ChatPoster
+    sender: SmsSender
+    renderer: ReplyRenderer
+    book: SettingsBook
+    clock: Clock
+
+    @property
+    def rules(self) -> ChatRules:
+        return self.book.rules
+
+    @property
+    def inbox(self) -> Inbox:
+        return self.book.inbox

@@ -1,0 +1,193 @@
+"""How a text goes out exactly once, top to bottom.
+
+1. The job reads the message. Anything but QUEUED means it went (or was refused) already.
+2. A send started earlier but never recorded (its instance died mid-call, or the call
+   got no answer) may have reached the carrier. Its client-ref was committed before the
+   call, and the carrier's receipts carry it back: wait up to `RECEIPT_WAIT` after that
+   send started for a receipt naming the ref, and record the send from it. No receipt:
+   nothing went out under that ref, or its receipts are later than the wait; send again.
+3. Render a staff reply as SMS text (the bridge's own texts go as written), measure it,
+   and refuse what must not go (opted out, empty, too long), telling its author.
+4. Commit a fresh client-ref and the moment, then make exactly one call. The HTTP client
+   never retries on its own: only this job, run again by the outbox, decides to.
+5. A refusal from the carrier means nothing went out: forget the ref. Any other failure
+   (a timeout, a lost answer) keeps it, so that step 2 finds it next time.
+6. Record the carrier's message ids and apply the receipts that came before them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bridge import texts
+from bridge.domain.numbers import format_number
+from bridge.domain.records import MessageRecord
+from bridge.domain.segments import SmsMeasure, measure, normalize_typography
+from bridge.domain.values import Direction, MessageStatus
+from bridge.domain.work import PostMessage, React, SendSms, slack_queue
+from bridge.errors import SendError
+from bridge.jobs.base import JobHandler
+from bridge.routing.ports import Unit
+from bridge.routing.receipts import accept_receipt, note_failure, show_failed_automated
+from bridge.routing.threads import tell
+
+log = logging.getLogger(__name__)
+
+# How long after an interrupted send started its receipt is waited for before sending again.
+RECEIPT_WAIT = timedelta(seconds=10)
+RECEIPT_POLL_SECONDS = 0.2
+
+
+def new_client_ref(message_id: int) -> str:
+    """A reference naming one send of one text (at most 40 characters, as Vonage allows)."""
+    return f"smschat-{message_id}-{uuid.uuid4().hex[:12]}"
+
+
+class SendText(JobHandler[SendSms]):
+    """Sends a staff reply, a text staff started, a forwarded copy or an automated text."""
+
+    async def run(self, work: SendSms) -> None:
+        ctx = self.ctx
+        # 1. What is to go.
+        async with ctx.units.reading() as unit:
+            message = await unit.messages.get(work.message_id)
+        if message is None or message.status != MessageStatus.QUEUED:
+            return
+        # 2. A send that may have gone out already.
+        if message.send_ref is not None and message.send_started_at is not None:
+            if await self._recorded_from_receipts(
+                message, message.send_ref, message.send_started_at
+            ):
+                return
+        # 3. The text as it goes, and whether it may.
+        automated = message.direction in (Direction.AUTOMATED, Direction.FORWARDED)
+        source = message.source_text or message.text
+        text = source if automated else await self._render(source, work.case_id)
+        size = measure(text)
+        ref = new_client_ref(message.id)
+        async with ctx.units.unit() as unit:
+            refusal = None if automated else await self._refusal(unit, message, text, size)
+            if refusal:
+                await unit.messages.measure(
+                    message.id, text=text, segments=size.segments, encoding=size.encoding
+                )
+                await unit.messages.refuse(message.id, refusal)
+                await _tell_author(unit, message, refusal)
+                return
+            # 4. The ref is committed before the call.
+            await unit.messages.start_send(
+                message.id,
+                text=text,
+                segments=size.segments,
+                encoding=size.encoding,
+                ref=ref,
+                at=ctx.clock.now(),
+            )
+        try:
+            sent = await ctx.sender.send(
+                to=message.contact_number, sender=message.our_number, text=text, client_ref=ref
+            )
+        except SendError as error:
+            # 5. The carrier answered with a refusal: nothing went out under this ref.
+            if error.code is not None:
+                async with ctx.units.unit() as unit:
+                    await unit.messages.cancel_send(message.id)
+            raise
+        # 6. Recorded.
+        async with ctx.units.unit() as unit:
+            await self._record_sent(unit, message, sent.provider_message_ids)
+        log.info("text %s submitted in %s segment(s)", message.id, size.segments)
+
+    async def _recorded_from_receipts(
+        self, message: MessageRecord, ref: str, started_at: datetime
+    ) -> bool:
+        """Record a send started earlier from its receipts, waiting for one until
+        `RECEIPT_WAIT` after it started; False if none came."""
+        units, clock = self.ctx.units, self.ctx.clock
+        while True:
+            async with units.reading() as unit:
+                receipted = bool(await unit.sends.early_ids(ref))
+            if receipted:
+                async with units.unit() as unit:
+                    # Under the send's lock, so that no receipt of it slips in meanwhile.
+                    await unit.sends.lock_send(ref)
+                    await self._record_sent(unit, message, await unit.sends.early_ids(ref))
+                log.info("text %s went out before an interruption; recorded", message.id)
+                return True
+            if clock.now() >= started_at + RECEIPT_WAIT:
+                log.warning(
+                    "no receipt for the interrupted send of text %s; sending again", message.id
+                )
+                return False
+            await asyncio.sleep(RECEIPT_POLL_SECONDS)
+
+    async def _record_sent(
+        self, unit: Unit, message: MessageRecord, provider_ids: Sequence[str]
+    ) -> None:
+        rules = self.ctx.rules
+        await unit.sends.record_sent(message.id, provider_ids)
+        for receipt in await unit.sends.take_early(provider_ids):
+            await accept_receipt(unit, receipt, rules=rules)
+        if message.direction == Direction.AUTOMATED and rules.automated_in_threads == "all":
+            for case in await unit.cases.of_message(message.id):
+                await unit.jobs.add(PostMessage(case.id, message.id))
+
+    async def _render(self, source: str, case_id: int | None) -> str:
+        rules = self.ctx.rules
+        text = await self.ctx.renderer.render(source)
+        if rules.normalize_typography:
+            text = normalize_typography(text)
+        if case_id is not None and text.strip():
+            text = rules.with_case_ref(text, case_id)
+        return text
+
+    async def _refusal(
+        self, unit: Unit, message: MessageRecord, text: str, size: SmsMeasure
+    ) -> str | None:
+        """Why a staff text must not go out, in words for its author; None if it may."""
+        rules = self.ctx.rules
+        if await unit.opt_outs.is_opted_out(message.contact_number, message.our_number):
+            return texts.OPTED_OUT.format(
+                contact=format_number(message.contact_number),
+                number=format_number(message.our_number),
+            )
+        if not text.strip():
+            return texts.EMPTY_REPLY
+        if size.segments > rules.max_segments:
+            why = (
+                texts.TOO_LONG_UCS2.format(chars=" ".join(size.non_gsm_chars))
+                if size.non_gsm_chars
+                else ""
+            )
+            return texts.TOO_LONG.format(
+                segments=size.segments, encoding=size.encoding, cap=rules.max_segments, why=why
+            )
+        return None
+
+    async def give_up(self, work: SendSms, error: SendError) -> None:
+        async with self.ctx.units.unit() as unit:
+            message = await unit.messages.get(work.message_id)
+            if message is None:
+                return
+            await unit.messages.set_status(message.id, MessageStatus.FAILED, error=error.reason)
+            failure = texts.SEND_GAVE_UP if error.retryable else texts.SEND_FAILED
+            postings = await unit.messages.postings(message.id)
+            for case, ts in postings:
+                await unit.jobs.add(React(case.channel, ts, "x", lane=slack_queue(case.id)))
+                await note_failure(unit, case.id, message, failure, reason=error.reason)
+            if not postings:
+                await show_failed_automated(
+                    unit, message, rules=self.ctx.rules, note=failure, reason=error.reason
+                )
+
+
+async def _tell_author(unit: Unit, message: MessageRecord, text: str) -> None:
+    """A staff member's text was refused: tell them in the thread where they wrote it."""
+    if not (message.author and message.origin_channel):
+        return
+    for case, _ts in await unit.messages.postings(message.id):
+        await tell(unit, case, message.author, text)

@@ -1,0 +1,157 @@
+"""A contact's text comes in: which case it joins, who hears of it, and what answers it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge import texts
+from bridge.domain.numbers import format_number, mask
+from bridge.domain.records import CaseRecord
+from bridge.domain.rules import ChatRules, Inbox, Keyword, keyword, refs_in
+from bridge.domain.segments import measure
+from bridge.domain.values import InboundSms
+from bridge.domain.work import PostMessage, sms_send
+from bridge.routing import forwarding
+from bridge.routing.auto_replies import auto_reply_for, hold_until
+from bridge.routing.cases import open_case
+from bridge.routing.long_texts import add_part
+from bridge.routing.notices import notify_assignee
+from bridge.routing.ports import Unit
+from bridge.routing.threads import note, refresh_header, refresh_number_headers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    duplicate: bool
+    case_ids: tuple[int, ...] = ()
+
+
+async def accept_inbound(
+    unit: Unit, sms: InboundSms, *, inbox: Inbox, rules: ChatRules, now: datetime
+) -> InboundResult:
+    """Record an inbound text in every open case of its number, opening one if there is none.
+
+    A part of a long text waits in the store until the whole text is here. `now` is when
+    the bridge takes the text: the moment rules about hours and days are applied to.
+    """
+    await unit.lock_conversation(sms.sender, sms.recipient)
+    if sms.part is not None:
+        whole = await add_part(unit, sms, give_up_after=rules.concat_timeout, now=now)
+        if whole is None:
+            return InboundResult(duplicate=False)
+        sms = whole
+    return await record_inbound(unit, sms, inbox=inbox, rules=rules, now=now)
+
+
+async def record_inbound(
+    unit: Unit, sms: InboundSms, *, inbox: Inbox, rules: ChatRules, now: datetime
+) -> InboundResult:
+    """Record a whole inbound text (the conversation's lock is held)."""
+    size = measure(sms.text)  # what the contact paid for, for the usage figures
+    message_id = await unit.messages.add_inbound(
+        sms, segments=size.segments, encoding=size.encoding
+    )
+    if message_id is None:
+        log.info("inbound %s already stored; ignoring the repeat", sms.provider_message_id)
+        return InboundResult(duplicate=True)
+    if not inbox.owns(sms.recipient):
+        log.warning("inbound text to %s, which is not in VONAGE_NUMBERS", mask(sms.recipient))
+    cases = await unit.cases.open_for(sms.sender, sms.recipient)
+    opened = not cases
+    if opened:
+        cases = [await open_case(unit, sms.sender, sms.recipient, inbox=inbox, now=now)]
+    # A text naming one of the number's open cases (#12) goes to that case alone.
+    named = [case for case in cases if case.id in refs_in(sms.text)]
+    if named:
+        cases = named
+    for case in cases:
+        # After a long silence a thread's new text is shown in the channel too: thread
+        # replies notify only those who follow the thread.
+        quiet = case.thread_ts is not None and now - case.last_activity_at >= rules.quiet_thread
+        await unit.messages.link(case.id, message_id)
+        await unit.cases.touch(case.id, at=sms.received_at, unread=1)
+        await unit.jobs.add(PostMessage(case.id, message_id, broadcast=quiet))
+        if case.thread_ts is not None:
+            await refresh_header(unit, case.id)
+        if case.assignee is not None:
+            await notify_assignee(unit, case.id, message_id, rules=rules, now=now)
+    await forwarding.forward_inbound(unit, message_id=message_id, sms=sms, cases=cases, now=now)
+    await _answer_keyword(unit, sms, cases, rules=rules, now=now)
+    await _auto_respond(unit, sms, cases, opened=opened, rules=rules, now=now)
+    return InboundResult(duplicate=False, case_ids=tuple(case.id for case in cases))
+
+
+async def _answer_keyword(
+    unit: Unit, sms: InboundSms, cases: list[CaseRecord], *, rules: ChatRules, now: datetime
+) -> None:
+    """STOP opts out, START opts back in, HELP gets the help text: each answered once."""
+    word = keyword(sms.text)
+    if word is None:
+        return
+    shown = sms.text.strip().upper()
+    reply: str | None = None
+    thread_note: str | None = None
+    if word is Keyword.OPT_OUT:
+        if await unit.opt_outs.opt_out(sms.sender, sms.recipient, reason=f"texted {shown}"):
+            reply, thread_note = texts.OPT_OUT_CONFIRMATION, texts.OPT_OUT_NOTE
+            await refresh_number_headers(unit, sms.sender, sms.recipient)
+    elif word is Keyword.OPT_IN:
+        if await unit.opt_outs.opt_in(sms.sender, sms.recipient):
+            reply, thread_note = texts.OPT_IN_CONFIRMATION, texts.OPT_IN_NOTE
+            await refresh_number_headers(unit, sms.sender, sms.recipient)
+    else:
+        reply = rules.help_text
+    if reply is None:
+        return
+    await send_automated(unit, sms, reply, cases, now=now)
+    if thread_note:
+        shown_note = thread_note.format(word=shown, number=format_number(sms.recipient))
+        for case in cases:
+            await note(unit, case.id, shown_note)
+
+
+async def _auto_respond(
+    unit: Unit,
+    sms: InboundSms,
+    cases: list[CaseRecord],
+    *,
+    opened: bool,
+    rules: ChatRules,
+    now: datetime,
+) -> None:
+    reply = auto_reply_for(sms.text, opened=opened, rules=rules, now=now)
+    if reply is None or await unit.opt_outs.is_opted_out(sms.sender, sms.recipient):
+        return
+    due = [c for c in cases if not await unit.auto_replies.given(c.id, reply.kind, reply.window)]
+    if not due:
+        return
+    message_id = await send_automated(
+        unit, sms, reply.text, due, now=now, not_before=hold_until(due, rules, now)
+    )
+    for case in due:
+        await unit.auto_replies.record(case.id, reply.kind, reply.window, message_id)
+
+
+async def send_automated(
+    unit: Unit,
+    answering: InboundSms,
+    text: str,
+    cases: list[CaseRecord],
+    *,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> int:
+    """Queue a text the bridge itself sends in answer, shown in the cases' threads when it goes."""
+    contact_number, our_number = answering.sender, answering.recipient
+    message_id = await unit.messages.add_automated(contact_number, our_number, text, at=now)
+    for case in cases:
+        await unit.messages.link(case.id, message_id)
+    await unit.jobs.add(
+        sms_send(message_id, our_number=our_number, contact_number=contact_number),
+        run_after=not_before,
+    )
+    return message_id

@@ -1,0 +1,87 @@
+"""What a case's thread shows: its header, kept current, the bridge's notes, private words."""
+
+from __future__ import annotations
+
+from bridge.domain.numbers import format_number
+from bridge.domain.records import CaseRecord
+from bridge.domain.rules import Inbox
+from bridge.domain.values import Offer
+from bridge.domain.views import CaseView
+from bridge.domain.work import TellUser, ThreadNote, UpdateHeader, slack_queue, user_queue
+from bridge.routing.ports import Unit
+
+
+async def case_view(
+    unit: Unit, case: CaseRecord, *, inbox: Inbox, previous_case_link: str | None = None
+) -> CaseView:
+    """The case as its header shows it now."""
+    name, label = await unit.contacts.title(case.contact_number, inbox.title_property)
+    number = format_number(case.contact_number)
+    return CaseView(
+        case_id=case.id,
+        status=case.status,
+        contact_label=f"{name} – {label}" if name else number,
+        contact_number=case.contact_number,
+        our_number=case.our_number,
+        our_number_configured=inbox.owns(case.our_number),
+        assignee=case.assignee,
+        unread=case.unread,
+        previous_case_id=case.previous_case_id,
+        previous_case_link=previous_case_link,
+        last_activity=case.last_activity_at,
+        contact_named=bool(name),
+        opted_out=await unit.opt_outs.is_opted_out(case.contact_number, case.our_number),
+    )
+
+
+async def refresh_header(unit: Unit, case_id: int) -> None:
+    """Queue a header update; updates draw the case as it is when they run, so a burst of
+    changes needs only the one update still waiting."""
+    update = UpdateHeader(case_id)
+    if not await unit.jobs.pending(update.kind, queue=update.queue):
+        await unit.jobs.add(update)
+
+
+async def refresh_number_headers(unit: Unit, contact_number: str, our_number: str) -> None:
+    """Whether a number may be texted changed: every case of it shows that."""
+    for case in await unit.cases.of_number(contact_number):
+        if case.our_number == our_number:
+            await refresh_header(unit, case.id)
+
+
+async def refresh_contact_headers(unit: Unit, contact_number: str) -> None:
+    """A contact's name changed: every case of the number shows it."""
+    for case in await unit.cases.of_number(contact_number):
+        await refresh_header(unit, case.id)
+
+
+async def note(unit: Unit, case_id: int, text: str) -> None:
+    """A note of the bridge's own in the case's thread."""
+    await unit.jobs.add(ThreadNote(case_id, text))
+
+
+async def tell(
+    unit: Unit, case: CaseRecord, user: str, text: str, *, offer: Offer | None = None
+) -> None:
+    """An ephemeral word to one person in a case's thread; `offer` adds a button for an
+    action they may take."""
+    await unit.jobs.add(
+        TellUser(
+            channel=case.channel,
+            user=user,
+            text=text,
+            thread_ts=case.thread_ts,
+            offer=offer,
+            lane=slack_queue(case.id),
+        )
+    )
+
+
+async def tell_outside_case(
+    unit: Unit, *, channel: str, user: str, text: str, thread_ts: str | None = None
+) -> None:
+    """An ephemeral word about no case (or none found), queued per person: one that Slack
+    refuses holds back only that person's words."""
+    await unit.jobs.add(
+        TellUser(channel=channel, user=user, text=text, thread_ts=thread_ts, lane=user_queue(user))
+    )

@@ -1,0 +1,107 @@
+"""Reports: usage figures counted in the database, and the messaging log streamed out; and
+the chat settings admins saved, with their audit log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.domain.records import SettingChange, TrafficGroup
+from bridge.domain.values import Direction
+from bridge.store.models import CaseMessage, ChatSetting, Contact, ContactNumber, Message
+from bridge.store.models import SettingChange as SettingChangeRow
+from bridge.store.sql import insert
+
+
+class SqlReports:
+    """`Reports` over one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def traffic(self, *, since: datetime, until: datetime) -> list[TrafficGroup]:
+        handed_over = Message.provider_message_id.is_not(None)
+        groups = (Message.direction, Message.our_number, Message.author, Message.status)
+        rows = await self.session.execute(
+            select(
+                *groups,
+                handed_over,
+                func.count(),
+                func.coalesce(func.sum(Message.segments), 0),
+                func.count(Message.segments),
+            )
+            .where(
+                Message.created_at >= since,
+                Message.created_at < until,
+                Message.direction != Direction.NOTE,
+            )
+            .group_by(*groups, handed_over)
+        )
+        return [
+            TrafficGroup(direction, our, author, status, bool(taken), texts, segments, measured)
+            for direction, our, author, status, taken, texts, segments, measured in rows.all()
+        ]
+
+    async def message_log(
+        self, *, since: datetime, until: datetime, batch: int = 500
+    ) -> AsyncIterable[Mapping[str, Any]]:
+        """The query runs now; its rows then come in batches from a server-side cursor, never
+        all in memory. Each row holds the message's columns, `contact_name` and `cases` (its
+        case ids joined by ';')."""
+        case_id = cast(CaseMessage.case_id, String)
+        joined = (
+            func.string_agg(case_id, ";")
+            if self.session.bind.dialect.name == "postgresql"
+            else func.group_concat(case_id, ";")
+        )
+        cases = select(joined).where(CaseMessage.message_id == Message.id).scalar_subquery()
+        query = (
+            select(
+                *Message.__table__.columns,
+                Contact.name.label("contact_name"),
+                cases.label("cases"),
+            )
+            .outerjoin(ContactNumber, ContactNumber.number == Message.contact_number)
+            .outerjoin(Contact, Contact.id == ContactNumber.contact_id)
+            .where(Message.created_at >= since, Message.created_at < until)
+            .order_by(Message.created_at, Message.id)
+            .execution_options(yield_per=batch)
+        )
+        return (await self.session.stream(query)).mappings()
+
+
+class SqlChatSettings:
+    """`ChatSettingsStore` over one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def stored(self) -> dict[str, Any]:
+        rows = await self.session.scalars(select(ChatSetting))
+        return {row.key: row.value for row in rows}
+
+    async def save(self, key: str, *, old: Any, new: Any, by: str, at: datetime) -> None:
+        await self.session.execute(
+            insert(self.session, ChatSetting)
+            .values(key=key, value=new, updated_by=by, updated_at=at)
+            .on_conflict_do_update(
+                index_elements=["key"], set_={"value": new, "updated_by": by, "updated_at": at}
+            )
+        )
+        self.session.add(
+            SettingChangeRow(key=key, old_value=old, new_value=new, changed_by=by, changed_at=at)
+        )
+
+    async def changes(self, limit: int) -> list[SettingChange]:
+        rows = await self.session.scalars(
+            select(SettingChangeRow)
+            .order_by(SettingChangeRow.changed_at.desc(), SettingChangeRow.id.desc())
+            .limit(limit)
+        )
+        return [
+            SettingChange(r.key, r.old_value, r.new_value, r.changed_by, r.changed_at) for r in rows
+        ]

@@ -1,0 +1,75 @@
+"""Units of work: one transaction, its parts by concern (the ports of bridge/routing/ports)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.clock import Clock, SystemClock
+from bridge.store.cases import SqlCases
+from bridge.store.contacts import SqlContacts
+from bridge.store.db import Database
+from bridge.store.jobs import SqlJobs
+from bridge.store.messages import SqlMessages, SqlReads
+from bridge.store.opt_outs import SqlOptOuts
+from bridge.store.parts import SqlParts
+from bridge.store.reports import SqlChatSettings, SqlReports
+from bridge.store.schedules import SqlAutoReplies, SqlSchedules
+from bridge.store.sends import SqlSends
+from bridge.store.sql import lock
+
+
+class SqlUnit:
+    """The store as one transaction sees it."""
+
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self.session = session
+        now = clock.now
+        self.cases = SqlCases(session)
+        self.messages = SqlMessages(session, now)
+        self.reads = SqlReads(session)
+        self.sends = SqlSends(session, now)
+        self.parts = SqlParts(session)
+        self.opt_outs = SqlOptOuts(session, now)
+        self.contacts = SqlContacts(session)
+        self.schedules = SqlSchedules(session)
+        self.auto_replies = SqlAutoReplies(session)
+        self.jobs = SqlJobs(session, now)
+        self.chat_settings = SqlChatSettings(session)
+        self.reports = SqlReports(session)
+
+    async def lock_conversation(self, contact_number: str, our_number: str) -> None:
+        await self.lock(f"conversation|{contact_number}|{our_number}")
+
+    async def lock(self, key: str) -> None:
+        await lock(self.session, key)
+
+
+class Store:
+    """Units of work over the database; wakes the dispatcher when one commits new jobs."""
+
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self._listeners: list[Callable[[int], None]] = []
+
+    def on_enqueued(self, listener: Callable[[int], None]) -> None:
+        """`listener(n)` is called after a unit of work committed n new jobs."""
+        self._listeners.append(listener)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[SqlUnit]:
+        async with self.db.transaction() as session:
+            unit = SqlUnit(session, self.clock)
+            yield unit
+        if unit.jobs.added:
+            for listener in self._listeners:
+                listener(unit.jobs.added)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlUnit]:
+        """A unit for reads only (on SQLite it does not take the write lock)."""
+        async with self.db.reading() as session:
+            yield SqlUnit(session, self.clock)
