@@ -96,9 +96,9 @@ async def traffic(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     """Texts into open cases and replies in their threads, `--concurrency` at a time."""
-    from bridge.fakes.slack_api import event_callback_body, message_event
-    from bridge.fakes.slack_api import slack_signature_headers as signed
-    from bridge.fakes.vonage_api import sms_inbound_params
+    from bridge.fakes.slack_payloads import event_callback_body, message_event
+    from bridge.fakes.slack_payloads import slack_signature_headers as signed
+    from bridge.fakes.vonage_payloads import sms_inbound_params
 
     tag = uuid.uuid4().hex[:8].upper()
     rng = random.Random(7)

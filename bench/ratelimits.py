@@ -97,7 +97,7 @@ class Run:
 
 
 def inbound_body(run: Run, *, sender: str, to: str, text: str, message_id: str) -> bytes:
-    from bridge.fakes.vonage_api import sms_inbound_params
+    from bridge.fakes.vonage_payloads import sms_inbound_params
 
     params = sms_inbound_params(
         msisdn=sender,
@@ -128,8 +128,8 @@ async def send_inbound(
 async def send_reply(
     run: Run, http: aiohttp.ClientSession, *, channel: str, thread_ts: str, text: str
 ) -> None:
-    from bridge.fakes.slack_api import event_callback_body, message_event
-    from bridge.fakes.slack_api import slack_signature_headers as signed
+    from bridge.fakes.slack_payloads import event_callback_body, message_event
+    from bridge.fakes.slack_payloads import slack_signature_headers as signed
 
     posted = await run.slack.post_as_user(channel, STAFF, text, thread_ts=thread_ts)
     event = message_event(channel, STAFF, text, posted["ts"], thread_ts=thread_ts)

@@ -232,7 +232,7 @@ class Rig:
 
     def inbound_body(self, sender: str, text: str, message_id: str) -> bytes:
         """A signed SMS API inbound webhook, form-encoded."""
-        from bridge.fakes.vonage_api import sms_inbound_params
+        from bridge.fakes.vonage_payloads import sms_inbound_params
 
         params = sms_inbound_params(
             msisdn=sender,
@@ -247,8 +247,8 @@ class Rig:
 
     def reply_event(self, *, text: str, ts: str, thread_ts: str) -> tuple[bytes, dict[str, str]]:
         """A signed Events API `message` callback for a staff reply in a thread."""
-        from bridge.fakes.slack_api import event_callback_body, message_event
-        from bridge.fakes.slack_api import slack_signature_headers as signed
+        from bridge.fakes.slack_payloads import event_callback_body, message_event
+        from bridge.fakes.slack_payloads import slack_signature_headers as signed
 
         event = message_event(INBOX, STAFF, text, ts, thread_ts=thread_ts)
         body = json.dumps(event_callback_body(event)).encode()

@@ -26,7 +26,8 @@ from bridge.jobs.registry import job_handlers
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
 from bridge.routing.notices import job_settled
-from bridge.routing.ports import SeenOnce, SmsSender
+from bridge.routing.outside import SmsSender
+from bridge.routing.ports import SeenOnce
 from bridge.slack.access import Gatekeeper
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
@@ -37,7 +38,8 @@ from bridge.sms.sender import VonageSender, vonage_auth
 from bridge.store.checks import sqlite_unwritable
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Wakeups
 from bridge.store.db import Database, migrate, schema_behind
-from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox, RetryPolicy
+from bridge.store.dispatcher import Dispatcher, RetryPolicy
+from bridge.store.outbox import ClaimedJob, Outbox
 from bridge.store.redis_link import (
     RedisLink,
     RedisPauses,

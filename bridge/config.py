@@ -1,9 +1,10 @@
-"""One typed Settings object; every knob is an environment variable (or a line in `.env`)."""
+"""One typed Settings object composed of groups; every knob is an environment variable (or a
+line in `.env`). Commands that need only some groups read only those."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -28,12 +29,39 @@ SignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
 _PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "your-secret", "todo", "..."}
 
 
-class Settings(BaseSettings):
-    """Everything the bridge can be told at start. See the table in README.md."""
+class _Group(BaseSettings):
+    """A group of settings, read from the environment or `.env` with the same rules."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+
+    @model_validator(mode="after")
+    def _no_placeholders(self) -> Self:
+        for name, value in self:
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(text, str) and text.strip().lower() in _PLACEHOLDERS:
+                raise ValueError(f"{name.upper()}: still holds a placeholder value")
+        return self
+
+
+def _not_blank(value: object) -> object:
+    # A template `.env` line such as `SLACK_SIGNING_SECRET=` must not quietly turn a check
+    # off: a secret that is set is a secret that is given.
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if isinstance(text, str) and not text.strip():
+        raise ValueError("is set but empty; give the secret or remove the line")
+    return value
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class SlackGroup(_Group):
+    """The Slack app: its tokens, its inbox channel, and who may change chat settings."""
 
     slack_bot_token: SecretStr = Field(description="Bot token (xoxb-...) of the Slack app")
     slack_signing_secret: SecretStr | None = Field(
@@ -44,9 +72,50 @@ class Settings(BaseSettings):
     )
     slack_channel: str = Field(description="Id of the inbox channel where cases are posted")
     slack_api_url: str = "https://slack.com/api/"
-    # Where Slack and Vonage reach this bridge (https://sms.example.org): `doctor` checks
-    # that Vonage's webhooks point here.
-    public_url: str | None = None
+    slack_posts_per_second: float = Field(default=1.0, gt=0, le=50)
+    settings_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Slack user ids who may change chat settings besides workspace admins",
+    )
+
+    _slack_secrets_given = field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before"
+    )(_not_blank)
+    _split_admins = field_validator("settings_admins", mode="before")(_comma_list)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("expected a bot token starting with 'xoxb-'")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("expected an app-level token starting with 'xapp-'")
+        return value
+
+    @field_validator("slack_channel")
+    @classmethod
+    def _channel_shape(cls, value: str) -> str:
+        return check_channel(value)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+class VonageGroup(_Group):
+    """The Vonage account: credentials (SMS API or a Messages API application), our numbers."""
 
     vonage_api_key: str | None = None
     vonage_api_secret: SecretStr | None = None
@@ -61,6 +130,53 @@ class Settings(BaseSettings):
     )
     vonage_api_host: str | None = None
     vonage_rest_host: str | None = None
+    vonage_requests_per_second: float = Field(default=30.0, gt=0, le=1000)
+
+    _vonage_secrets_given = field_validator(
+        "vonage_api_secret", "vonage_private_key", "vonage_signature_secret", mode="before"
+    )(_not_blank)
+    _split_numbers = field_validator("vonage_numbers", mode="before")(_comma_list)
+
+    @field_validator("vonage_numbers")
+    @classmethod
+    def _numbers_shape(cls, value: list[str]) -> list[PhoneNumber]:
+        if not value:
+            raise ValueError("expected at least one E.164 number such as +447700900000")
+        return [PhoneNumber(check_e164(n)) for n in value]
+
+    @model_validator(mode="after")
+    def _credentials_whole(self) -> Self:
+        if bool(self.vonage_application_id) != bool(self.vonage_private_key):
+            raise ValueError(
+                "VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY: set both to use the Messages API"
+            )
+        if not self.uses_messages_api and not (self.vonage_api_key and self.vonage_api_secret):
+            raise ValueError(
+                "VONAGE_API_KEY and VONAGE_API_SECRET: required unless "
+                "VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY are set"
+            )
+        return self
+
+    @property
+    def uses_messages_api(self) -> bool:
+        return bool(self.vonage_application_id and self.vonage_private_key)
+
+    @property
+    def default_number(self) -> PhoneNumber:
+        return self.vonage_numbers[0]
+
+    def private_key_pem(self) -> str | None:
+        """The application's private key, read from the file when the setting is a path."""
+        if self.vonage_private_key is None:
+            return None
+        value = self.vonage_private_key.get_secret_value()
+        if "-----BEGIN" in value:
+            return value.replace("\\n", "\n")
+        return Path(value).read_text(encoding="utf-8")
+
+
+class RulesGroup(_Group):
+    """How texts and cases are handled, before admins change any of it in Slack."""
 
     sms_max_segments: int = Field(default=6, ge=1, le=30)
     sms_normalize_typography: bool = True
@@ -92,9 +208,17 @@ class Settings(BaseSettings):
     def _suffix_shape(cls, value: str) -> str:
         return check_ref_suffix(value)
 
+
+class PlaceGroup(_Group):
+    """Where the desk is: the region of numbers written without +, and its time zone."""
+
     default_region: str | None = Field(
         default=None,
         description="ISO 3166 alpha-2 region (e.g. GB) of contact numbers written without +",
+    )
+    time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone (e.g. Europe/London) for business hours, days and usage",
     )
 
     @field_validator("default_region")
@@ -107,111 +231,18 @@ class Settings(BaseSettings):
         except InvalidInput as exc:
             raise ValueError(exc.reason) from None
 
-    time_zone: str = Field(
-        default="UTC",
-        description="IANA time zone (e.g. Europe/London) for business hours, days and usage",
-    )
-
     @field_validator("time_zone")
     @classmethod
     def _zone_known(cls, value: str) -> str:
         return known_time_zone(value)
 
-    settings_admins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Slack user ids who may change chat settings besides workspace admins",
-    )
 
-    @field_validator("settings_admins", mode="before")
-    @classmethod
-    def _split_admins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    slack_posts_per_second: float = Field(default=1.0, gt=0, le=50)
-    vonage_requests_per_second: float = Field(default=30.0, gt=0, le=1000)
-    # How long a claimed outbox job stays an instance's; a dead instance's jobs return after it.
-    outbox_lease_seconds: int = Field(default=60, ge=2, le=3600)
-    # How long a call to Slack or Vonage may take; past it the call counts as unanswered (it
-    # may have had its effect: the outbox looks before it tries again).
-    http_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+class StoreGroup(_Group):
+    """The database, and Redis when several instances share the work."""
 
     # Not shown in repr: a URL may hold a password (it is also kept out of logs).
     database_url: str = Field(default="sqlite+aiosqlite:///smschat.db", repr=False)
     redis_url: str | None = Field(default=None, repr=False)
-    host: str = "0.0.0.0"
-    port: int = Field(default=3000, ge=1, le=65535)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @field_validator(
-        "slack_bot_token",
-        "slack_signing_secret",
-        "slack_app_token",
-        "vonage_api_secret",
-        "vonage_private_key",
-        "vonage_signature_secret",
-        mode="before",
-    )
-    @classmethod
-    def _secret_not_blank(cls, value: object) -> object:
-        # A template `.env` line such as `SLACK_SIGNING_SECRET=` must not quietly turn a
-        # check off: a secret that is set is a secret that is given.
-        text = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if isinstance(text, str) and not text.strip():
-            raise ValueError("is set but empty; give the secret or remove the line")
-        return value
-
-    @field_validator("slack_bot_token")
-    @classmethod
-    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("expected a bot token starting with 'xoxb-'")
-        return value
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xapp-"):
-            raise ValueError("expected an app-level token starting with 'xapp-'")
-        return value
-
-    @field_validator("slack_channel")
-    @classmethod
-    def _channel_shape(cls, value: str) -> str:
-        return check_channel(value)
-
-    @field_validator("slack_api_url")
-    @classmethod
-    def _api_url_shape(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
-        return value if value.endswith("/") else value + "/"
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url_shape(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if not value.startswith(("https://", "http://")) or not urlsplit(value).hostname:
-            raise ValueError(
-                "expected the bridge's public base URL, such as https://sms.example.org"
-            )
-        return value.rstrip("/")
-
-    @field_validator("vonage_numbers", mode="before")
-    @classmethod
-    def _split_numbers(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("vonage_numbers")
-    @classmethod
-    def _numbers_shape(cls, value: list[str]) -> list[PhoneNumber]:
-        if not value:
-            raise ValueError("expected at least one E.164 number such as +447700900000")
-        return [PhoneNumber(check_e164(n)) for n in value]
 
     @field_validator("redis_url")
     @classmethod
@@ -229,63 +260,65 @@ class Settings(BaseSettings):
             )
         return value
 
+    def url_passwords(self) -> list[str]:
+        return [
+            password
+            for url in (self.database_url, self.redis_url)
+            if url
+            and (
+                password := make_url(url).password
+                if url.startswith(("sqlite", "postgresql"))
+                else urlsplit(url).password
+            )
+        ]
+
+
+class ServiceGroup(_Group):
+    """The running service: where it listens, its public address, its patience, its log."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+    # Where Slack and Vonage reach this bridge (https://sms.example.org): `doctor` checks
+    # that Vonage's webhooks point here.
+    public_url: str | None = None
+    # How long a claimed outbox job stays an instance's; a dead instance's jobs return after it.
+    outbox_lease_seconds: int = Field(default=60, ge=2, le=3600)
+    # How long a call to Slack or Vonage may take; past it the call counts as unanswered (it
+    # may have had its effect: the outbox looks before it tries again).
+    http_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("https://", "http://")) or not urlsplit(value).hostname:
+            raise ValueError(
+                "expected the bridge's public base URL, such as https://sms.example.org"
+            )
+        return value.rstrip("/")
+
+
+class OfflineSettings(StoreGroup, PlaceGroup):
+    """What the commands that need neither Slack nor Vonage read (contacts, jobs, export)."""
+
+
+class Settings(ServiceGroup, StoreGroup, PlaceGroup, RulesGroup, VonageGroup, SlackGroup):
+    """Everything the bridge can be told at start, by group. See the table in README.md."""
+
     @model_validator(mode="after")
-    def _consistent(self) -> Settings:
-        for name, value in self:
-            text = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if isinstance(text, str) and text.strip().lower() in _PLACEHOLDERS:
-                raise ValueError(f"{name.upper()}: still holds a placeholder value")
+    def _slack_verifiable(self) -> Self:
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(
                 "SLACK_SIGNING_SECRET: required unless SLACK_APP_TOKEN selects Socket Mode"
             )
-        if bool(self.vonage_application_id) != bool(self.vonage_private_key):
-            raise ValueError(
-                "VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY: set both to use the Messages API"
-            )
-        if not self.uses_messages_api and not (self.vonage_api_key and self.vonage_api_secret):
-            raise ValueError(
-                "VONAGE_API_KEY and VONAGE_API_SECRET: required unless "
-                "VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY are set"
-            )
         return self
-
-    def _secrets(self) -> dict[str, str]:
-        return {
-            name: value.get_secret_value() for name, value in self if isinstance(value, SecretStr)
-        }
-
-    @property
-    def uses_messages_api(self) -> bool:
-        return bool(self.vonage_application_id and self.vonage_private_key)
-
-    @property
-    def socket_mode(self) -> bool:
-        return self.slack_app_token is not None
-
-    @property
-    def default_number(self) -> PhoneNumber:
-        return self.vonage_numbers[0]
-
-    def private_key_pem(self) -> str | None:
-        """The application's private key, read from the file when the setting is a path."""
-        if self.vonage_private_key is None:
-            return None
-        value = self.vonage_private_key.get_secret_value()
-        if "-----BEGIN" in value:
-            return value.replace("\\n", "\n")
-        return Path(value).read_text(encoding="utf-8")
 
     def secret_values(self) -> list[str]:
         """Every secret's text, so log filters can make sure none is ever written."""
-        passwords = [
-            make_url(url).password
-            if url.startswith(("sqlite", "postgresql"))
-            else urlsplit(url).password
-            for url in (self.database_url, self.redis_url)
-            if url
-        ]
-        return [v for v in [*self._secrets().values(), *passwords] if v]
+        secrets = [value.get_secret_value() for _, value in self if isinstance(value, SecretStr)]
+        return [v for v in [*secrets, *self.url_passwords()] if v]
 
 
 def load_settings(**overrides: object) -> Settings:

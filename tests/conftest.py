@@ -26,7 +26,7 @@ from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.slack_api import (
+from bridge.fakes.slack_payloads import (
     block_actions_payload,
     event_callback_body,
     interaction_form,
@@ -38,8 +38,8 @@ from bridge.fakes.slack_api import (
 )
 from bridge.fakes.views import home_opened_event, submitted_state
 from bridge.store.db import Database, migrate
+from bridge.store.dispatcher import RetryPolicy
 from bridge.store.models import Base, OutboxJob
-from bridge.store.outbox import RetryPolicy
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.fakes.slack_api import interaction_form, view_submission_payload
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.slack_payloads import interaction_form, view_submission_payload
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.slack import blocks
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 

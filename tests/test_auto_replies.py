@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.conftest import INBOX, OUR_NUMBER, LiveBridge
 
 LONDON = ZoneInfo("Europe/London")

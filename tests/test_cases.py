@@ -9,14 +9,14 @@ from sqlalchemy import select
 
 from bridge.domain.contacts import ContactDetails, LabelledNumber
 from bridge.domain.values import PhoneNumber
-from bridge.fakes.slack_api import (
+from bridge.fakes.slack_payloads import (
     block_actions_payload,
     interaction_form,
     message_action_payload,
     message_event,
     view_submission_payload,
 )
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.slack import blocks
 from bridge.store.models import Contact
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Wakeups
 from bridge.store.redis_link import RedisLink, RedisPauses, RedisRateLimiter, RedisWakeups
 from tests.conftest import OUR_NUMBER, REDIS_URL, need_service

@@ -23,8 +23,8 @@ from bridge.errors import SendError
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.process import BridgeProcess
-from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
-from bridge.fakes.vonage_api import (
+from bridge.fakes.slack_payloads import event_callback_body, message_event, slack_signature_headers
+from bridge.fakes.vonage_payloads import (
     messages_status_json,
     sms_inbound_params,
     sms_receipt_params,
@@ -33,8 +33,9 @@ from bridge.jobs.sms_sends import RECEIPT_WAIT
 from bridge.slack.poster import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE
 from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database
+from bridge.store.dispatcher import Dispatcher
 from bridge.store.models import Case, CaseMessage, EarlyReceipt, Message, OutboxJob
-from bridge.store.outbox import ClaimedJob, Dispatcher, Outbox
+from bridge.store.outbox import ClaimedJob, Outbox
 from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, bridge_env
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 
 CHECKOUT = Path(__file__).resolve().parents[1]

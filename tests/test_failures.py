@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from bridge.domain.work import PostHeader, SendSms
-from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.slack_payloads import event_callback_body, message_event, slack_signature_headers
+from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.store.dispatcher import RetryPolicy
 from bridge.store.models import Message, OutboxJob
-from bridge.store.outbox import RetryPolicy
 from tests.conftest import INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, LiveBridge
 
 CONTACT = "+447700900123"

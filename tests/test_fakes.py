@@ -35,14 +35,14 @@ from vonage_sms import SmsMessage
 from vonage_sms.errors import SmsError
 
 from bridge.fakes import FakeSlack, FakeVonage, SlackCall, TestTls, VonageSend
-from bridge.fakes.slack_api import (
+from bridge.fakes.slack_payloads import (
     event_callback_body,
     interaction_form,
     message_event,
     slack_signature_headers,
     slash_command_form,
 )
-from bridge.fakes.vonage_api import (
+from bridge.fakes.vonage_payloads import (
     messages_inbound_json,
     messages_status_json,
     messages_webhook_authorization,

@@ -14,12 +14,12 @@ from bridge import texts
 from bridge.domain.records import ScheduleRecord
 from bridge.domain.segments import measure
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.slack_api import (
+from bridge.fakes.slack_payloads import (
     interaction_form,
     view_block_actions_payload,
     view_submission_payload,
 )
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.routing import forwarding
 from bridge.routing.forwarding import Schedule, ScheduleInput
 from bridge.slack.forwarding import ADD, DELETE, EDIT, FORM_VIEW, LIST_VIEW

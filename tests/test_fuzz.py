@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bridge.fakes.slack_api import (
+from bridge.fakes.slack_payloads import (
     block_actions_payload,
     event_callback_body,
     interaction_form,
@@ -44,7 +44,7 @@ from bridge.fakes.slack_api import (
     view_submission_payload,
 )
 from bridge.fakes.views import home_opened_event
-from bridge.fakes.vonage_api import (
+from bridge.fakes.vonage_payloads import (
     messages_inbound_json,
     messages_status_json,
     messages_webhook_authorization,

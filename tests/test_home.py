@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.slack import blocks
 from bridge.slack.home_blocks import HOME_FORWARDING, HOME_NEW_TEXT, HOME_OPEN_CASE
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
-from bridge.fakes.slack_api import (
+from bridge.fakes.slack_payloads import (
     block_actions_payload,
     interaction_form,
     message_event,
@@ -25,7 +25,7 @@ from bridge.fakes.slack_api import (
     slash_command_form,
     view_submission_payload,
 )
-from bridge.fakes.vonage_api import (
+from bridge.fakes.vonage_payloads import (
     messages_inbound_json,
     messages_status_json,
     messages_webhook_authorization,

@@ -25,7 +25,7 @@ from aiohttp import web
 from bridge.app import build_bridge, build_web_app
 from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.process import BridgeProcess
-from bridge.fakes.slack_api import (
+from bridge.fakes.slack_payloads import (
     block_actions_payload,
     event_callback_body,
     interaction_form,
@@ -33,7 +33,7 @@ from bridge.fakes.slack_api import (
     slack_signature_headers,
     slash_command_form,
 )
-from bridge.fakes.vonage_api import sms_inbound_params, sms_receipt_params
+from bridge.fakes.vonage_payloads import sms_inbound_params, sms_receipt_params
 from bridge.logs import RedactingFilter, configure_logging
 from tests.conftest import (
     BOT_TOKEN,

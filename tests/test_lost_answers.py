@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
-from bridge.fakes.slack_api import slash_command_form
-from bridge.fakes.vonage_api import sms_inbound_params
-from bridge.store.outbox import RetryPolicy
+from bridge.fakes.slack_payloads import slash_command_form
+from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.store.dispatcher import RetryPolicy
 from tests.bridge_process import AnswerHolder
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 

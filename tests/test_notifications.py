@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.slack_api import block_actions_payload, interaction_form
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.slack_payloads import block_actions_payload, interaction_form
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.bridge_process import until
 from tests.conftest import ADMIN, INBOX, OUR_NUMBER, STAFF, LiveBridge
 

@@ -10,8 +10,9 @@ from sqlalchemy import select, update
 
 from bridge.errors import SendError
 from bridge.store.db import Database
+from bridge.store.dispatcher import Dispatcher, RetryPolicy
 from bridge.store.models import OutboxJob, utcnow
-from bridge.store.outbox import Dispatcher, Outbox, RetryPolicy
+from bridge.store.outbox import Outbox
 
 
 async def enqueue(db: Database, *jobs: tuple[str, str]) -> None:

@@ -13,8 +13,8 @@ import asyncio
 import os
 import sys
 
-from bridge.fakes.vonage_api import sms_inbound_params
-from bridge.store.outbox import RetryPolicy
+from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.store.dispatcher import RetryPolicy
 from tests.bridge_process import REPO_ROOT, until
 from tests.conftest import ADMIN, INBOX, OUR_NUMBER, STAFF, LiveBridge
 

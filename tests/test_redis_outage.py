@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from redis.asyncio import Redis
 
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.bridge_process import until
 from tests.conftest import INBOX, OUR_NUMBER, REDIS_URL, LiveBridge, need_service
 

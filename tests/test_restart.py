@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bridge.domain.work import PostHeader
 from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.process import BridgeProcess
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.store.db import Database
 from bridge.store.models import OutboxJob
 from tests.bridge_process import until

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from bridge.fakes.vonage_api import messages_inbound_json, sms_inbound_params
+from bridge.fakes.vonage_payloads import messages_inbound_json, sms_inbound_params
 from bridge.store.models import Message
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 

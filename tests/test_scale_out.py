@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from bridge.domain.work import PostMessage, SendSms
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.process import BridgeProcess
-from bridge.fakes.slack_api import event_callback_body, message_event, slack_signature_headers
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.slack_payloads import event_callback_body, message_event, slack_signature_headers
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.slack.poster import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
 from bridge.store.models import Case, OutboxJob

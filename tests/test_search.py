@@ -6,7 +6,7 @@ import pytest
 
 from bridge.domain.contacts import ContactDetails, LabelledNumber
 from bridge.domain.values import PhoneNumber
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.conftest import OUR_NUMBER, LiveBridge
 
 BOB, ALICE, CAROL = "447400123456", "447400765432", "447400555000"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bridge.fakes.slack_api import interaction_form, view_submission_payload
+from bridge.fakes.slack_payloads import interaction_form, view_submission_payload
 from bridge.fakes.views import submitted_state
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 
 ADMIN = "U0ADMIN"

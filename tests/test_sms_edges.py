@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bridge.fakes.vonage_api import (
+from bridge.fakes.vonage_payloads import (
     messages_inbound_json,
     messages_webhook_authorization,
     sms_inbound_params,

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bridge import texts
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.slack_api import message_event
-from bridge.fakes.vonage_api import sms_inbound_params
+from bridge.fakes.slack_payloads import message_event
+from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 
 SECOND_NUMBER = "+447700900001"

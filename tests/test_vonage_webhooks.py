@@ -18,16 +18,15 @@ from bridge.sms.codes import (
     describe_receipt_error,
     describe_send_status,
 )
+from bridge.sms.requests import WebhookRequest, webhook_params
 from bridge.sms.webhooks import (
     BINARY_PLACEHOLDER,
     AddressKind,
-    WebhookRequest,
     address_kind,
     is_messages_api,
     normalise_address,
     parse_inbound,
     parse_receipt,
-    webhook_params,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vonage"

@@ -5,7 +5,8 @@ Used by the test suite and by the local demo sandbox; nothing here talks to the 
 
 from __future__ import annotations
 
-from bridge.fakes.slack_api import FakeSlack, SlackCall, slack_signature_headers
+from bridge.fakes.slack_api import FakeSlack, SlackCall
+from bridge.fakes.slack_payloads import slack_signature_headers
 from bridge.fakes.tls import TestTls
 from bridge.fakes.vonage_api import FakeVonage, VonageSend
 

@@ -8,8 +8,10 @@ certificate for the loopback names; clients trust it through `REQUESTS_CA_BUNDLE
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
+from typing import cast
 
 import trustme
 
@@ -45,3 +47,33 @@ class TestTls:
         path = Path(directory) / "fakes-ca.pem"
         self.ca.cert_pem.write_to_path(str(path))
         return path
+
+
+class TrackedProtocol(asyncio.Protocol):
+    """Passes everything to aiohttp's handler, remembering the transport for `stop()`."""
+
+    def __init__(self, inner: asyncio.Protocol, transports: set[asyncio.Transport]) -> None:
+        self._inner, self._transports = inner, transports
+        self._transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        self._transports.add(self._transport)
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._transports.discard(self._transport)
+        self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()

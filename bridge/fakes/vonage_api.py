@@ -1,5 +1,5 @@
-"""A stand-in for Vonage's SMS API and Messages API over TLS on loopback, plus builders
-for the webhooks Vonage sends us.
+"""A stand-in for Vonage's SMS API and Messages API over TLS on loopback (what Vonage sends
+the bridge is built in vonage_payloads.py).
 
 Wire formats follow developer.vonage.com: the SMS API (POST /sms/json, status codes in
 https://developer.vonage.com/api-errors/sms, delivery receipts and inbound SMS as form
@@ -11,11 +11,7 @@ trust `fake.tls` (REQUESTS_CA_BUNDLE=fake.tls.ca_bundle_path(dir)).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import hmac
-import json
 import logging
 import math
 import socket
@@ -23,40 +19,26 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
 
-from bridge.fakes.tls import TestTls
+from bridge.fakes.tls import TestTls, TrackedProtocol
 from bridge.fakes.vonage_account import VonageAccount, basic_credentials
+from bridge.fakes.vonage_payloads import messages_status_json, sms_receipt_params
+from bridge.fakes.vonage_wire import (
+    NETWORK_CODE,
+    PRICE_PER_PART,
+    jwt_claims,
+    problem,
+    read_params,
+    sms_error,
+    sms_parts,
+)
 from bridge.sms.signatures import sign_sms_params
 
 log = logging.getLogger(__name__)
-
-# SMS API `status` values and their `error-text`: https://developer.vonage.com/api-errors/sms
-SMS_ERROR_TEXT = {
-    "1": "Throttled",
-    "2": "Missing Parameters",
-    "3": "Invalid Parameters",
-    "4": "Bad Credentials",
-    "5": "Internal Error",
-    "6": "Invalid Message",
-    "7": "Number Barred",
-    "8": "Partner Account Barred",
-    "9": "Partner Quota Violation",
-    "14": "Invalid Signature",
-    "15": "Invalid Sender Address",
-}
-# GSM 03.38: basic characters take one septet, the extension table two (escape + char).
-GSM7_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENDED = "^{}\\[~]|€\f"
-PRICE_PER_PART = "0.03330000"
-NETWORK_CODE = "23410"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +123,7 @@ class FakeVonage:
         assert handler_factory is not None
 
         def protocol() -> asyncio.Protocol:
-            return _TrackedProtocol(handler_factory(), self._transports)
+            return TrackedProtocol(handler_factory(), self._transports)
 
         ssl_context = self.tls.server_ssl_context()
         loop = asyncio.get_running_loop()
@@ -233,26 +215,26 @@ class FakeVonage:
 
     # -- SMS API -------------------------------------------------------------------------
     async def _sms(self, request: web.Request) -> web.Response:
-        params = await _read_params(request)
+        params = await read_params(request)
         failure = self._take_failure("sms")
         if failure is not None and failure.http_status is not None:
-            return _problem(failure.http_status, failure.error_text)
+            return problem(failure.http_status, failure.error_text)
         if not self._take_token():
             if self._throttle_sms_with_http:
-                return _problem(429)
-            return _sms_error("1")
+                return problem(429)
+            return sms_error("1")
         refused = self._sms_credentials(request, params)
         if refused:
-            return _sms_error(refused)
+            return sms_error(refused)
         for name in ("from", "to", "text"):
             if not params.get(name):
-                return _sms_error("2", f"Missing {name} param")
+                return sms_error("2", f"Missing {name} param")
         if failure is not None and failure.sms_status is not None:
-            return _sms_error(failure.sms_status, failure.error_text)
+            return sms_error(failure.sms_status, failure.error_text)
         text, to = params["text"], params["to"]
-        parts = _sms_parts(text, unicode=params.get("type") == "unicode")
+        parts = sms_parts(text, unicode=params.get("type") == "unicode")
         if self.account.balance < parts * float(PRICE_PER_PART):
-            return _sms_error("9")
+            return sms_error("9")
         entries = []
         for _ in range(parts):
             self.account.balance -= float(PRICE_PER_PART)
@@ -334,23 +316,23 @@ class FakeVonage:
     async def _messages(self, request: web.Request) -> web.Response:
         failure = self._take_failure("messages")
         if failure is not None:
-            return _problem(failure.http_status or 500, failure.error_text)
+            return problem(failure.http_status or 500, failure.error_text)
         if not self._messages_authorized(request):
-            return _problem(401)
+            return problem(401)
         if not self._take_token():
-            return _problem(429)
+            return problem(429)
         try:
             body = await request.json()
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            return _problem(400)
+            return problem(400)
         wanted = {"channel": "sms", "message_type": "text"}
         bad = [name for name, value in wanted.items() if body.get(name) != value]
         bad += [name for name in ("to", "from", "text") if not body.get(name)]
         if bad:
             invalid = [{"name": name, "reason": "missing or not supported"} for name in bad]
-            return _problem(422, invalid_parameters=invalid)
+            return problem(422, invalid_parameters=invalid)
         message_uuid = str(uuid.uuid4())
         send = VonageSend(
             api="messages",
@@ -380,7 +362,7 @@ class FakeVonage:
         if not auth.startswith("Bearer "):
             return False
         # Only the claims are checked: the fake does not hold the application's public key.
-        claims = _jwt_claims(auth[7:])
+        claims = jwt_claims(auth[7:])
         if claims is None or claims.get("application_id") != self.application_id:
             return False
         return float(claims.get("exp", math.inf)) > time.time()
@@ -412,209 +394,3 @@ class FakeVonage:
             return True
         self.rate_limited_count += 1
         return False
-
-
-class _TrackedProtocol(asyncio.Protocol):
-    """Passes everything to aiohttp's handler, remembering the transport for `stop()`."""
-
-    def __init__(self, inner: asyncio.Protocol, transports: set[asyncio.Transport]) -> None:
-        self._inner, self._transports = inner, transports
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-        self._transports.add(self._transport)
-        self._inner.connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._transport is not None:
-            self._transports.discard(self._transport)
-        self._inner.connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
-
-
-async def _read_params(request: web.Request) -> dict[str, str]:
-    """The SMS API takes form fields, JSON or a query string."""
-    params = dict(request.query)
-    if request.content_type == "application/json":
-        params.update({k: str(v) for k, v in (await request.json()).items()})
-    else:
-        params.update({k: str(v) for k, v in (await request.post()).items()})
-    return params
-
-
-def _jwt_claims(token: str) -> dict[str, Any] | None:
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, binascii.Error):
-        return None
-    return claims if isinstance(claims, dict) else None
-
-
-def _sms_error(status: str, error_text: str | None = None) -> web.Response:
-    entry = {"status": status, "error-text": error_text or SMS_ERROR_TEXT.get(status, "Error")}
-    return web.json_response({"message-count": "1", "messages": [entry]})
-
-
-_PROBLEMS = {  # RFC 7807 bodies: https://developer.vonage.com/api-errors
-    400: ("invalid-json", "Invalid JSON", "The request body did not contain valid JSON."),
-    401: ("unauthorized", "Unauthorized", "You did not provide correct credentials."),
-    422: ("invalid-params", "Invalid params", "The value of one or more parameters is invalid."),
-    429: ("throttled", "Rate Limit Hit", "Please wait, then retry your request"),
-    500: ("internal-error", "Internal Error", "An error occurred in the platform."),
-}
-
-
-def _problem(status: int, detail: str | None = None, **extra: Any) -> web.Response:
-    code, title, default = _PROBLEMS.get(status, ("error", "Error", "Request failed."))
-    body = {"type": f"https://developer.vonage.com/api-errors#{code}", "title": title}
-    body |= {"detail": detail or default, "instance": str(uuid.uuid4())} | extra
-    return web.json_response(body, status=status, content_type="application/problem+json")
-
-
-def _is_gsm7(text: str) -> bool:
-    return all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in text)
-
-
-def _sms_parts(text: str, *, unicode: bool = False) -> int:
-    """Parts a carrier splits `text` into: 160/153 septets (GSM-7) or 70/67 UCS-2 units."""
-    if not unicode and _is_gsm7(text):
-        septets = len(text) + sum(c in GSM7_EXTENDED for c in text)
-        return 1 if septets <= 160 else math.ceil(septets / 153)
-    units = len(text.encode("utf-16-le")) // 2
-    return 1 if units <= 70 else math.ceil(units / 67)
-
-
-# -- what Vonage sends the bridge --------------------------------------------------------
-def sign_params(params: Mapping[str, str], *, secret: str, method: str = "md5") -> dict[str, str]:
-    """Add `timestamp`, `nonce` and `sig` as Vonage signs webhooks (`method` as configured)."""
-    signed = dict(params)
-    signed.setdefault("timestamp", str(int(time.time())))
-    signed.setdefault("nonce", str(uuid.uuid4()))
-    return signed | {"sig": sign_sms_params(signed, secret=secret, method=method)}
-
-
-def _signed(params: dict[str, str], secret: str | None, method: str) -> dict[str, str]:
-    return sign_params(params, secret=secret, method=method) if secret else params
-
-
-def sms_inbound_params(
-    *,
-    msisdn: str,
-    to: str,
-    text: str,
-    message_id: str | None = None,
-    timestamp: datetime | None = None,
-    concat: tuple[str, int, int] | None = None,
-    api_key: str = "fake-key",
-    signature_secret: str | None = None,
-    signature_method: str = "md5",
-) -> dict[str, str]:
-    """An SMS API inbound-message webhook; `concat` is (ref, total, part) for long texts."""
-    when = timestamp or datetime.now(UTC)
-    params = {"msisdn": msisdn, "to": to, "messageId": message_id or uuid.uuid4().hex[:16].upper()}
-    params |= {"text": text, "type": "text" if _is_gsm7(text) else "unicode"}
-    params |= {"keyword": (text.split() or [""])[0].upper(), "api-key": api_key}
-    params["message-timestamp"] = when.strftime("%Y-%m-%d %H:%M:%S")
-    if concat is not None:
-        ref, total, part = concat
-        params |= {"concat": "true", "concat-ref": ref, "concat-total": str(total)}
-        params["concat-part"] = str(part)
-    return _signed(params, signature_secret, signature_method)
-
-
-def sms_receipt_params(
-    *,
-    message_id: str,
-    msisdn: str,
-    to: str,
-    status: str,
-    err_code: str = "0",
-    price: str = PRICE_PER_PART,
-    client_ref: str | None = None,
-    api_key: str = "fake-key",
-    signature_secret: str | None = None,
-    signature_method: str = "md5",
-) -> dict[str, str]:
-    """An SMS API delivery receipt: `msisdn` is the recipient, `to` our sender id."""
-    now = datetime.now(UTC)
-    params = {"msisdn": msisdn, "to": to, "network-code": NETWORK_CODE, "messageId": message_id}
-    params |= {"price": price, "status": status, "scts": now.strftime("%y%m%d%H%M")}
-    params |= {"err-code": err_code, "api-key": api_key}
-    params["message-timestamp"] = now.strftime("%Y-%m-%d %H:%M:%S")
-    if client_ref:
-        params["client-ref"] = client_ref
-    return _signed(params, signature_secret, signature_method)
-
-
-def _iso_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def messages_inbound_json(
-    *, from_: str, to: str, text: str, message_uuid: str | None = None
-) -> dict[str, Any]:
-    """A Messages API inbound SMS webhook body."""
-    body = {"channel": "sms", "message_uuid": message_uuid or str(uuid.uuid4()), "to": to}
-    body |= {"from": from_, "timestamp": _iso_now(), "text": text, "message_type": "text"}
-    body["origin"] = {"network_code": NETWORK_CODE}
-    body["usage"] = {"currency": "EUR", "price": "0.0057"}
-    body["sms"] = {"num_messages": "1", "keyword": (text.split() or [""])[0].upper()}
-    return body
-
-
-def messages_status_json(
-    *,
-    message_uuid: str,
-    to: str,
-    from_: str,
-    status: str,
-    error: tuple[int, str] | None = None,
-) -> dict[str, Any]:
-    """A Messages API status webhook; `error` is (code, detail) for rejected/undeliverable."""
-    body = {"message_uuid": message_uuid, "to": to, "from": from_, "timestamp": _iso_now()}
-    body |= {"status": status, "channel": "sms", "destination": {"network_code": NETWORK_CODE}}
-    if status in ("submitted", "delivered"):
-        body |= {"usage": {"currency": "EUR", "price": "0.0333"}, "sms": {"count_total": "1"}}
-    if error is not None:
-        code, detail = error
-        error_type = f"https://developer.vonage.com/api-errors/messages#{code}"
-        body["error"] = {"type": error_type, "title": code, "detail": detail}
-        body["error"]["instance"] = str(uuid.uuid4())
-    return body
-
-
-def messages_webhook_authorization(
-    body: bytes, *, signature_secret: str, api_key: str = "fake-key", application_id: str = ""
-) -> str:
-    """The `Authorization` header Vonage puts on signed Messages API webhooks.
-
-    A HS256 JWT signed with the account's signature secret whose `payload_hash` claim is
-    the SHA-256 of the body: https://developer.vonage.com/en/getting-started/concepts/webhooks
-    """
-    claims = {"iat": int(time.time()), "jti": str(uuid.uuid4()), "iss": "Vonage"}
-    claims |= {"payload_hash": hashlib.sha256(body).hexdigest(), "api_key": api_key}
-    claims["application_id"] = application_id
-    segments = [_b64url({"alg": "HS256", "typ": "JWT"}), _b64url(claims)]
-    signing_input = ".".join(segments).encode()
-    signature = hmac.new(signature_secret.encode(), signing_input, hashlib.sha256).digest()
-    return "Bearer " + ".".join(
-        [*segments, base64.urlsafe_b64encode(signature).decode().rstrip("=")]
-    )
-
-
-def _b64url(value: dict[str, Any]) -> str:
-    raw = json.dumps(value, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

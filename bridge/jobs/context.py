@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from bridge.clock import Clock
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.ports import ChatPoster, ReplyRenderer, SmsSender, Units
+from bridge.routing.outside import ChatPoster, ReplyRenderer, SmsSender
+from bridge.routing.ports import Units
 
 
 @dataclass(slots=True)

@@ -26,19 +26,12 @@ from bridge.domain.records import (
 )
 from bridge.domain.values import (
     AgentReply,
-    ChannelId,
     DeliveryReceipt,
     InboundSms,
     MessageStatus,
-    Offer,
     PhoneNumber,
-    PostedMessage,
-    Posting,
-    SentSms,
     SlackTs,
-    UserId,
 )
-from bridge.domain.views import CaseView, ForwardedText, HomeView
 from bridge.domain.work import Work
 
 
@@ -359,81 +352,3 @@ class Units(Protocol):
 
     def reading(self) -> AbstractAsyncContextManager[Unit]:
         """A unit for reading only."""
-
-
-class ChatPoster(Protocol):
-    """Posts to the chat; raises `SendError` saying whether a retry can help."""
-
-    async def post_header(self, channel: ChannelId, view: CaseView) -> PostedMessage: ...
-
-    async def update_header(self, channel: ChannelId, ts: SlackTs, view: CaseView) -> None: ...
-
-    async def post_in_thread(
-        self,
-        channel: ChannelId,
-        thread_ts: SlackTs,
-        text: str,
-        *,
-        from_contact: bool,
-        posting: Posting | None = None,
-        broadcast: bool = False,
-    ) -> PostedMessage:
-        """A reply in a thread; `broadcast` shows it in the channel too."""
-        ...
-
-    async def find_header(
-        self, channel: ChannelId, case_id: int, *, since: datetime
-    ) -> SlackTs | None:
-        """The ts of case `case_id`'s header if posted in the channel at or after `since`."""
-        ...
-
-    async def find_posting(
-        self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
-    ) -> SlackTs | None:
-        """The ts of a post carrying `posting` made in the thread at or after `since`."""
-        ...
-
-    async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None: ...
-
-    async def tell_user(
-        self,
-        channel: ChannelId,
-        user: UserId,
-        text: str,
-        *,
-        thread_ts: SlackTs | None,
-        offer: Offer | None = None,
-    ) -> None:
-        """An ephemeral message; `offer` adds a button for what the person may do next."""
-        ...
-
-    async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None: ...
-
-    async def direct_message(self, user: UserId, text: str) -> None: ...
-
-    async def workspace_admins(self) -> list[UserId]:
-        """The workspace's admins and owners."""
-        ...
-
-    async def publish_home(self, home: HomeView) -> None: ...
-
-    async def forward_text(self, user: UserId, forwarded: ForwardedText) -> None:
-        """A direct message telling `user` of a contact's text."""
-        ...
-
-
-class ReplyRenderer(Protocol):
-    """Turns a staff message as the chat stores it into the plain text an SMS carries."""
-
-    async def render(self, source_text: str) -> str: ...
-
-
-class SmsSender(Protocol):
-    """Sends one text; raises `SendError` saying whether a retry can help.
-
-    `client_ref` goes with the send and comes back in its delivery receipts.
-    """
-
-    async def send(
-        self, *, to: PhoneNumber, sender: PhoneNumber, text: str, client_ref: str
-    ) -> SentSms: ...

@@ -11,107 +11,52 @@ on unchanged to the bridge's `/vonage/status`) and Slack's `response_url`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import html
 import itertools
-import json
 import logging
 import os
 import secrets
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 from aiohttp import web
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
-from bridge.fakes import FakeSlack, FakeVonage, TestTls, slack_signature_headers
-from bridge.fakes.slack_api import (
-    block_actions_payload,
-    event_callback_body,
-    interaction_form,
-    message_event,
-    slash_command_form,
-    view_submission_payload,
+from bridge.fakes import FakeSlack, FakeVonage, TestTls
+from bridge.sandbox import views
+from bridge.sandbox.phones import Phones
+from bridge.sandbox.relay import CallbackRelay, serve_on_loopback
+from bridge.sandbox.scene import (
+    COMMAND,
+    INBOX_CHANNEL,
+    INBOX_NAME,
+    OUR_NUMBER,
+    SIGNATURE_METHOD,
+    STAFF_DISPLAY,
+    STAFF_ID,
+    STAFF_NAME,
+    VONAGE_API_KEY,
+    WORKSPACE_NAME,
+    Listener,
+    Notice,
+    PhoneMessage,
+    SandboxSettings,
 )
-from bridge.fakes.vonage_api import sms_inbound_params
-from bridge.sandbox import views, wire
+from bridge.sandbox.staff import StaffActions
 from bridge.tasks import TaskKeeper
 
 log = logging.getLogger(__name__)
 
-OUR_NUMBER = "+447700900000"  # Ofcom's range for drama: never a real phone
-INBOX_CHANNEL = "C0INBOX"
-INBOX_NAME = "sms-inbox"
-WORKSPACE_NAME = "Demo Clinic"
-STAFF_ID, STAFF_NAME, STAFF_DISPLAY = "U0SAM", "sam", "Sam Rivera"
-COMMAND = "/smschat"
-VONAGE_API_KEY = "demo0key"
-# Delivery receipts come back seconds after a send on a real network; the fake posts them
-# at once, so the relay holds each one back a little before passing it on.
-RECEIPT_DELAY = 0.6
-FORM = "application/x-www-form-urlencoded"
 
-
-class SandboxSettings(Settings):
-    """The bridge's own Settings, validated as in production, but taken only from what the
-    sandbox passes: neither the environment nor a `.env` file (which may hold real
-    tokens) can leak into the demo."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
-@dataclass(slots=True)
-class PhoneMessage:
-    """One bubble on the phone: a text it sent to our number, or one it received."""
-
-    id: str
-    contact: str  # the phone's own number, E.164
-    direction: str  # "sent" (phone → bridge) or "received" (bridge → phone)
-    text: str
-    at: float
-    state: str  # sent: sending, sent, refused; received: submitted, delivered, failed, ...
-    detail: str = ""
-    parts: list[str] = field(default_factory=list)  # carrier message ids of what it received
-    part_states: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Notice:
-    """Something only the demo's staff member sees: an ephemeral, a command's answer."""
-
-    id: str
-    at: float
-    kind: str  # "ephemeral", "command", "response" or "error"
-    text: str
-    blocks: list[Any] = field(default_factory=list)
-    thread_ts: str | None = None
-    command: str | None = None
-
-
-Listener = Callable[[str, dict[str, Any]], None]
-
-
-class Sandbox:
+class Sandbox(StaffActions):
     """Starts the fakes, a relay and the bridge; acts as the phone and the staff member."""
 
     def __init__(
@@ -133,15 +78,24 @@ class Sandbox:
         self.settings: Settings | None = None
         self.bridge: Bridge | None = None
         self.bridge_url = ""
-        self.relay_url = ""
-        self.phone: list[PhoneMessage] = []
         self.notices: list[Notice] = []
         self.modal: dict[str, Any] | None = None  # the dialog open in front of the channel
         self.tasks = TaskKeeper()
         self._ids = itertools.count(1)
         self._listeners: list[Listener] = []
-        self._phone_changed = asyncio.Condition()
-        self._relay: web.AppRunner | None = None
+        self.phones = Phones(
+            vonage=self.vonage,
+            post=self._post,
+            emit=self._emit,
+            signature_secret=vonage_signature_secret,
+            signature_method=SIGNATURE_METHOD,
+        )
+        self.relay = CallbackRelay(
+            post=self._post,
+            on_receipt=self.phones.receipt_arrived,
+            on_response=self._responded,
+            tasks=self.tasks,
+        )
         self._bridge_site: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._old_ca_bundle: str | None = None
@@ -169,7 +123,7 @@ class Sandbox:
         )
         self.slack.on_message(self._on_slack)
         await self.vonage.start()
-        self._relay, self.relay_url = await _serve(self._relay_app())
+        await self.relay.start()
         self.settings = SandboxSettings(
             slack_bot_token=self.bot_token,
             slack_signing_secret=self.signing_secret,
@@ -178,6 +132,7 @@ class Sandbox:
             vonage_api_key=VONAGE_API_KEY,
             vonage_api_secret=self.vonage.api_secret,
             vonage_signature_secret=self.vonage_signature_secret,
+            vonage_signature_method=SIGNATURE_METHOD,
             vonage_numbers=OUR_NUMBER,
             vonage_rest_host=self.vonage.host,
             vonage_api_host=self.vonage.host,
@@ -186,10 +141,10 @@ class Sandbox:
             log_level="INFO",
         )
         self.bridge = await build_bridge(self.settings)
-        self._bridge_site, self.bridge_url = await _serve(build_web_app(self.bridge))
+        self._bridge_site, self.bridge_url = await serve_on_loopback(build_web_app(self.bridge))
         await self.bridge.start_background()
-        self.vonage.send_receipts_to(f"{self.relay_url}/vonage/status")
-        self.tasks.spawn(self._watch_sends(), name="sandbox-phone")
+        self.vonage.send_receipts_to(f"{self.relay.url}/vonage/status")
+        self.tasks.spawn(self.phones.watch_sends(), name="sandbox-phone")
         log.info("sandbox: bridge on %s, fake Slack on %s", self.bridge_url, self.slack.base_url)
 
     async def close(self) -> None:
@@ -203,9 +158,7 @@ class Sandbox:
         await self.tasks.cancel_all()
         await self.vonage.stop()
         await self.slack.stop()
-        if self._relay is not None:
-            await self._relay.cleanup()
-            self._relay = None
+        await self.relay.close()
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -275,192 +228,23 @@ class Sandbox:
         assert found is not None
         return found
 
+    @property
+    def phone(self) -> list[PhoneMessage]:
+        """Every bubble on the phones, oldest first."""
+        return self.phones.messages
+
+    async def phone_send(self, contact: str, text: str) -> PhoneMessage:
+        """The phone `contact` texts our number: one inbound webhook per SMS part."""
+        assert self.settings is not None, "start() the sandbox first"
+        return await self.phones.send(contact, text)
+
     async def wait_for_phone(
         self,
         predicate: Callable[[list[PhoneMessage]], bool],
         *,
         timeout: float = 10.0,  # noqa: ASYNC109 -- a bounded wait is the point
     ) -> None:
-        async with asyncio.timeout(timeout), self._phone_changed:
-            await self._phone_changed.wait_for(lambda: predicate(self.phone))
-
-    # -- the phone -----------------------------------------------------------------------
-    async def phone_send(self, contact: str, text: str) -> PhoneMessage:
-        """The phone `contact` texts our number: one inbound webhook per SMS part."""
-        assert self.settings is not None, "start() the sandbox first"
-        number = wire.contact_number(contact, ours=OUR_NUMBER)
-        if not text.strip():
-            raise ValueError("type a message first")
-        msg = PhoneMessage(self._next_id("p"), number, "sent", text, time.time(), "sending")
-        await self._phone_update(msg, new=True)
-        parts = wire.split_sms(text)
-        ref = f"{secrets.randbelow(0xFFFF):04X}"
-        for number_in_series, part in enumerate(parts, start=1):
-            params = sms_inbound_params(
-                msisdn=number.removeprefix("+"),
-                to=OUR_NUMBER.removeprefix("+"),
-                text=part,
-                concat=(ref, len(parts), number_in_series) if len(parts) > 1 else None,
-                api_key=VONAGE_API_KEY,
-                signature_secret=self.vonage_signature_secret,
-                signature_method=self.settings.vonage_signature_method,
-            )
-            body = urlencode(params).encode()
-            status, answer = await self._post("/vonage/inbound", body, {"Content-Type": FORM})
-            if status != 200:
-                msg.state, msg.detail = "refused", f"the bridge answered HTTP {status} {answer}"
-                break
-        else:
-            msg.state = "sent"
-            msg.detail = f"{len(parts)} SMS parts" if len(parts) > 1 else ""
-        await self._phone_update(msg)
-        return msg
-
-    async def _watch_sends(self) -> None:
-        """Every text Vonage accepted arrives on the phone it was sent to."""
-        seen = 0
-        while True:
-            try:
-                sends = await self.vonage.wait_for_sends(seen + 1, timeout=3600)
-            except TimeoutError:
-                continue
-            for send in sends[seen:]:
-                msg = PhoneMessage(
-                    self._next_id("p"),
-                    "+" + send.to.removeprefix("+"),
-                    "received",
-                    send.text,
-                    send.at,
-                    "submitted",
-                    parts=list(send.message_ids),
-                    part_states=dict.fromkeys(send.message_ids, "submitted"),
-                )
-                await self._phone_update(msg, new=True)
-            seen = len(sends)
-
-    async def _phone_update(self, msg: PhoneMessage, *, new: bool = False) -> None:
-        if new:
-            self.phone.append(msg)
-        self._emit("phone", asdict(msg))
-        async with self._phone_changed:
-            self._phone_changed.notify_all()
-
-    # -- the staff member in Slack -------------------------------------------------------
-    async def staff_post(self, text: str, *, thread_ts: str | None = None) -> dict[str, Any]:
-        """Sam types in the channel (or a thread): Slack stores it and sends the event."""
-        if not text.strip():
-            raise ValueError("type a message first")
-        if thread_ts is not None and self.slack.message(INBOX_CHANNEL, thread_ts) is None:
-            raise ValueError("no such thread")
-        text = wire.typed_in_slack(text)
-        posted = await self.slack.post_as_user(INBOX_CHANNEL, STAFF_ID, text, thread_ts=thread_ts)
-        event = message_event(INBOX_CHANNEL, STAFF_ID, text, posted["ts"], thread_ts=thread_ts)
-        event["team"] = self.slack.team_id
-        envelope = event_callback_body(
-            event, team_id=self.slack.team_id, api_app_id=self.slack.app_id
-        )
-        status, answer = await self._post_slack(json.dumps(envelope).encode(), "application/json")
-        if status != 200:
-            text = f"Slack could not deliver this message to the app (HTTP {status} {answer})"
-            await self._notice("error", text, thread_ts=thread_ts)
-        return {"ts": posted["ts"], "status": status}
-
-    async def run_command(self, line: str) -> Notice:
-        """Sam runs a slash command: Slack posts the signed form to the request URL."""
-        line = line.strip()
-        if not line.startswith("/"):
-            line = f"{COMMAND} {line}"
-        command, _, text = line.partition(" ")
-        form = slash_command_form(
-            command,
-            wire.typed_in_slack(text.strip()),
-            STAFF_ID,
-            INBOX_CHANNEL,
-            team_id=self.slack.team_id,
-            team_domain=self.slack.team_domain,
-            channel_name=INBOX_NAME,
-            user_name=STAFF_NAME,
-            api_app_id=self.slack.app_id,
-            response_url=self._response_url(),
-        )
-        status, answer = await self._post_slack(urlencode(form).encode(), FORM)
-        if status != 200:
-            return await self._notice(
-                "error", f"{command} failed: the app answered HTTP {status}.", command=line
-            )
-        text_out, blocks = wire.answer_content(answer)
-        return await self._notice(
-            "command", views.emojize(text_out), blocks=views.emojize(blocks), command=line
-        )
-
-    async def click(
-        self,
-        message_ts: str,
-        action_id: str,
-        *,
-        block_id: str | None = None,
-        chosen: str | None = None,
-    ) -> dict[str, Any]:
-        """Sam presses a button or picks in a menu: Slack posts a signed `block_actions`."""
-        msg = self.slack.message(INBOX_CHANNEL, message_ts)
-        if msg is None:
-            raise ValueError("no such message")
-        found = wire.find_element(msg.get("blocks") or [], action_id, block_id)
-        if found is None:
-            raise ValueError("no such button on that message")
-        payload = block_actions_payload(
-            user=STAFF_ID,
-            channel=INBOX_CHANNEL,
-            message={k: v for k, v in msg.items() if k != "channel"},
-            action=wire.action_for(*found, chosen),
-            team_id=self.slack.team_id,
-        )
-        payload["response_url"] = self._response_url()
-        if msg.get("thread_ts") and msg["thread_ts"] != message_ts:
-            payload["container"]["thread_ts"] = msg["thread_ts"]
-        opened = set(self.slack.views)
-        status, answer = await self._post_interaction(payload)
-        if status != 200:
-            text = f"That did not work: the app answered HTTP {status}."
-            await self._notice("error", text, thread_ts=msg.get("thread_ts"))
-        # An app answers a click with views.open (a modal) inside the request, if at all.
-        for view_id in set(self.slack.views) - opened:
-            self._show_modal(self.slack.views[view_id])
-        return {"status": status, "answer": answer}
-
-    async def submit_view(self, view_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        """Sam presses a modal's submit button: Slack posts a signed `view_submission`."""
-        view = self.slack.views.get(view_id)
-        if view is None or self.modal is None or self.modal["id"] != view_id:
-            raise ValueError("that dialog is no longer open")
-        shown = {k: v for k, v in view.items() if k != "state"}
-        payload = view_submission_payload(
-            user=STAFF_ID,
-            view=shown,
-            values=wire.view_state(view, values),
-            team_id=self.slack.team_id,
-        )
-        status, answer = await self._post_interaction(payload)
-        if status != 200:
-            return {"status": status, "errors": {"": f"the app answered HTTP {status}"}}
-        reply = json.loads(answer) if answer.startswith("{") else {}
-        action = reply.get("response_action")
-        if action == "errors":
-            return {"status": status, "errors": reply.get("errors", {})}
-        if action in ("update", "push"):
-            self._show_modal(self.slack.views[view_id] | reply["view"])
-        else:  # no answer, or "clear": the modal closes
-            self._show_modal(None)
-        return {"status": status, "errors": {}}
-
-    def close_view(self, view_id: str) -> None:
-        """Sam cancels a modal (the bridge asks for no `view_closed`, so Slack sends none)."""
-        if self.modal is not None and self.modal["id"] == view_id:
-            self._show_modal(None)
-
-    def _show_modal(self, view: dict[str, Any] | None) -> None:
-        self.modal = views.emojize(view) if view is not None else None
-        self._emit("modal", {"view": self.modal})
+        await self.phones.wait_until(predicate, timeout=timeout)
 
     # -- wire plumbing ---------------------------------------------------------------------
     async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
@@ -468,56 +252,8 @@ class Sandbox:
         async with self._http.post(f"{self.bridge_url}{path}", data=body, headers=headers) as r:
             return r.status, (await r.text()).strip()
 
-    async def _post_interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
-        return await self._post_slack(urlencode(interaction_form(payload)).encode(), FORM)
-
-    async def _post_slack(self, body: bytes, content_type: str) -> tuple[int, str]:
-        headers = {"Content-Type": content_type}
-        headers |= slack_signature_headers(self.signing_secret, body)
-        return await self._post("/slack/events", body, headers)
-
-    def _response_url(self) -> str:
-        return f"{self.relay_url}/slack/respond/{uuid.uuid4().hex}"
-
-    def _relay_app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/vonage/status", self._relay_receipt)
-        app.router.add_post("/slack/respond/{token}", self._relay_response)
-        return app
-
-    async def _relay_receipt(self, request: web.Request) -> web.Response:
-        """A delivery receipt from the fake Vonage, passed on to the bridge unchanged."""
-        body = await request.read()
-        content_type = request.headers.get("Content-Type", FORM)
-        params = dict(request.query)
-        if body and "json" not in content_type:
-            params |= dict(parse_qsl(body.decode()))
-        self.tasks.spawn(self._forward_receipt(body, content_type, params), name="receipt")
-        return web.Response(status=200)
-
-    async def _forward_receipt(self, body: bytes, content_type: str, params: dict) -> None:
-        await asyncio.sleep(RECEIPT_DELAY)
-        status, answer = await self._post("/vonage/status", body, {"Content-Type": content_type})
-        part_id, state = params.get("messageId", ""), params.get("status", "unknown")
-        for msg in self.phone:
-            if part_id in msg.part_states:
-                msg.part_states[part_id] = state
-                if status != 200:
-                    msg.state = "receipt refused"
-                    msg.detail = f"the bridge answered HTTP {status} {answer}"
-                else:
-                    msg.state = wire.overall_receipt_state(msg.part_states.values())
-                await self._phone_update(msg)
-
-    async def _relay_response(self, request: web.Request) -> web.Response:
-        """What the app posts to a command's or an action's `response_url`."""
-        try:
-            answer = await request.json()
-        except ValueError:
-            return web.json_response({"ok": False, "error": "invalid_payload"}, status=400)
-        text, blocks = wire.answer_content(answer)
+    async def _responded(self, text: str, blocks: list[Any]) -> None:
         await self._notice("response", views.emojize(text), blocks=views.emojize(blocks))
-        return web.Response(text="ok")
 
     async def _on_slack(self, kind: str, message: dict[str, Any]) -> None:
         if message.get("channel") != INBOX_CHANNEL:
@@ -543,15 +279,3 @@ class Sandbox:
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
-
-
-async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Serve `app` on a free loopback port."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"

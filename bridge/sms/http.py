@@ -25,15 +25,9 @@ from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.inbound import accept_inbound
 from bridge.routing.ports import SeenOnce, Units
 from bridge.routing.receipts import accept_receipt
+from bridge.sms.requests import WebhookRequest, body_params, form_params, webhook_params
 from bridge.sms.signatures import JWT_VALIDITY_SECONDS, verify_messages_jwt, verify_sms_signature
-from bridge.sms.webhooks import (
-    WebhookRequest,
-    body_params,
-    form_params,
-    parse_inbound,
-    parse_receipt,
-    webhook_params,
-)
+from bridge.sms.webhooks import parse_inbound, parse_receipt
 
 log = logging.getLogger(__name__)
 

@@ -1,31 +1,23 @@
-"""The outbox: durable jobs, claimed one at a time per queue, retried with backoff.
+"""The outbox: durable jobs, claimed one at a time per queue, settled, listed, put back.
 
-This is the one place where retry policy lives. A job's handler raises `SendError` to say
-whether trying again can help; anything else it raises is a bug, logged and retried.
+bridge/store/dispatcher.py runs them and decides when to try again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bridge.clock import Clock, SystemClock
-from bridge.domain.work import DEAD, DONE, RETRY, WAITING
-from bridge.errors import SendError
+from bridge.domain.work import DEAD, DONE
 from bridge.store.db import Database
 from bridge.store.jobs import PENDING, RUNNING
 from bridge.store.models import OutboxJob
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,42 +41,6 @@ class JobLine:
     attempts: int
     last_error: str | None
     created_at: datetime
-
-
-class JobHandler(Protocol):
-    """Performs one kind of job; `give_up` leaves a trace when the job is buried."""
-
-    async def run(self, payload: dict[str, Any]) -> None: ...
-
-    async def give_up(self, payload: dict[str, Any], error: SendError) -> None: ...
-
-
-@runtime_checkable
-class RerunAware(Protocol):
-    """A handler that runs a job claimed before through `run_again`.
-
-    An earlier attempt may have reached the outside world without its result being
-    recorded: its instance died mid-call and the lease ran out, or the call got no answer.
-    """
-
-    async def run_again(self, payload: dict[str, Any]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    base_delay: float = 2.0
-    max_delay: float = 300.0
-    # A refusal a person can fix (an invitation, a new token) is tried again this often,
-    # for this long after the job was made, before the job is given up.
-    fixable_delay: float = 60.0
-    fixable_patience: float = 86_400.0
-
-    def delay(self, attempts: int, asked: float | None) -> float:
-        """Exponential backoff with jitter, never shorter than what the remote side asked."""
-        backoff = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
-        jittered = backoff * random.uniform(0.5, 1.0)
-        return max(jittered, asked or 0.0)
 
 
 class Outbox:
@@ -273,160 +229,6 @@ class Outbox:
             )
         times = [t for t in (pending, leased) if t is not None]
         return min(times) if times else None
-
-
-class Dispatcher:
-    """Runs outbox jobs with a few concurrent workers; wakes on `notify()` or when due."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        handlers: Mapping[str, JobHandler],
-        *,
-        policy: RetryPolicy | None = None,
-        workers: int = 8,
-        on_settled: Callable[[ClaimedJob, str, SendError | None], Awaitable[None] | None]
-        | None = None,
-        # Without Redis nothing tells this instance of jobs another process committed or
-        # put back (`jobs retry`): it looks for due work at least this often.
-        max_idle: float = 5.0,
-    ) -> None:
-        self.outbox = outbox
-        self.handlers = handlers
-        self.policy = policy or RetryPolicy()
-        self.workers = workers
-        self.on_settled = on_settled
-        self.max_idle = max_idle
-        # One token wakes one sleeping worker; never more tokens than workers, so a burst
-        # of commits does not make every worker query the store for the same job.
-        self._wake: asyncio.Queue[None] = asyncio.Queue(maxsize=workers)
-        self._stopping = False
-
-    def notify(self, jobs: int = 1) -> None:
-        """`jobs` new jobs were committed: wake as many sleeping workers (at most all)."""
-        for _ in range(min(jobs, self.workers)):
-            with contextlib.suppress(asyncio.QueueFull):
-                self._wake.put_nowait(None)
-
-    async def run(self) -> None:
-        await asyncio.gather(*(self._worker() for _ in range(self.workers)))
-
-    def stop(self) -> None:
-        """Let each worker finish the job in hand, then end `run()`."""
-        self._stopping = True
-        self.notify(self.workers)
-
-    async def _worker(self) -> None:
-        failures = 0
-        while not self._stopping:
-            try:
-                job = await self.outbox.claim()
-                if job is not None:
-                    await self.run_job(job)
-                    failures = 0
-                    continue
-                if not self._stopping:
-                    await self._sleep_until_due()
-            except Exception:
-                # The store itself failed (connection lost, disk full): back off and go on,
-                # the jobs are safe in the store and their leases bring them back.
-                failures += 1
-                log.exception("outbox worker could not reach the store")
-                await asyncio.sleep(self.policy.delay(failures, None))
-
-    async def _sleep_until_due(self) -> None:
-        due = await self.outbox.next_due()
-        timeout = self.max_idle
-        if due is not None:
-            timeout = min(timeout, max(0.0, (due - self.outbox.clock.now()).total_seconds()) + 0.01)
-        try:
-            await asyncio.wait_for(self._wake.get(), timeout)
-        except TimeoutError:
-            pass
-
-    async def run_job(self, job: ClaimedJob) -> None:
-        handler = self.handlers.get(job.kind)
-        if handler is None:
-            await self._bury(job, None, SendError(f"no handler for {job.kind}", retryable=False))
-            return
-        run = handler.run_again if job.attempts > 1 and isinstance(handler, RerunAware) else None
-        try:
-            async with self._leased(job):
-                await (run or handler.run)(job.payload)
-        except SendError as error:
-            await self._failed(job, handler, error)
-        except Exception as exc:
-            log.exception("outbox job %s (%s) crashed", job.id, job.kind)
-            await self._failed(job, handler, SendError(f"internal error: {exc}", retryable=True))
-        else:
-            await self.outbox.complete(job.id)
-            await self._settled(job, DONE)
-
-    @contextlib.asynccontextmanager
-    async def _leased(self, job: ClaimedJob) -> AsyncIterator[None]:
-        """Renew the job's lease while its handler runs (a wait for Slack's budget can
-        outlast it), so that only a dead instance's jobs ever pass to another."""
-
-        async def keep() -> None:
-            every = self.outbox.lease.total_seconds() / 3
-            while True:
-                await asyncio.sleep(every)
-                try:
-                    if not await self.outbox.renew(job):
-                        log.warning("outbox job %s was claimed elsewhere while running", job.id)
-                        return
-                except Exception:
-                    log.exception("could not renew the lease of outbox job %s", job.id)
-
-        # Awaited below, so it needs no TaskKeeper: it never outlives the job.
-        keeper = asyncio.create_task(keep(), name=f"lease-{job.id}")
-        try:
-            yield
-        finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
-
-    async def _failed(self, job: ClaimedJob, handler: JobHandler, error: SendError) -> None:
-        policy = self.policy
-        if error.retryable and job.attempts < policy.max_attempts:
-            delay = policy.delay(job.attempts, error.retry_after)
-            outcome = RETRY
-        elif error.fixable and self._age(job) < policy.fixable_patience:
-            delay = min(policy.fixable_delay, policy.delay(job.attempts, error.retry_after))
-            outcome = WAITING
-        else:
-            await self._bury(job, handler, error)
-            return
-        log.warning(
-            "outbox job %s (%s) attempt %s failed, retrying in %.1fs: %s",
-            job.id,
-            job.kind,
-            job.attempts,
-            delay,
-            error.reason,
-        )
-        await self.outbox.retry(job.id, delay=delay, error=error.reason)
-        await self._settled(job, outcome, error)
-
-    def _age(self, job: ClaimedJob) -> float:
-        return (self.outbox.clock.now() - job.created_at).total_seconds()
-
-    async def _bury(self, job: ClaimedJob, handler: JobHandler | None, error: SendError) -> None:
-        log.error("outbox job %s (%s) gave up: %s", job.id, job.kind, error.reason)
-        await self.outbox.bury(job.id, error=error.reason)
-        if handler is not None:
-            try:
-                await handler.give_up(job.payload, error)
-            except Exception:
-                log.exception("could not report the failure of outbox job %s", job.id)
-        await self._settled(job, DEAD, error)
-
-    async def _settled(self, job: ClaimedJob, outcome: str, error: SendError | None = None) -> None:
-        if self.on_settled is not None:
-            result = self.on_settled(job, outcome, error)
-            if result is not None:
-                await result
 
 
 def _case_of(job: OutboxJob) -> int | None:

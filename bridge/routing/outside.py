@@ -1,0 +1,103 @@
+"""The ports to the world outside the store: the chat and the carrier.
+
+The Slack adapter implements `ChatPoster` and `ReplyRenderer` (bridge/slack/poster.py); the
+carrier adapter implements `SmsSender` (bridge/sms/sender.py). Each raises `SendError`
+saying whether a retry can help.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from bridge.domain.values import (
+    ChannelId,
+    Offer,
+    PhoneNumber,
+    PostedMessage,
+    Posting,
+    SentSms,
+    SlackTs,
+    UserId,
+)
+from bridge.domain.views import CaseView, ForwardedText, HomeView
+
+
+class ChatPoster(Protocol):
+    """Posts to the chat; raises `SendError` saying whether a retry can help."""
+
+    async def post_header(self, channel: ChannelId, view: CaseView) -> PostedMessage:
+        """A case's header: the top of its thread."""
+
+    async def update_header(self, channel: ChannelId, ts: SlackTs, view: CaseView) -> None:
+        """Draw the header at `ts` as `view` shows the case now."""
+
+    async def post_in_thread(
+        self,
+        channel: ChannelId,
+        thread_ts: SlackTs,
+        text: str,
+        *,
+        from_contact: bool,
+        posting: Posting | None = None,
+        broadcast: bool = False,
+    ) -> PostedMessage:
+        """A reply in a thread; `broadcast` shows it in the channel too."""
+
+    async def find_header(
+        self, channel: ChannelId, case_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """The ts of case `case_id`'s header if posted in the channel at or after `since`."""
+
+    async def find_posting(
+        self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
+    ) -> SlackTs | None:
+        """The ts of a post carrying `posting` made in the thread at or after `since`."""
+
+    async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
+        """A reaction (`name`, without colons) on the message at `ts`."""
+
+    async def tell_user(
+        self,
+        channel: ChannelId,
+        user: UserId,
+        text: str,
+        *,
+        thread_ts: SlackTs | None,
+        offer: Offer | None = None,
+    ) -> None:
+        """An ephemeral message; `offer` adds a button for what the person may do next."""
+
+    async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
+        """A link to the message at `ts`, None when the chat gives none."""
+
+    async def direct_message(self, user: UserId, text: str) -> None:
+        """A direct message from the app to `user`."""
+
+    async def workspace_admins(self) -> list[UserId]:
+        """The workspace's admins and owners."""
+
+    async def publish_home(self, home: HomeView) -> None:
+        """Draw one person's App Home."""
+
+    async def forward_text(self, user: UserId, forwarded: ForwardedText) -> None:
+        """A direct message telling `user` of a contact's text."""
+
+
+class ReplyRenderer(Protocol):
+    """Turns a staff message as the chat stores it into the plain text an SMS carries."""
+
+    async def render(self, source_text: str) -> str:
+        """The plain text of `source_text` (mentions, links, markup resolved)."""
+
+
+class SmsSender(Protocol):
+    """Sends one text; raises `SendError` saying whether a retry can help.
+
+    `client_ref` goes with the send and comes back in its delivery receipts.
+    """
+
+    async def send(
+        self, *, to: PhoneNumber, sender: PhoneNumber, text: str, client_ref: str
+    ) -> SentSms:
+        """The carrier took the text: its message ids, one per part."""

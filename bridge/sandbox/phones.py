@@ -1,0 +1,125 @@
+"""The contacts' phones in the demo: what each texts our number (as Vonage's inbound
+webhooks, one per SMS part) and what it receives (every text the fake Vonage accepted),
+with each received text's delivery state as its receipts pass by."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlencode
+
+from bridge.fakes import FakeVonage
+from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.sandbox import wire
+from bridge.sandbox.relay import FORM, PostToBridge
+from bridge.sandbox.scene import OUR_NUMBER, VONAGE_API_KEY, PhoneMessage
+
+
+class Phones:
+    def __init__(
+        self,
+        *,
+        vonage: FakeVonage,
+        post: PostToBridge,
+        emit: Callable[[str, dict[str, Any]], None],
+        signature_secret: str | None,
+        signature_method: str,
+    ) -> None:
+        self.vonage = vonage
+        self.post = post
+        self.emit = emit
+        self.signature_secret = signature_secret
+        self.signature_method = signature_method
+        self.messages: list[PhoneMessage] = []
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+
+    async def send(self, contact: str, text: str) -> PhoneMessage:
+        """The phone `contact` texts our number: one inbound webhook per SMS part."""
+        number = wire.contact_number(contact, ours=OUR_NUMBER)
+        if not text.strip():
+            raise ValueError("type a message first")
+        msg = PhoneMessage(self._next_id(), number, "sent", text, time.time(), "sending")
+        await self._update(msg, new=True)
+        parts = wire.split_sms(text)
+        ref = f"{secrets.randbelow(0xFFFF):04X}"
+        for number_in_series, part in enumerate(parts, start=1):
+            params = sms_inbound_params(
+                msisdn=number.removeprefix("+"),
+                to=OUR_NUMBER.removeprefix("+"),
+                text=part,
+                concat=(ref, len(parts), number_in_series) if len(parts) > 1 else None,
+                api_key=VONAGE_API_KEY,
+                signature_secret=self.signature_secret,
+                signature_method=self.signature_method,
+            )
+            body = urlencode(params).encode()
+            status, answer = await self.post("/vonage/inbound", body, {"Content-Type": FORM})
+            if status != 200:
+                msg.state, msg.detail = "refused", f"the bridge answered HTTP {status} {answer}"
+                break
+        else:
+            msg.state = "sent"
+            msg.detail = f"{len(parts)} SMS parts" if len(parts) > 1 else ""
+        await self._update(msg)
+        return msg
+
+    async def watch_sends(self) -> None:
+        """Every text Vonage accepted arrives on the phone it was sent to (runs until
+        cancelled)."""
+        seen = 0
+        while True:
+            try:
+                sends = await self.vonage.wait_for_sends(seen + 1, timeout=3600)
+            except TimeoutError:
+                continue
+            for send in sends[seen:]:
+                msg = PhoneMessage(
+                    self._next_id(),
+                    "+" + send.to.removeprefix("+"),
+                    "received",
+                    send.text,
+                    send.at,
+                    "submitted",
+                    parts=list(send.message_ids),
+                    part_states=dict.fromkeys(send.message_ids, "submitted"),
+                )
+                await self._update(msg, new=True)
+            seen = len(sends)
+
+    async def receipt_arrived(self, params: dict[str, str], status: int, answer: str) -> None:
+        """A receipt reached the bridge (or was refused): the received text's bubble shows it."""
+        part_id, state = params.get("messageId", ""), params.get("status", "unknown")
+        for msg in self.messages:
+            if part_id in msg.part_states:
+                msg.part_states[part_id] = state
+                if status != 200:
+                    msg.state = "receipt refused"
+                    msg.detail = f"the bridge answered HTTP {status} {answer}"
+                else:
+                    msg.state = wire.overall_receipt_state(msg.part_states.values())
+                await self._update(msg)
+
+    async def wait_until(
+        self,
+        predicate: Callable[[list[PhoneMessage]], bool],
+        *,
+        timeout: float,  # noqa: ASYNC109 -- a bounded wait is the point
+    ) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: predicate(self.messages))
+
+    async def _update(self, msg: PhoneMessage, *, new: bool = False) -> None:
+        if new:
+            self.messages.append(msg)
+        self.emit("phone", asdict(msg))
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _next_id(self) -> str:
+        return f"p{next(self._ids)}"

@@ -1,0 +1,69 @@
+"""The demo's scene: its workspace, staff member and number, how the bridge is set up for
+it, and what the page shows (a phone's bubbles, notices only the staff member sees)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from bridge.config import Settings
+
+OUR_NUMBER = "+447700900000"  # Ofcom's range for drama: never a real phone
+INBOX_CHANNEL = "C0INBOX"
+INBOX_NAME = "sms-inbox"
+WORKSPACE_NAME = "Demo Clinic"
+STAFF_ID, STAFF_NAME, STAFF_DISPLAY = "U0SAM", "sam", "Sam Rivera"
+COMMAND = "/smschat"
+VONAGE_API_KEY = "demo0key"
+SIGNATURE_METHOD = "md5hash"  # of the inbound webhooks, when a signature secret is set
+
+
+class SandboxSettings(Settings):
+    """The bridge's own Settings, validated as in production, but taken only from what the
+    sandbox passes: neither the environment nor a `.env` file (which may hold real
+    tokens) can leak into the demo."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+@dataclass(slots=True)
+class PhoneMessage:
+    """One bubble on the phone: a text it sent to our number, or one it received."""
+
+    id: str
+    contact: str  # the phone's own number, E.164
+    direction: str  # "sent" (phone → bridge) or "received" (bridge → phone)
+    text: str
+    at: float
+    state: str  # sent: sending, sent, refused; received: submitted, delivered, failed, ...
+    detail: str = ""
+    parts: list[str] = field(default_factory=list)  # carrier message ids of what it received
+    part_states: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Notice:
+    """Something only the demo's staff member sees: an ephemeral, a command's answer."""
+
+    id: str
+    at: float
+    kind: str  # "ephemeral", "command", "response" or "error"
+    text: str
+    blocks: list[Any] = field(default_factory=list)
+    thread_ts: str | None = None
+    command: str | None = None
+
+
+Listener = Callable[[str, dict[str, Any]], None]
