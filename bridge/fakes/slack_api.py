@@ -254,13 +254,14 @@ class FakeSlack(SlackMethods):
         return next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
 
     async def post_as_user(
-        self, channel: str, user: str, text: str, thread_ts: str | None = None
+        self, channel: str, user: str, text: str, thread_ts: str | None = None, *, ts: str = ""
     ) -> Params:
-        """Store a message a person typed (the demo UI does this) and tell listeners.
+        """Store a message a person typed (the demo UI does this) and tell listeners; `ts`
+        places it at a given moment (a message from before the fake started).
 
         The caller still has to deliver the matching `message_event` to the bridge.
         """
-        msg = {"type": "message", "user": user, "text": text, "ts": self._next_ts()}
+        msg = {"type": "message", "user": user, "text": text, "ts": ts or self._next_ts()}
         msg |= {"team": self.team_id, "client_msg_id": str(uuid.uuid4())}
         self._store(channel, msg, thread_ts)
         await self._notify("posted", msg)

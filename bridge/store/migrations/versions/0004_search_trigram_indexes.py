@@ -15,7 +15,8 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# name, table, indexed expression: what `Repository.search_cases` matches with LIKE '%x%'.
+# name, table, indexed expression: what `SqlCases.search` (store/cases.py) matches with
+# LIKE '%x%'.
 _INDEXES = (
     ("ix_contacts_name_trgm", "contacts", "lower(name)"),
     ("ix_contacts_email_trgm", "contacts", "lower(email)"),

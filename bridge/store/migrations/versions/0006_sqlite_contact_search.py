@@ -14,8 +14,8 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-# Kept in step with contacts and contact_numbers by triggers; `Repository.search_cases`
-# reads it on SQLite (PostgreSQL has its trigram indexes from 0004).
+# Kept in step with contacts and contact_numbers by triggers; `SqlCases.search`
+# (store/cases.py) reads it on SQLite (PostgreSQL has its trigram indexes from 0004).
 _TABLE = "contact_search"
 
 
