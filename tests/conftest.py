@@ -52,7 +52,9 @@ ADMIN = "U0ADMIN"  # a workspace admin, who may change the chat settings
 # One Redis database per test worker (pytest-xdist's gw0, gw1, …), so that a test clearing
 # its database never touches another worker's keys.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 8}")
+# Each test worker has a database of its own on the Redis server (tests flush theirs).
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_URL = f"{REDIS_SERVER}/{15 - _WORKER % 8}"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
