@@ -23,6 +23,7 @@ from bridge.domain.values import ChannelId
 from bridge.errors import ConfigError, SendError
 from bridge.jobs.context import JobContext
 from bridge.jobs.registry import job_handlers
+from bridge.jobs.router import Routed, Router
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
 from bridge.routing.notices import job_settled
@@ -36,9 +37,10 @@ from bridge.sms.client import VonageClient
 from bridge.sms.http import VonageWebhooks
 from bridge.sms.sender import VonageSender, vonage_auth
 from bridge.store.checks import sqlite_unwritable
-from bridge.store.coordination import LocalPauses, LocalRateLimiter, Wakeups
+from bridge.store.coordination import INBOX_CHANNEL, LocalPauses, LocalRateLimiter, Wakeups
 from bridge.store.db import Database, migrate, schema_behind
 from bridge.store.dispatcher import Dispatcher, RetryPolicy
+from bridge.store.inbox import InboxWriter
 from bridge.store.outbox import ClaimedJob, Outbox
 from bridge.store.redis_link import (
     RedisLink,
@@ -66,6 +68,9 @@ class Bridge:
     store: Store
     outbox: Outbox
     dispatcher: Dispatcher
+    router: Router
+    intake: InboxWriter
+    arrivals: Wakeups
     bolt: AsyncApp
     gatekeeper: Gatekeeper
     seen: SeenOnce
@@ -78,6 +83,7 @@ class Bridge:
     tasks: TaskKeeper
     clock: Clock
     _dispatching: asyncio.Task[None] | None = None
+    _routing: asyncio.Task[None] | None = None
 
     async def start_background(self) -> None:
         if self.db.dialect == "sqlite" or not self.settings.redis_url:
@@ -86,17 +92,23 @@ class Bridge:
             if released:
                 log.info("resuming %s outbox job(s) interrupted by the last stop", released)
         self._dispatching = self.tasks.spawn(self.dispatcher.run(), name="outbox-dispatcher")
+        self._routing = self.tasks.spawn(self.router.run(), name="inbox-router")
         self.tasks.spawn(self.book.keep_current(), name="chat-settings-reload")
         if self.redis is not None:
             self.tasks.spawn(self.wakeups.listen(), name="outbox-wakeups")
+            self.tasks.spawn(self.arrivals.listen(), name="inbox-wakeups")
             self.tasks.spawn(self.redis.watch(), name="redis-watch")
 
     async def close(self, *, grace: float = 10.0) -> None:
-        """Stop taking jobs, let the ones in hand finish (up to `grace` seconds), close."""
+        """Keep what webhooks brought, stop routing and taking jobs, let the ones in hand
+        finish (up to `grace` seconds), close."""
+        await self.intake.close()
+        self.router.stop()
         self.dispatcher.stop()
-        if self._dispatching is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._dispatching), grace)
+        for running in (self._routing, self._dispatching):
+            if running is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(running), grace)
         await self.tasks.cancel_all()
         await self.slack_session.close()
         if self.redis is not None:
@@ -167,6 +179,14 @@ async def build_bridge(
     wakeups = Wakeups(dispatcher.notify, shared, tasks=tasks)
     store.on_enqueued(wakeups.committed)
     outbox.on_revived(wakeups.committed)
+
+    def routed(done: Routed) -> None:
+        metrics.messages_in.inc(done.texts)
+
+    router = Router(store, book, clock, on_routed=routed)
+    shared_arrivals = RedisWakeups(redis, router.notify, channel=INBOX_CHANNEL) if redis else None
+    arrivals = Wakeups(router.notify, shared_arrivals, tasks=tasks)
+    intake = InboxWriter(db, on_committed=arrivals.committed)
     gatekeeper = Gatekeeper(client, lambda: book.inbox.all_channels)
     bolt = build_bolt_app(
         client=client,
@@ -183,6 +203,9 @@ async def build_bridge(
         store=store,
         outbox=outbox,
         dispatcher=dispatcher,
+        router=router,
+        intake=intake,
+        arrivals=arrivals,
         bolt=bolt,
         gatekeeper=gatekeeper,
         seen=seen,
@@ -285,9 +308,8 @@ def chat_settings_defaults(settings: Settings) -> ChatSettings:
 def build_web_app(bridge: Bridge) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     webhooks = VonageWebhooks(
-        units=bridge.store,
+        intake=bridge.intake,
         metrics=bridge.metrics,
-        book=bridge.book,
         signature_secret=bridge.settings.vonage_signature_secret,
         signature_method=bridge.settings.vonage_signature_method,
         seen=bridge.seen,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from pydantic import ValidationError
 
 from bridge.config import OfflineSettings, describe
-from bridge.errors import BridgeError, InvalidInput
+from bridge.errors import BridgeError, InvalidInput, StoreUnavailable
 
 if TYPE_CHECKING:
     from bridge.routing.contacts_import import ImportReport, ParsedFile
@@ -80,7 +80,7 @@ def contacts(args: argparse.Namespace) -> int:
         return 2
     try:
         report = asyncio.run(_store_contacts(settings.database_url, parsed))
-    except (OSError, SQLAlchemyError) as exc:
+    except (OSError, SQLAlchemyError, StoreUnavailable) as exc:
         hint = "" if settings.database_url.startswith("sqlite") else " (run `migrate` first?)"
         _database_error(exc, hint)
         return 2
@@ -154,7 +154,7 @@ def jobs(args: argparse.Namespace) -> int:
             print("\n".join(asyncio.run(_job_lines(settings.database_url, dead_only=args.dead))))
             return 0
         revived = asyncio.run(_revive(settings, None if args.dead else args.ids))
-    except (OSError, SQLAlchemyError) as exc:
+    except (OSError, SQLAlchemyError, StoreUnavailable) as exc:
         _database_error(exc, " (run `migrate` first?)")
         return 2
     print(f"smschat-bridge: {revived} job(s) put back")
@@ -262,7 +262,7 @@ def export(args: argparse.Namespace) -> int:
         # The reader stopped early (`| head`): as Python's docs advise, quietly stop writing.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (OSError, SQLAlchemyError) as exc:
+    except (OSError, SQLAlchemyError, StoreUnavailable) as exc:
         _database_error(exc, " (run `migrate` first?)")
         return 2
     print(f"smschat-bridge: exported {count} message(s)", file=sys.stderr)

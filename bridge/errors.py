@@ -11,6 +11,10 @@ class ConfigError(BridgeError):
     """A setting is missing or invalid; the message names the variable."""
 
 
+class StoreUnavailable(BridgeError):
+    """The store could not be reached or could not take the work now; try again later."""
+
+
 class InvalidInput(BridgeError):
     """Input from outside (webhook, command, file) that we refuse, with a reason for the sender."""
 

@@ -39,7 +39,7 @@ from bridge.fakes.slack_payloads import (
 from bridge.fakes.views import home_opened_event, submitted_state
 from bridge.store.db import Database, migrate
 from bridge.store.dispatcher import RetryPolicy
-from bridge.store.models import Base, OutboxJob
+from bridge.store.models import Base, InboxEventRow, OutboxJob
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"
@@ -266,12 +266,31 @@ class LiveBridge:
     async def vonage_webhook(
         self, path: str, params: dict[str, Any], *, as_: str = "form", headers: dict | None = None
     ) -> aiohttp.ClientResponse:
+        """Post a Vonage webhook; once it is answered 200, wait until the router took it."""
         url = f"{self.url}{path}"
         if as_ == "get":
-            return await self.http.get(f"{url}?{urlencode(params)}", headers=headers)
-        if as_ == "json":
-            return await self.http.post(url, json=params, headers=headers)
-        return await self.http.post(url, data=params, headers=headers)
+            response = await self.http.get(f"{url}?{urlencode(params)}", headers=headers)
+        elif as_ == "json":
+            response = await self.http.post(url, json=params, headers=headers)
+        else:
+            response = await self.http.post(url, data=params, headers=headers)
+        if response.status == 200:
+            await self.routed()
+        return response
+
+    async def routed(self) -> None:
+        """Wait (at most 10 s) until the router decided about every event the inbox kept."""
+        async with asyncio.timeout(10):
+            while await self._arriving():  # noqa: ASYNC110 (the store is what we wait on)
+                await asyncio.sleep(0.01)
+
+    async def _arriving(self) -> int:
+        async with self.bridge.db.reading() as session:
+            return await session.scalar(
+                select(func.count())
+                .select_from(InboxEventRow)
+                .where(InboxEventRow.status == "pending")
+            )
 
     async def slack_event(
         self,
@@ -326,7 +345,7 @@ class LiveBridge:
     async def drained(self) -> None:
         """Wait (at most 10 s) until no outbox job is due or running."""
         async with asyncio.timeout(10):
-            while await self._busy():  # noqa: ASYNC110 (the store is what we wait on)
+            while await self._arriving() or await self._busy():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
 
     async def _busy(self) -> int:

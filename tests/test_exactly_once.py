@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.events import receipt_event
 from bridge.domain.values import MessageStatus
 from bridge.errors import SendError
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
@@ -29,12 +30,20 @@ from bridge.fakes.vonage_payloads import (
     sms_inbound_params,
     sms_receipt_params,
 )
-from bridge.jobs.sms_sends import RECEIPT_WAIT
+from bridge.jobs.sms_sends import RECEIPT_POLL_SECONDS, RECEIPT_WAIT
 from bridge.slack.poster import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE
 from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database
 from bridge.store.dispatcher import Dispatcher
-from bridge.store.models import Case, CaseMessage, EarlyReceipt, Message, OutboxJob
+from bridge.store.inbox import InboxWriter
+from bridge.store.models import (
+    Case,
+    CaseMessage,
+    EarlyReceipt,
+    InboxEventRow,
+    Message,
+    OutboxJob,
+)
 from bridge.store.outbox import ClaimedJob, Outbox
 from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, bridge_env
@@ -233,6 +242,48 @@ async def test_a_send_that_never_left_is_sent_once_after_the_receipt_wait(
     assert send.text.startswith("See you then")
     assert send.client_ref not in (None, started_ref)
     assert (await staff_text(db)).status == MessageStatus.SUBMITTED
+
+
+async def test_a_receipt_kept_but_not_yet_routed_is_waited_for_past_the_receipt_wait(
+    doomed, start_live, fake_slack: FakeSlack, fake_vonage: FakeVonage, tls: TestTls, db: Database
+) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("holding one inbox row back from the router needs PostgreSQL's row locks")
+    async with vonage_holder(fake_vonage, tls, reach_target=True) as holder:
+        first = await doomed(VONAGE_REST_HOST=holder.host, VONAGE_API_HOST=holder.host)
+        await text_in(first.url, "Can I book for Friday?", "0E000012")
+        await fake_slack.wait_for("chat.postMessage", count=2)
+        [header] = fake_slack.messages(INBOX)
+        holder.armed = True
+        await staff_reply(first.url, fake_slack, header["ts"], "Yes, Friday is fine")
+        [send] = await fake_vonage.wait_for_sends(1)
+        await first.kill()
+    # Its receipt reached an instance that kept it and died before routing it.
+    params = sms_receipt_params(
+        message_id=send.message_ids[0],
+        msisdn=CONTACT,
+        to=OUR_NUMBER.removeprefix("+"),
+        status="delivered",
+        client_ref=send.client_ref,
+    )
+    writer = InboxWriter(db)
+    await writer.keep(receipt_event(parse_receipt(params), at=ShiftedClock().now()))
+    clock = ShiftedClock()
+    clock.advance(RECEIPT_WAIT)
+    async with db.transaction() as holding:
+        # Locked, the router passes over the receipt; the send job still sees it waiting.
+        await holding.execute(select(InboxEventRow).with_for_update())
+        second = await start_live(clock=clock)
+        await asyncio.sleep(2 * RECEIPT_POLL_SECONDS + 1)
+        assert len(fake_vonage.sends) == 1
+    await second.drained()
+
+    assert len(fake_vonage.sends) == 1
+    reply = await staff_text(db)
+    assert (reply.status, reply.provider_message_id) == (
+        MessageStatus.DELIVERED,
+        send.message_ids[0],
+    )
 
 
 class Recording:

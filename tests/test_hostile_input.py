@@ -40,11 +40,13 @@ US = OUR_NUMBER.removeprefix("+")
 
 
 async def stored_texts(live: LiveBridge) -> list[str]:
+    await live.routed()
     async with live.bridge.db.reading() as session:
         return list(await session.scalars(select(Message.text).order_by(Message.id)))
 
 
 async def message_count(live: LiveBridge) -> int:
+    await live.routed()
     async with live.bridge.db.reading() as session:
         return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
 

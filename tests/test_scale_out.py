@@ -30,7 +30,7 @@ from bridge.fakes.slack_payloads import event_callback_body, message_event, slac
 from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.slack.poster import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
-from bridge.store.models import Case, OutboxJob
+from bridge.store.models import Case, InboxEventRow, OutboxJob
 from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import (
     REDIS_URL,
@@ -142,11 +142,13 @@ async def thread_of(db: Database, contact: str) -> tuple[str, str]:
 
 
 async def outbox_settled(db: Database) -> bool:
+    """Every kept event routed and every job it made done."""
     async with db.reading() as session:
         busy = await session.scalar(
             select(func.count()).where(OutboxJob.status.in_(["pending", "running"]))
         )
-    return busy == 0
+        arriving = await session.scalar(select(func.count()).select_from(InboxEventRow))
+    return busy == 0 and arriving == 0
 
 
 async def test_two_instances_one_killed_mid_call_deliver_everything_exactly_once_in_order(

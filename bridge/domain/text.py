@@ -39,11 +39,13 @@ def split_edges(text: str) -> tuple[int | None, str, int | None]:
     return head, storable(middle), tail
 
 
+def with_edges(head: int | None, middle: str, tail: int | None) -> str:
+    """What `split_edges` took apart, whole again: the halves stay halves."""
+    return "".join(
+        [chr(head) if head is not None else "", middle, chr(tail) if tail is not None else ""]
+    )
+
+
 def join_parts(parts: list[tuple[int | None, str, int | None]]) -> str:
     """The text of parts in order, each cut surrogate pair made whole again."""
-    pieces: list[str] = []
-    for head, middle, tail in parts:
-        pieces.extend(chr(unit) for unit in (head,) if unit is not None)
-        pieces.append(middle)
-        pieces.extend(chr(unit) for unit in (tail,) if unit is not None)
-    return storable("".join(pieces))
+    return storable("".join(with_edges(*part) for part in parts))

@@ -4,8 +4,9 @@
 2. A send started earlier but never recorded (its instance died mid-call, or the call
    got no answer) may have reached the carrier. Its client-ref was committed before the
    call, and the carrier's receipts carry it back: wait up to `RECEIPT_WAIT` after that
-   send started for a receipt naming the ref, and record the send from it. No receipt:
-   nothing went out under that ref, or its receipts are later than the wait; send again.
+   send started for a receipt naming the ref (and for as long as the inbox holds one not
+   yet routed), and record the send from it. No receipt: nothing went out under that
+   ref, or its receipts are later than the wait; send again.
 3. Render a staff reply as SMS text (the bridge's own texts go as written), measure it,
    and refuse what must not go (opted out, empty, too long), telling its author.
 4. Commit a fresh client-ref and the moment, then make exactly one call. The HTTP client
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bridge import texts
+from bridge.domain.events import send_conversation
 from bridge.domain.numbers import format_number
 from bridge.domain.records import MessageRecord
 from bridge.domain.segments import SmsMeasure, measure, normalize_typography
@@ -118,7 +120,10 @@ class SendText(JobHandler[SendSms]):
                     await self._record_sent(unit, message, await unit.sends.early_ids(ref))
                 log.info("text %s went out before an interruption; recorded", message.id)
                 return True
-            if clock.now() >= started_at + RECEIPT_WAIT:
+            # A receipt kept by the inbox but not yet routed is proof enough to wait on.
+            async with units.reading() as unit:
+                arriving = await unit.arrivals.waiting_in(send_conversation(ref))
+            if not arriving and clock.now() >= started_at + RECEIPT_WAIT:
                 log.warning(
                     "no receipt for the interrupted send of text %s; sending again", message.id
                 )

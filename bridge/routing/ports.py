@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bridge.domain.contacts import ContactDetails
+from bridge.domain.events import InboxEvent
 from bridge.domain.records import (
     CaseFilter,
     CaseRecord,
@@ -313,6 +314,25 @@ class Reports(Protocol):
         """Every message made in [since, until), oldest first, a row at a time."""
 
 
+class Arrivals(Protocol):
+    async def claim(self, most: int) -> list[tuple[int, InboxEvent]]:
+        """Up to `most` events to route, oldest first, each conversation's in order."""
+
+    async def routed(self, event_ids: Sequence[int]) -> None:
+        """These events are decided: the inbox lets them go."""
+
+    async def failed(self, event_id: int, error: str) -> None:
+        """This event cannot be routed: it is set aside with why."""
+
+    async def waiting_in(self, conversation: str) -> bool:
+        """Whether events of this conversation are kept and not yet routed."""
+
+
+class EventIntake(Protocol):
+    async def keep(self, event: InboxEvent) -> None:
+        """Return once the event is durable (a repeat of one kept before is kept once)."""
+
+
 class Unit(Protocol):
     """One transaction's view of the store, by concern."""
 
@@ -328,6 +348,7 @@ class Unit(Protocol):
     jobs: Jobs
     chat_settings: ChatSettingsStore
     reports: Reports
+    arrivals: Arrivals
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         """Serialise decisions about one conversation, across instances, until commit."""

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bridge import texts
 from bridge.clock import Clock
 from bridge.domain.values import AgentReply, ChannelId, SlackTs, UserId
-from bridge.errors import InvalidInput
+from bridge.errors import InvalidInput, StoreUnavailable
 from bridge.metrics import Metrics
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.ports import Units
@@ -48,7 +48,14 @@ SLASH_COMMANDS = (COMMAND,)
 MESSAGE_SHORTCUTS = (MOVE_SHORTCUT,)
 
 # Failures that say the store or Slack is unreachable now: worth Slack's retry.
-_PASSING = (SQLAlchemyError, SlackApiError, SlackClientError, OSError, TimeoutError)
+_PASSING = (
+    SQLAlchemyError,
+    StoreUnavailable,
+    SlackApiError,
+    SlackClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 def build_bolt_app(

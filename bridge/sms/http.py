@@ -19,12 +19,10 @@ from pydantic import SecretStr
 
 from bridge.clock import Clock
 from bridge.config import SignatureMethod
+from bridge.domain.events import inbound_event, receipt_event
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
-from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.inbound import accept_inbound
-from bridge.routing.ports import SeenOnce, Units
-from bridge.routing.receipts import accept_receipt
+from bridge.routing.ports import EventIntake, SeenOnce
 from bridge.sms.requests import WebhookRequest, body_params, form_params, webhook_params
 from bridge.sms.signatures import JWT_VALIDITY_SECONDS, verify_messages_jwt, verify_sms_signature
 from bridge.sms.webhooks import parse_inbound, parse_receipt
@@ -40,41 +38,31 @@ class VonageWebhooks:
     def __init__(
         self,
         *,
-        units: Units,
+        intake: EventIntake,
         metrics: Metrics,
-        book: SettingsBook,
         signature_secret: SecretStr | None,
         signature_method: SignatureMethod,
         seen: SeenOnce,
         clock: Clock,
     ) -> None:
         self.clock = clock
-        self.units = units
+        self.intake = intake
         self.metrics = metrics
-        self.book = book
         self.signature_secret = signature_secret
         self.signature_method = signature_method
         self.seen = seen
 
     async def inbound(self, request: web.Request) -> web.Response:
-        async def store_inbound(params: dict[str, Any]) -> None:
-            sms = parse_inbound(params)
-            async with self.units.unit() as unit:
-                result = await accept_inbound(
-                    unit, sms, inbox=self.book.inbox, rules=self.book.rules, now=self.clock.now()
-                )
-            if not result.duplicate:
-                self.metrics.messages_in.inc()
+        async def keep_inbound(params: dict[str, Any]) -> None:
+            await self.intake.keep(inbound_event(parse_inbound(params), at=self.clock.now()))
 
-        return await self._handle(request, "inbound", store_inbound)
+        return await self._handle(request, "inbound", keep_inbound)
 
     async def status(self, request: web.Request) -> web.Response:
-        async def store_receipt(params: dict[str, Any]) -> None:
-            receipt = parse_receipt(params)
-            async with self.units.unit() as unit:
-                await accept_receipt(unit, receipt, rules=self.book.rules)
+        async def keep_receipt(params: dict[str, Any]) -> None:
+            await self.intake.keep(receipt_event(parse_receipt(params), at=self.clock.now()))
 
-        return await self._handle(request, "status", store_receipt)
+        return await self._handle(request, "status", keep_receipt)
 
     async def _handle(
         self,
@@ -85,8 +73,17 @@ class VonageWebhooks:
         if request.method not in ("GET", "POST"):
             return web.Response(status=405, headers={"Allow": "GET, POST"})
         try:
-            params = await self.verified_params(await neutral_request(request))
-            await accept(params)
+            params, token = await self.verified_params(await neutral_request(request))
+            try:
+                await accept(params)
+            except Exception:
+                # Not kept (the store is away): the carrier's retry must not be a replay.
+                if token is not None:
+                    try:
+                        await self.seen.forget(token)
+                    except Exception as exc:
+                        log.warning("could not let a signed webhook in again: %s", exc)
+                raise
         except InvalidInput as refused:
             self.metrics.webhooks_refused.labels(str(refused.status)).inc()
             log.warning(
@@ -95,14 +92,15 @@ class VonageWebhooks:
             return web.json_response({"error": refused.reason}, status=refused.status)
         return web.Response(status=200)
 
-    async def verified_params(self, request: WebhookRequest) -> dict[str, Any]:
-        """The parameters a request may be taken by, once it proved where it came from.
+    async def verified_params(self, request: WebhookRequest) -> tuple[dict[str, Any], str | None]:
+        """The parameters a request may be taken by, once it proved where it came from, and
+        the token it was accepted by (a JWT is accepted once).
 
         Raises `InvalidInput` (401 for a signature, 400 for a shape) otherwise.
         """
         secret = self.signature_secret
         if secret is None:
-            return webhook_params(request)  # unsigned mode: the start-up log warned
+            return webhook_params(request), None  # unsigned mode: the start-up log warned
         authorization = request.headers.get(AUTHORIZATION)
         if authorization is not None:
             if request.query:
@@ -113,9 +111,10 @@ class VonageWebhooks:
             token = verify_messages_jwt(
                 authorization, request.body, secret=secret.get_secret_value(), now=time.time()
             )
-            if not await self.seen.first_time(f"vonage-jwt:{token}", ttl=JWT_VALIDITY_SECONDS):
+            seen_as = f"vonage-jwt:{token}"
+            if not await self.seen.first_time(seen_as, ttl=JWT_VALIDITY_SECONDS):
                 raise InvalidInput("this signed webhook was already accepted", status=401)
-            return body_params(request)
+            return body_params(request), seen_as
         params = webhook_params(request)
         verify_sms_signature(
             {k: str(v) for k, v in params.items()},
@@ -123,7 +122,7 @@ class VonageWebhooks:
             method=self.signature_method,
             now=time.time(),
         )
-        return params
+        return params, None
 
 
 async def neutral_request(request: web.Request) -> WebhookRequest:

@@ -20,6 +20,7 @@ from bridge.tasks import TaskKeeper
 log = logging.getLogger(__name__)
 
 WAKEUP_CHANNEL = "smschat:outbox"
+INBOX_CHANNEL = "smschat:inbox"
 
 
 class RateLimiter(Protocol):
@@ -50,7 +51,7 @@ class SharedWakeups(Protocol):
 
 
 class Wakeups:
-    """Tells every instance's dispatcher that work was committed."""
+    """Tells this instance, and through Redis every other, that work was committed."""
 
     def __init__(
         self,

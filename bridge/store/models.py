@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -265,6 +266,29 @@ class InboundPart(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Assembled parts stay as the record of their carrier ids, so a late repeat is known.
     assembled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class InboxEventRow(Base):
+    """What a webhook brought, durable before its answer, routed (and deleted) after: a
+    repeat shares its `key` and is kept once; a `conversation`'s events go in id order."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        Index("ix_inbox_events_status_id", "status", "id"),
+        Index("ix_inbox_events_conversation_id", "conversation", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    conversation: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxJob(Base):

@@ -173,15 +173,22 @@ async def _nothing() -> None:
 
 
 class RedisWakeups:
-    """Tells every instance's dispatcher that work was committed, through pub/sub."""
+    """Tells every instance that work was committed (jobs, or inbox events), through pub/sub."""
 
-    def __init__(self, link: RedisLink, notify_local: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        link: RedisLink,
+        notify_local: Callable[[int], None],
+        *,
+        channel: str = WAKEUP_CHANNEL,
+    ) -> None:
         self._link = link
         self._notify_local = notify_local
+        self._channel = channel
 
     async def publish(self) -> None:
         # A lost wake-up costs only latency: the dispatchers also look when work is due.
-        await self._link.call(lambda: self._link.redis.publish(WAKEUP_CHANNEL, b"1"), _nothing)
+        await self._link.call(lambda: self._link.redis.publish(self._channel, b"1"), _nothing)
 
     async def listen(self) -> None:
         """Wake this instance when another commits work; subscribe again after Redis was
@@ -190,7 +197,7 @@ class RedisWakeups:
             await self._link.back()
             pubsub = self._link.redis.pubsub()
             try:
-                await pubsub.subscribe(WAKEUP_CHANNEL)
+                await pubsub.subscribe(self._channel)
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         self._notify_local(1)

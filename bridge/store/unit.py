@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.clock import Clock, SystemClock
+from bridge.errors import StoreUnavailable
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
 from bridge.store.db import Database
+from bridge.store.inbox import SqlInbox
 from bridge.store.jobs import SqlJobs
 from bridge.store.messages import SqlMessages, SqlReads
 from bridge.store.opt_outs import SqlOptOuts
@@ -39,6 +42,7 @@ class SqlUnit:
         self.jobs = SqlJobs(session, now)
         self.chat_settings = SqlChatSettings(session)
         self.reports = SqlReports(session)
+        self.arrivals = SqlInbox(session)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")
@@ -61,9 +65,10 @@ class Store:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
-        async with self.db.transaction() as session:
-            unit = SqlUnit(session, self.clock)
-            yield unit
+        with _unavailable_as_such():
+            async with self.db.transaction() as session:
+                unit = SqlUnit(session, self.clock)
+                yield unit
         if unit.jobs.added:
             for listener in self._listeners:
                 listener(unit.jobs.added)
@@ -71,5 +76,17 @@ class Store:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlUnit]:
         """A unit for reads only (on SQLite it does not take the write lock)."""
-        async with self.db.reading() as session:
-            yield SqlUnit(session, self.clock)
+        with _unavailable_as_such():
+            async with self.db.reading() as session:
+                yield SqlUnit(session, self.clock)
+
+
+@contextmanager
+def _unavailable_as_such() -> Iterator[None]:
+    """A store that cannot be reached (or is locked, or lost its connection) says so as
+    `StoreUnavailable`: worth trying again later, unlike a bug."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreUnavailable(f"the store is unavailable: {said}") from exc

@@ -1,0 +1,104 @@
+"""What the webhooks take in, kept in the inbox until the router decides about it.
+
+A webhook is answered once its event is durable; routing happens after, in batches. Each
+event names its conversation (events of one conversation are routed in the order the inbox
+took them) and a key that its repeats share (a carrier's retry of the same webhook).
+The payload is JSON a store can hold: a text's cut surrogate halves travel as code units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bridge.domain.text import split_edges, with_edges
+from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus, PhoneNumber
+
+SMS_INBOUND = "sms.inbound"
+SMS_STATUS = "sms.status"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    kind: str
+    key: str
+    conversation: str
+    payload: dict[str, Any]
+    received_at: datetime  # when the inbox took it: the moment rules about hours apply to
+
+
+def inbound_event(sms: InboundSms, *, at: datetime) -> InboxEvent:
+    head, text, tail = split_edges(sms.text)
+    part = sms.part
+    return InboxEvent(
+        kind=SMS_INBOUND,
+        key=f"{SMS_INBOUND}|{sms.provider_message_id}",
+        conversation=f"{sms.sender}|{sms.recipient}",
+        payload={
+            "id": sms.provider_message_id,
+            "from": sms.sender,
+            "to": sms.recipient,
+            "text": text,
+            "head": head,
+            "tail": tail,
+            "at": sms.received_at.isoformat(),
+            "part": [part.ref, part.total, part.number] if part else None,
+        },
+        received_at=at,
+    )
+
+
+def inbound_of(event: InboxEvent) -> InboundSms:
+    p = event.payload
+    part = p["part"]
+    return InboundSms(
+        provider_message_id=p["id"],
+        sender=PhoneNumber(p["from"]),
+        recipient=PhoneNumber(p["to"]),
+        text=with_edges(p["head"], p["text"], p["tail"]),
+        received_at=datetime.fromisoformat(p["at"]),
+        part=ConcatPart(part[0], part[1], part[2]) if part else None,
+    )
+
+
+def receipt_event(receipt: DeliveryReceipt, *, at: datetime) -> InboxEvent:
+    return InboxEvent(
+        kind=SMS_STATUS,
+        # A repeat of the same word on the same part changes nothing: one is enough.
+        key=f"{SMS_STATUS}|{receipt.provider_message_id}|{receipt.status}",
+        conversation=receipt_conversation(receipt),
+        payload={
+            "id": receipt.provider_message_id,
+            "status": receipt.status.value,
+            "code": receipt.error_code,
+            "error": receipt.error_text,
+            "blocked": receipt.recipient_blocked,
+            "ref": receipt.client_ref,
+        },
+        received_at=at,
+    )
+
+
+def receipt_conversation(receipt: DeliveryReceipt) -> str:
+    """The receipts of one send (every part's) are one conversation, named by its client-ref:
+    a send interrupted before its answer looks there for receipts not yet routed."""
+    if receipt.client_ref:
+        return send_conversation(receipt.client_ref)
+    return f"receipt|{receipt.provider_message_id}"
+
+
+def send_conversation(client_ref: str) -> str:
+    return f"send|{client_ref}"
+
+
+def receipt_of(event: InboxEvent) -> DeliveryReceipt:
+    p = event.payload
+    return DeliveryReceipt(
+        provider_message_id=p["id"],
+        status=MessageStatus(p["status"]),
+        error_code=p["code"],
+        error_text=p["error"],
+        recipient_blocked=p["blocked"],
+        client_ref=p["ref"],
+    )

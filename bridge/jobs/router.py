@@ -1,0 +1,131 @@
+"""The router: takes the inbox's events in the order it kept them and decides about them,
+many in one transaction, off the webhooks' path.
+
+An event and what it decides (cases, messages, outbox jobs) commit together, and the event
+leaves the inbox in that same commit: a crash before it leaves the event to route again,
+never twice. On several instances each takes a batch no other holds, each conversation's
+events in order (bridge/store/inbox.py). An event whose routing fails for a reason other
+than the store being away is set aside, logged, and the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bridge.clock import Clock
+from bridge.domain.events import SMS_INBOUND, SMS_STATUS, InboxEvent, inbound_of, receipt_of
+from bridge.errors import StoreUnavailable
+from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.inbound import InboundResult, accept_inbound
+from bridge.routing.ports import Unit, Units
+from bridge.routing.receipts import accept_receipt
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # events routed in one transaction at most
+STORE_AWAY_SECONDS = 1.0  # how long to wait before trying a store that was away again
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """What one batch did: events routed, of which new texts."""
+
+    events: int = 0
+    texts: int = 0
+
+
+class Router:
+    def __init__(
+        self,
+        units: Units,
+        book: SettingsBook,
+        clock: Clock,
+        *,
+        batch: int = BATCH,
+        max_idle: float = 5.0,
+        on_routed: Callable[[Routed], None] | None = None,
+    ) -> None:
+        self.units = units
+        self.book = book
+        self.clock = clock
+        self.batch = batch
+        # Without Redis nothing tells this instance of events another instance kept.
+        self.max_idle = max_idle
+        self.on_routed = on_routed
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._careful = 0  # after a batch failed: this many events one at a time
+
+    def notify(self, events: int = 1) -> None:
+        """Events were kept: route them."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                routed = await self.route_some()
+            except StoreUnavailable as exc:
+                log.warning("router waiting for the store: %s", exc)
+                await asyncio.sleep(STORE_AWAY_SECONDS)
+                continue
+            if routed.events:
+                if self.on_routed is not None:
+                    self.on_routed(routed)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.max_idle)
+
+    async def route_some(self) -> Routed:
+        """Route the next batch (one event while being careful); what it did."""
+        most = 1 if self._careful else self.batch
+        claimed: list[tuple[int, InboxEvent]] = []
+        try:
+            async with self.units.unit() as unit:
+                claimed = await unit.arrivals.claim(most)
+                texts = 0
+                for _event_id, event in claimed:
+                    texts += await self._route(unit, event)
+                await unit.arrivals.routed([event_id for event_id, _ in claimed])
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if most > 1 or not claimed:
+                log.exception("inbox events failed to route; routing them one at a time")
+                self._careful = len(claimed)
+                return Routed()
+            await self._set_aside(*claimed[0], exc)
+            return Routed(events=1)
+        self._careful = max(0, self._careful - len(claimed))
+        return Routed(events=len(claimed), texts=texts)
+
+    async def _route(self, unit: Unit, event: InboxEvent) -> int:
+        """Decide about one event; 1 when it is a text not seen before."""
+        if event.kind == SMS_INBOUND:
+            result: InboundResult = await accept_inbound(
+                unit,
+                inbound_of(event),
+                inbox=self.book.inbox,
+                rules=self.book.rules,
+                now=event.received_at,
+            )
+            return 0 if result.duplicate else 1
+        if event.kind == SMS_STATUS:
+            await accept_receipt(unit, receipt_of(event), rules=self.book.rules)
+            return 0
+        raise ValueError(f"no route for inbox events of kind {event.kind!r}")
+
+    async def _set_aside(self, event_id: int, event: InboxEvent, error: Exception) -> None:
+        """An event that cannot be routed is kept aside, with why; the others go on."""
+        async with self.units.unit() as unit:
+            await unit.arrivals.failed(event_id, f"{type(error).__name__}: {error}")
+        log.error("inbox event %s (%s) set aside", event_id, event.kind, exc_info=error)
+        self._careful = max(0, self._careful - 1)
