@@ -83,13 +83,13 @@ async def test_a_text_from_the_phone_and_a_reply_from_the_inbox(demo: Demo, tmp_
             await expect(alice.locator(".replies .msg.via-sms")).to_have_count(2)
 
             # Bruno texts from the phone; a case opens in the inbox with his text in its thread.
-            await page.select_option("#contact-select", label="Bruno Costa · +44 7700 900456")
+            await page.select_option("#contact-select", label="Bruno Costa · +44 7400 900456")
             await page.fill("#phone-text", "Hello, can I move my appointment to Friday?")
             await page.click("#phone-send")
             sent = page.locator("#phone-feed .bubble.sent", has_text="move my appointment")
             await expect(sent.locator(".state")).to_have_text("Sent")
-            case = page.locator(".case", has_text="+44 7700 900456")
-            await expect(case.locator(".bk-header")).to_have_text("#2 · +44 7700 900456")
+            case = page.locator(".case", has_text="+44 7400 900456")
+            await expect(case.locator(".bk-header")).to_have_text("#2 · +44 7400 900456")
             await expect(case.locator(".bk-fields")).to_contain_text("open")
             contact_text = case.locator(".replies .msg.via-sms")
             await expect(contact_text.locator(".author")).to_have_text("SMS Chat")

@@ -22,7 +22,7 @@ from bridge.sandbox.server import Demo, DemoOptions
 from bridge.sandbox.wire import split_sms
 from bridge.sandbox.world import INBOX_CHANNEL, Sandbox
 
-CONTACT = "+447700900555"
+CONTACT = "+447400900555"
 REF_TAG = r"( \(#\d+\))?"  # the bridge may end a reply with its case's #ref
 Event = tuple[str, dict[str, Any]]
 
@@ -112,7 +112,7 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
         http,
         demo,
         "phone/send",
-        {"contact": "+44 7700 900555", "text": "Is my prescription ready?"},
+        {"contact": "+44 7400 900555", "text": "Is my prescription ready?"},
     )
     assert status == 200
     assert body["message"] | {"id": "", "at": 0} == {
@@ -132,9 +132,9 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
     assert header["author"] == "SMS Chat" and header["is_bot"]
     kinds = [block["type"] for block in header["blocks"]]
     assert kinds[:2] == ["header", "section"]
-    assert header["blocks"][0]["text"]["text"] == "#1 · +44 7700 900555"
+    assert header["blocks"][0]["text"]["text"] == "#1 · +44 7400 900555"
     fields = " ".join(f["text"] for f in header["blocks"][1]["fields"])
-    assert "+44 7700 900000" in fields and "🟢 open" in fields
+    assert "+44 7400 900000" in fields and "🟢 open" in fields
     text = (
         await stream.wait_for(
             lambda k, d: k == "slack" and d["message"]["text"] == "Is my prescription ready?"
@@ -154,7 +154,7 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
     assert stored is not None
     assert stored["text"] == "Yes, *ready* after 2pm &amp; bring &lt;your card&gt;"
     sends = await demo.sandbox.vonage.wait_for_sends(1)
-    assert (sends[0].to, sends[0].from_) == ("447700900555", "447700900000")
+    assert (sends[0].to, sends[0].from_) == ("447400900555", "447400900000")
     assert re.fullmatch("Yes, ready after 2pm & bring <your card>" + REF_TAG, sends[0].text)
 
     # It arrives on the phone, and the delivery receipt reaches the bridge, which shows it.
@@ -179,7 +179,7 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
         ("sent", "sent"),
         ("received", "delivered"),
     ]
-    assert state["contacts"] == [] and state["our_number"] == "+447700900000"
+    assert state["contacts"] == [] and state["our_number"] == "+447400900000"
 
 
 async def test_a_staff_note_stays_in_slack(
@@ -272,7 +272,7 @@ async def test_a_button_click_reaches_the_bridge_as_a_signed_block_actions_paylo
     "path, body, error",
     [
         ("phone/send", {"contact": "12", "text": "hi"}, "international form"),
-        ("phone/send", {"contact": "+447700900000", "text": "hi"}, "bridge's own number"),
+        ("phone/send", {"contact": "+447400900000", "text": "hi"}, "bridge's own number"),
         ("phone/send", {"contact": CONTACT, "text": "  "}, "type a message"),
         ("slack/post", {"thread_ts": "1.000001", "text": "hi"}, "no such thread"),
         ("slack/post", ["not", "an", "object"], "JSON object"),

@@ -20,23 +20,21 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.fakes.slack_methods import Params, SlackApiError, SlackMethods, _decoded, _is_top_level
+from bridge.fakes.slack_methods import (
+    LISTENED,
+    Params,
+    SlackApiError,
+    SlackMethods,
+    _decoded,
+    _is_top_level,
+)
 from bridge.slack.manifest import bot_scopes
 
 log = logging.getLogger(__name__)
 
 MessageListener = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Awaited with (kind, message) after a change; kind is one of the values of
-`_LISTENED` below and `message` the stored dict (read it, do not change it)."""
-
-_LISTENED = {
-    "chat.postMessage": "posted",
-    "chat.update": "updated",
-    "chat.delete": "deleted",
-    "chat.postEphemeral": "ephemeral",
-    "reactions.add": "reaction_added",
-    "reactions.remove": "reaction_removed",
-}
+`LISTENED` (slack_methods.py) and `message` the stored dict (read it, do not change it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +96,7 @@ class FakeSlack(SlackMethods):
         self.users: dict[str, Params] = {}
         self.channels: dict[str, Params] = {}
         self.views: dict[str, Params] = {}
+        self.homes: dict[str, str] = {}  # user id -> the id of their Home tab's view
         self._messages: dict[str, list[Params]] = {}
         self._calls: list[SlackCall] = []
         self._failures: list[_Failure] = []
@@ -287,7 +286,7 @@ class FakeSlack(SlackMethods):
         async with self._changed:
             self._changed.notify_all()
         if stored is not None:
-            await self._notify(_LISTENED[method], stored)
+            await self._notify(LISTENED[method], stored)
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(self, method: str, params: Params, token: str | None) -> tuple[int, Params, dict]:

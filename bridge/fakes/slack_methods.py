@@ -13,6 +13,20 @@ from typing import Any
 
 Params = dict[str, Any]
 
+# What each method changed, as told to `FakeSlack.on_message` listeners.
+LISTENED = {
+    "chat.postMessage": "posted",
+    "chat.update": "updated",
+    "chat.delete": "deleted",
+    "chat.postEphemeral": "ephemeral",
+    "reactions.add": "reaction_added",
+    "reactions.remove": "reaction_removed",
+    "views.open": "view_opened",  # the stored view: a modal, or a Home tab as published
+    "views.push": "view_pushed",
+    "views.update": "view_updated",
+    "views.publish": "home_published",
+}
+
 
 class SlackApiError(Exception):
     """Raised by a method handler to answer {"ok": false, "error": <error>}."""
@@ -62,6 +76,8 @@ class SlackMethods:
             raise SlackApiError("user_not_found")
         msg = self._bot_message(params) | {"ts": self._next_ts(), "channel": channel}
         msg["ephemeral_to"] = params["user"]  # only told to listeners, never stored
+        if params.get("thread_ts"):  # shown in that thread, as Slack does
+            msg["thread_ts"] = str(params["thread_ts"])
         return {"message_ts": msg["ts"], "_stored": msg}
 
     def _api_chat_get_permalink(self, params: Params) -> Params:
@@ -167,7 +183,7 @@ class SlackMethods:
         stored |= {"callback_id": "", "external_id": "", "root_view_id": view_id}
         stored |= {"previous_view_id": None, "app_id": self.app_id, "bot_id": self.bot_id}
         self.views[view_id] = stored | view
-        return {"view": self.views[view_id]}
+        return {"view": self.views[view_id], "_stored": self.views[view_id]}
 
     def _api_views_open(self, params: Params) -> Params:
         if not params.get("trigger_id"):
@@ -187,9 +203,13 @@ class SlackMethods:
         return self._save_view(params, view_id)
 
     def _api_views_publish(self, params: Params) -> Params:
-        if str(params.get("user_id")) not in self.users:
+        user = str(params.get("user_id"))
+        if user not in self.users:
             raise SlackApiError("user_not_found")
-        return self._save_view(params)
+        # One Home tab per person: publishing again replaces it under the same id.
+        answer = self._save_view(params, self.homes.get(user))
+        self.homes[user] = answer["view"]["id"]
+        return answer
 
 
 def _within(ts: str, params: Params) -> bool:

@@ -13,12 +13,23 @@ from typing import Any
 
 Params = dict[str, Any]
 
+# Pickers of people and conversations: (the state's key, the element's initial key).
+_PICKED = {
+    "users_select": ("selected_user", "initial_user"),
+    "multi_users_select": ("selected_users", "initial_users"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations"),
+    "channels_select": ("selected_channel", "initial_channel"),
+    "multi_channels_select": ("selected_channels", "initial_channels"),
+}
+
 
 def submitted_state(view: Params, **changes: Any) -> Params:
     """`state.values` of `view` with `changes` typed in, by block id.
 
-    A change is a plain value: text for text, number and time inputs; the chosen value
-    (or list of values) for radio buttons, selects and checkboxes; user ids for user pickers.
+    A change is a plain value: text for text, number, date and time inputs; the chosen
+    value (or list of values) for radio buttons, selects and checkboxes; ids for user and
+    conversation pickers (a list for the multi-selects).
     """
     unknown = set(changes) - {b.get("block_id") for b in view["blocks"]}
     if unknown:
@@ -46,10 +57,13 @@ def _initial_state(element: Params) -> Params:
         return {"type": kind, "selected_options": element.get("initial_options", [])}
     if kind == "timepicker":
         return {"type": kind, "selected_time": element.get("initial_time")}
-    if kind == "users_select":
-        return {"type": kind, "selected_user": element.get("initial_user")}
-    if kind == "multi_users_select":
-        return {"type": kind, "selected_users": element.get("initial_users", [])}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": element.get("initial_date")}
+    if kind == "multi_static_select":
+        return {"type": kind, "selected_options": element.get("initial_options", [])}
+    if kind in _PICKED:
+        key, initial = _PICKED[kind]
+        return {"type": kind, key: element.get(initial, [] if key.endswith("s") else None)}
     raise ValueError(f"no state shape known for {kind} elements")
 
 
@@ -62,11 +76,14 @@ def _changed_state(element: Params, value: Any) -> Params:
     if kind == "checkboxes":
         return {"type": kind, "selected_options": [_option(element, v) for v in value]}
     if kind == "timepicker":
-        return {"type": kind, "selected_time": value}
-    if kind == "users_select":
-        return {"type": kind, "selected_user": value}
-    if kind == "multi_users_select":
-        return {"type": kind, "selected_users": list(value)}
+        return {"type": kind, "selected_time": value or None}
+    if kind == "datepicker":
+        return {"type": kind, "selected_date": value or None}
+    if kind == "multi_static_select":
+        return {"type": kind, "selected_options": [_option(element, v) for v in value]}
+    if kind in _PICKED:
+        key, _initial = _PICKED[kind]
+        return {"type": kind, key: list(value) if key.endswith("s") else value or None}
     raise ValueError(f"no state shape known for {kind} elements")
 
 

@@ -11,11 +11,30 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bridge.config import Settings
 
-OUR_NUMBER = "+447700900000"  # Ofcom's range for drama: never a real phone
+# Valid UK mobile numbers (Ofcom's range for drama, 07700 900xxx, is one the phone-number
+# library calls invalid, which the bridge rightly questions); the sandbox never texts out.
+OUR_NUMBER = "+447400900000"
 INBOX_CHANNEL = "C0INBOX"
 INBOX_NAME = "sms-inbox"
 WORKSPACE_NAME = "Demo Clinic"
 STAFF_ID, STAFF_NAME, STAFF_DISPLAY = "U0SAM", "sam", "Sam Rivera"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone the page can be signed in as; `role` says what Slack knows of them."""
+
+    id: str
+    handle: str
+    name: str
+    role: str  # "admin" (a workspace admin), "staff" (a member) or "guest"
+
+
+PEOPLE = (
+    Person(STAFF_ID, STAFF_NAME, STAFF_DISPLAY, "admin"),
+    Person("U0DANA", "dana", "Dana Okafor", "staff"),
+    Person("U0GUS", "gus", "Gus Guest", "guest"),
+)
 COMMAND = "/smschat"
 VONAGE_API_KEY = "demo0key"
 SIGNATURE_METHOD = "md5hash"  # of the inbound webhooks, when a signature secret is set
@@ -64,6 +83,7 @@ class Notice:
     blocks: list[Any] = field(default_factory=list)
     thread_ts: str | None = None
     command: str | None = None
+    to: str = STAFF_ID  # the person it was shown to
 
 
 Listener = Callable[[str, dict[str, Any]], None]

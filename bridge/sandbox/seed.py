@@ -24,11 +24,12 @@ class Contact:
     number: str
 
 
-# Numbers from Ofcom's range for drama (+44 7700 900000-900999): never a real phone.
+# Valid UK mobile numbers, as the bridge's phone-number checks expect; nothing leaves the
+# machine, so no real phone is ever texted.
 CONTACTS = (
-    Contact("Alice Moreau", "+447700900123"),
-    Contact("Bruno Costa", "+447700900456"),
-    Contact("Chen Wei", "+447700900789"),
+    Contact("Alice Moreau", "+447400900123"),
+    Contact("Bruno Costa", "+447400900456"),
+    Contact("Chen Wei", "+447400900789"),
 )
 
 ADD_CONTACT_LABEL = "Add contact"  # the case header's button that names a contact

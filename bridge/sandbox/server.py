@@ -6,11 +6,16 @@ bridge the way Slack and Vonage would; the stream carries every change in the fa
     GET  /                   the page (static/index.html, app.js, style.css)
     GET  /api/state          everything to draw: channel messages, phone, notices, contacts
     GET  /api/events         text/event-stream of "slack", "phone", "notice", "modal" changes
-    POST /api/phone/send     {"contact": "+447700900123", "text": "..."}
+    POST /api/phone/send     {"contact": "+447400900123", "text": "..."}
     POST /api/slack/post     {"text": "...", "thread_ts": "..."}  (thread_ts: a reply)
     POST /api/slack/command  {"text": "/smschat help"}
     POST /api/slack/action   {"message_ts": "...", "action_id": "...", "block_id": "...",
-                              "chosen": "U0SAM"}  (chosen: a menu's pick)
+                              "chosen": "U0SAM"}  (chosen: a menu's pick); or "view_id"
+                              instead of "message_ts" (a modal or Home tab), with "values"
+    POST /api/slack/shortcut {"message_ts": "...", "callback_id": "move_to_new_case"}
+    POST /api/slack/home     {}  (the Home tab opened)
+    POST /api/me             {"user": "U0DANA"}  (sign in as someone else)
+    POST /api/clock          {"hour": 2}  (the bridge's clock moves on to the next 2 a.m.)
     POST /api/slack/view     {"view_id": "V...", "values": {block_id: {action_id: value}}}
     POST /api/slack/view/close {"view_id": "V..."}
 """
@@ -130,6 +135,17 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
         return {"notice": asdict(await sandbox.run_command(str(body.get("text", ""))))}
 
     async def slack_action(body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("view_id"):
+            values = body.get("values") or {}
+            if not isinstance(values, dict):
+                raise ValueError("values must be an object")
+            return await sandbox.click_in_view(
+                str(body["view_id"]),
+                str(body.get("action_id", "")),
+                block_id=body.get("block_id") or None,
+                chosen=body.get("chosen") or None,
+                values=values,
+            )
         return await sandbox.click(
             str(body.get("message_ts", "")),
             str(body.get("action_id", "")),
@@ -147,6 +163,24 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
         sandbox.close_view(str(body.get("view_id", "")))
         return {"ok": True}
 
+    async def slack_shortcut(body: dict[str, Any]) -> dict[str, Any]:
+        return await sandbox.shortcut(
+            str(body.get("message_ts", "")), str(body.get("callback_id", ""))
+        )
+
+    async def slack_home(_body: dict[str, Any]) -> dict[str, Any]:
+        return await sandbox.open_home()
+
+    async def sign_in(body: dict[str, Any]) -> dict[str, Any]:
+        sandbox.sign_in(str(body.get("user", "")))
+        return {"me": sandbox.me}
+
+    async def set_clock(body: dict[str, Any]) -> dict[str, Any]:
+        hour = body.get("hour")
+        if not isinstance(hour, int) or not 0 <= hour <= 23:
+            raise ValueError("hour must be a whole number from 0 to 23")
+        return {"clock": sandbox.pretend_it_is(hour)}
+
     app = web.Application()
     app[EVENT_HUB] = hub
     app.router.add_get("/", index)
@@ -159,6 +193,10 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
     app.router.add_post("/api/slack/action", _json_endpoint(slack_action))
     app.router.add_post("/api/slack/view", _json_endpoint(slack_view))
     app.router.add_post("/api/slack/view/close", _json_endpoint(slack_view_close))
+    app.router.add_post("/api/slack/shortcut", _json_endpoint(slack_shortcut))
+    app.router.add_post("/api/slack/home", _json_endpoint(slack_home))
+    app.router.add_post("/api/me", _json_endpoint(sign_in))
+    app.router.add_post("/api/clock", _json_endpoint(set_clock))
     return app
 
 

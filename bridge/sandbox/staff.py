@@ -1,5 +1,6 @@
-"""The demo's staff member in Slack: posts in threads, slash commands, buttons and modals,
-each reaching the bridge signed, as Slack sends it."""
+"""The demo's staff in Slack: posts in threads, slash commands, buttons, shortcuts, modals
+and the Home tab, each reaching the bridge signed, as Slack sends it, from the person the
+page is signed in as."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from bridge.fakes.slack_payloads import (
     block_actions_payload,
     event_callback_body,
     interaction_form,
+    message_action_payload,
     message_event,
     slack_signature_headers,
     slash_command_form,
+    view_block_actions_payload,
     view_submission_payload,
 )
+from bridge.fakes.views import home_opened_event
 from bridge.sandbox import views, wire
 from bridge.sandbox.relay import FORM
-from bridge.sandbox.scene import COMMAND, INBOX_CHANNEL, INBOX_NAME, STAFF_ID, STAFF_NAME, Notice
+from bridge.sandbox.scene import COMMAND, INBOX_CHANNEL, INBOX_NAME, Notice
 
 
 class StaffActions:
@@ -30,14 +34,11 @@ class StaffActions:
             raise ValueError("type a message first")
         if thread_ts is not None and self.slack.message(INBOX_CHANNEL, thread_ts) is None:
             raise ValueError("no such thread")
-        text = wire.typed_in_slack(text)
-        posted = await self.slack.post_as_user(INBOX_CHANNEL, STAFF_ID, text, thread_ts=thread_ts)
-        event = message_event(INBOX_CHANNEL, STAFF_ID, text, posted["ts"], thread_ts=thread_ts)
+        text = wire.typed_in_slack(text, self._handles(), labelled=False)
+        posted = await self.slack.post_as_user(INBOX_CHANNEL, self.me, text, thread_ts=thread_ts)
+        event = message_event(INBOX_CHANNEL, self.me, text, posted["ts"], thread_ts=thread_ts)
         event["team"] = self.slack.team_id
-        envelope = event_callback_body(
-            event, team_id=self.slack.team_id, api_app_id=self.slack.app_id
-        )
-        status, answer = await self._post_slack(json.dumps(envelope).encode(), "application/json")
+        status, answer = await self._send_event(event)
         if status != 200:
             text = f"Slack could not deliver this message to the app (HTTP {status} {answer})"
             await self._notice("error", text, thread_ts=thread_ts)
@@ -51,13 +52,14 @@ class StaffActions:
         command, _, text = line.partition(" ")
         form = slash_command_form(
             command,
-            wire.typed_in_slack(text.strip()),
-            STAFF_ID,
+            # The manifest's should_escape: true turns a picked @person into <@U…|handle>.
+            wire.typed_in_slack(text.strip(), self._handles(), labelled=True),
+            self.me,
             INBOX_CHANNEL,
             team_id=self.slack.team_id,
             team_domain=self.slack.team_domain,
             channel_name=INBOX_NAME,
-            user_name=STAFF_NAME,
+            user_name=self.person(self.me).handle,
             api_app_id=self.slack.app_id,
             response_url=self.relay.response_url(),
         )
@@ -87,7 +89,7 @@ class StaffActions:
         if found is None:
             raise ValueError("no such button on that message")
         payload = block_actions_payload(
-            user=STAFF_ID,
+            user=self.me,
             channel=INBOX_CHANNEL,
             message={k: v for k, v in msg.items() if k != "channel"},
             action=wire.action_for(*found, chosen),
@@ -96,24 +98,77 @@ class StaffActions:
         payload["response_url"] = self.relay.response_url()
         if msg.get("thread_ts") and msg["thread_ts"] != message_ts:
             payload["container"]["thread_ts"] = msg["thread_ts"]
-        opened = set(self.slack.views)
         status, answer = await self._post_interaction(payload)
         if status != 200:
             text = f"That did not work: the app answered HTTP {status}."
             await self._notice("error", text, thread_ts=msg.get("thread_ts"))
-        # An app answers a click with views.open (a modal) inside the request, if at all.
-        for view_id in set(self.slack.views) - opened:
-            self._show_modal(self.slack.views[view_id])
         return {"status": status, "answer": answer}
+
+    async def click_in_view(
+        self,
+        view_id: str,
+        action_id: str,
+        *,
+        block_id: str | None = None,
+        chosen: Any = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A button or menu in a modal or on the Home tab; `values`: what the modal's
+        fields hold now (Slack sends a view's state with every action in it)."""
+        view = self.slack.views.get(view_id)
+        if view is None:
+            raise ValueError("that view is no longer open")
+        found = wire.find_element(view.get("blocks") or [], action_id, block_id)
+        if found is None:
+            raise ValueError("no such button in that view")
+        state = {"values": wire.view_state(view, values or {})}
+        payload = view_block_actions_payload(
+            user=self.me,
+            view=view | {"state": state},
+            action=wire.action_for(*found, chosen),
+            team_id=self.slack.team_id,
+        )
+        status, answer = await self._post_interaction(payload)
+        if status != 200:
+            await self._notice("error", f"That did not work: the app answered HTTP {status}.")
+        return {"status": status, "answer": answer}
+
+    async def shortcut(self, message_ts: str, callback_id: str) -> dict[str, Any]:
+        """Sam picks a message shortcut from a message's ⋯ menu."""
+        msg = self.slack.message(INBOX_CHANNEL, message_ts)
+        if msg is None:
+            raise ValueError("no such message")
+        if callback_id not in {s["callback_id"] for s in views.message_shortcuts()}:
+            raise ValueError("the app has no such shortcut")
+        payload = message_action_payload(
+            callback_id=callback_id,
+            user=self.me,
+            channel=INBOX_CHANNEL,
+            message={k: v for k, v in msg.items() if k != "channel"},
+            team_id=self.slack.team_id,
+        )
+        payload["response_url"] = self.relay.response_url()
+        status, answer = await self._post_interaction(payload)
+        if status != 200:
+            text = f"That did not work: the app answered HTTP {status}."
+            await self._notice("error", text, thread_ts=msg.get("thread_ts"))
+        return {"status": status, "answer": answer}
+
+    async def open_home(self) -> dict[str, Any]:
+        """Sam opens the app's Home tab: Slack sends `app_home_opened`."""
+        home_id = self.slack.homes.get(self.me)
+        event = home_opened_event(self.me, view=self.slack.views.get(home_id) if home_id else None)
+        status, _answer = await self._send_event(event)
+        return {"status": status}
 
     async def submit_view(self, view_id: str, values: dict[str, Any]) -> dict[str, Any]:
         """Sam presses a modal's submit button: Slack posts a signed `view_submission`."""
         view = self.slack.views.get(view_id)
-        if view is None or self.modal is None or self.modal["id"] != view_id:
+        if view is None or not self.modals or self.modals[-1] != view_id:
             raise ValueError("that dialog is no longer open")
         shown = {k: v for k, v in view.items() if k != "state"}
         payload = view_submission_payload(
-            user=STAFF_ID,
+            user=self.me,
             view=shown,
             values=wire.view_state(view, values),
             team_id=self.slack.team_id,
@@ -122,23 +177,20 @@ class StaffActions:
         if status != 200:
             return {"status": status, "errors": {"": f"the app answered HTTP {status}"}}
         reply = json.loads(answer) if answer.startswith("{") else {}
-        action = reply.get("response_action")
-        if action == "errors":
+        if reply.get("response_action") == "errors":
             return {"status": status, "errors": reply.get("errors", {})}
-        if action in ("update", "push"):
-            self._show_modal(self.slack.views[view_id] | reply["view"])
-        else:  # no answer, or "clear": the modal closes
-            self._show_modal(None)
+        self.answered_submission(view_id, reply)
         return {"status": status, "errors": {}}
 
-    def close_view(self, view_id: str) -> None:
-        """Sam cancels a modal (the bridge asks for no `view_closed`, so Slack sends none)."""
-        if self.modal is not None and self.modal["id"] == view_id:
-            self._show_modal(None)
+    def _handles(self) -> dict[str, str]:
+        """@handle -> user id of everyone in the workspace but the bot."""
+        return {u["name"]: uid for uid, u in self.slack.users.items() if not u.get("is_bot")}
 
-    def _show_modal(self, view: dict[str, Any] | None) -> None:
-        self.modal = views.emojize(view) if view is not None else None
-        self._emit("modal", {"view": self.modal})
+    async def _send_event(self, event: dict[str, Any]) -> tuple[int, str]:
+        envelope = event_callback_body(
+            event, team_id=self.slack.team_id, api_app_id=self.slack.app_id
+        )
+        return await self._post_slack(json.dumps(envelope).encode(), "application/json")
 
     async def _post_interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
         return await self._post_slack(urlencode(interaction_form(payload)).encode(), FORM)

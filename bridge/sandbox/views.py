@@ -7,6 +7,8 @@ from typing import Any
 
 import emoji
 
+from bridge.slack.manifest import manifest
+
 # manifest.yml: features.bot_user.display_name, the name Slack shows on the bridge's posts.
 BOT_DISPLAY_NAME = "SMS Chat"
 # Slack's names that the emoji package spells differently.
@@ -76,3 +78,13 @@ def posted_verbatim(calls: list[Any], message: dict[str, Any]) -> bool:
         if same_place and params.get("text") == message.get("text"):
             return params.get("mrkdwn") in (False, "false", "0")
     return False
+
+
+def message_shortcuts() -> list[dict[str, str]]:
+    """The app's message shortcuts (manifest.yml), for each message's ⋯ menu."""
+    declared = manifest()["features"].get("shortcuts") or []
+    return [
+        {"name": s["name"], "callback_id": s["callback_id"]}
+        for s in declared
+        if s.get("type") == "message"
+    ]

@@ -15,8 +15,10 @@ from bridge.domain.segments import (
     UCS2_PART_LIMIT,
     UCS2_SINGLE_LIMIT,
 )
+from bridge.fakes.views import submitted_state
 
 _E164 = re.compile(r"\+?[1-9][0-9]{6,14}")
+_HANDLE = re.compile(r"(?<![\w<])@([A-Za-z][\w.-]*)")
 # SMS API receipt states that are not (yet) a failure:
 # https://developer.vonage.com/en/messaging/sms/guides/delivery-receipts
 _UNDER_WAY = ("submitted", "accepted", "buffered")
@@ -26,17 +28,29 @@ def contact_number(raw: str, *, ours: str) -> str:
     """A number typed on the phone → E.164 with '+'; ValueError if it is not one."""
     compact = re.sub(r"[\s().-]", "", raw or "")
     if not _E164.fullmatch(compact):
-        raise ValueError("enter a phone number in international form, such as +447700900123")
+        raise ValueError("enter a phone number in international form, such as +447400900123")
     number = "+" + compact.removeprefix("+")
     if number == ours:
         raise ValueError("that is the bridge's own number; pick a contact's phone")
     return number
 
 
-def typed_in_slack(text: str) -> str:
+def typed_in_slack(
+    text: str, handles: dict[str, str] | None = None, *, labelled: bool = False
+) -> str:
     """What Slack's client sends for typed text: `&`, `<` and `>` as entities, as in
-    https://docs.slack.dev/messaging/formatting-message-text#escaping"""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    https://docs.slack.dev/messaging/formatting-message-text#escaping, and each `@handle`
+    of `handles` (handle -> user id) picked as a mention: `<@U…>` in a message, `<@U…|handle>`
+    in a command whose manifest sets `should_escape: true`."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def mention(match: re.Match[str]) -> str:
+        user = (handles or {}).get(match.group(1).lower())
+        if user is None:
+            return match.group(0)
+        return f"<@{user}|{match.group(1).lower()}>" if labelled else f"<@{user}>"
+
+    return _HANDLE.sub(mention, escaped)
 
 
 def split_sms(text: str) -> list[str]:
@@ -72,8 +86,15 @@ def overall_receipt_state(states: Iterable[str]) -> str:
     return "delivered" if all(s == "delivered" for s in states) else "submitted"
 
 
-# The interactive elements the page can draw on a message or in a modal.
-INTERACTIVE = ("button", "users_select", "static_select")
+# The elements the page can act on (buttons, menus, inputs that dispatch actions).
+INTERACTIVE = (
+    "button",
+    "users_select",
+    "static_select",
+    "conversations_select",
+    "channels_select",
+    "plain_text_input",
+)
 
 
 def find_element(
@@ -84,8 +105,7 @@ def find_element(
         if block_id is not None and block.get("block_id") != block_id:
             continue
         elements = list(block.get("elements") or [])
-        if block.get("accessory"):
-            elements.append(block["accessory"])
+        elements += [block[k] for k in ("accessory", "element") if block.get(k)]
         for element in elements:
             if element.get("type") in INTERACTIVE and element.get("action_id") == action_id:
                 return block, element
@@ -106,7 +126,9 @@ def action_for(block: dict[str, Any], element: dict[str, Any], chosen: str | Non
     https://docs.slack.dev/reference/interaction-payloads/block_actions-payload
     """
     kind = element["type"]
-    action = {"type": kind, "action_id": element["action_id"], "block_id": block.get("block_id")}
+    # Slack gives every block an id, a made-up one when the app set none.
+    block_id = block.get("block_id") or f"sandbox-{element['action_id']}"
+    action = {"type": kind, "action_id": element["action_id"], "block_id": block_id}
     if kind == "button":
         action |= {"text": element.get("text"), "value": element.get("value")}
         return action | ({"style": element["style"]} if element.get("style") else {})
@@ -114,28 +136,27 @@ def action_for(block: dict[str, Any], element: dict[str, Any], chosen: str | Non
         raise ValueError("pick something in the menu first")
     if kind == "users_select":
         return action | {"selected_user": chosen}
+    if kind == "conversations_select":
+        return action | {"selected_conversation": chosen}
+    if kind == "channels_select":
+        return action | {"selected_channel": chosen}
+    if kind == "plain_text_input":
+        return action | {"value": chosen}
     return action | {"selected_option": chosen_option(element, chosen)}
 
 
 def view_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """A modal's `state.values` from what was typed or picked, by block_id then action_id."""
-    state: dict[str, Any] = {}
-    for block in view.get("blocks") or []:
-        element = block.get("element") if block.get("type") == "input" else None
-        if not element or not block.get("block_id"):
-            continue
-        action_id = element.get("action_id", "")
-        given = (values.get(block["block_id"]) or {}).get(action_id)
-        kind = element.get("type")
-        entry: dict[str, Any] = {"type": kind}
-        if kind == "users_select":
-            entry["selected_user"] = given or None
-        elif kind == "static_select":
-            entry["selected_option"] = chosen_option(element, given) if given else None
-        else:  # plain_text_input and the other text inputs
-            entry["value"] = given or None
-        state[block["block_id"]] = {action_id: entry}
-    return state
+    """A modal's `state.values` from what the page's fields hold, by block_id then
+    action_id: every input block, in the shape Slack gives its element type."""
+    inputs = {b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"}
+    changes = {}
+    for block_id, fields in values.items():
+        if block_id in inputs and isinstance(fields, dict) and fields:
+            changes[block_id] = next(iter(fields.values()))
+    try:
+        return submitted_state(view, **changes)
+    except KeyError as unknown:
+        raise ValueError(f"that is not in the form: {unknown}") from None
 
 
 def answer_content(answer: Any) -> tuple[str, list[Any]]:

@@ -22,8 +22,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -31,6 +33,7 @@ from aiohttp import web
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
+from bridge.fakes.clock import ShiftedClock
 from bridge.sandbox import views
 from bridge.sandbox.phones import Phones
 from bridge.sandbox.relay import CallbackRelay, serve_on_loopback
@@ -39,10 +42,9 @@ from bridge.sandbox.scene import (
     INBOX_CHANNEL,
     INBOX_NAME,
     OUR_NUMBER,
+    PEOPLE,
     SIGNATURE_METHOD,
-    STAFF_DISPLAY,
     STAFF_ID,
-    STAFF_NAME,
     VONAGE_API_KEY,
     WORKSPACE_NAME,
     Listener,
@@ -51,13 +53,14 @@ from bridge.sandbox.scene import (
     SandboxSettings,
 )
 from bridge.sandbox.staff import StaffActions
+from bridge.sandbox.surfaces import VIEW_EVENTS, Surfaces
 from bridge.tasks import TaskKeeper
 
 log = logging.getLogger(__name__)
 
 
-class Sandbox(StaffActions):
-    """Starts the fakes, a relay and the bridge; acts as the phone and the staff member."""
+class Sandbox(StaffActions, Surfaces):
+    """Starts the fakes, a relay and the bridge; acts as the phones and the staff."""
 
     def __init__(
         self, *, database: Path | None = None, vonage_signature_secret: str | None = None
@@ -79,7 +82,10 @@ class Sandbox(StaffActions):
         self.bridge: Bridge | None = None
         self.bridge_url = ""
         self.notices: list[Notice] = []
-        self.modal: dict[str, Any] | None = None  # the dialog open in front of the channel
+        self.modals: list[str] = []  # ids of the dialogs open in front of the page, pushed last
+        self.me = STAFF_ID  # who the page is signed in as
+        # Rules about hours see this clock: the page can pretend it is 2 a.m.
+        self.clock = ShiftedClock()
         self.tasks = TaskKeeper()
         self._ids = itertools.count(1)
         self._listeners: list[Listener] = []
@@ -117,10 +123,17 @@ class Sandbox(StaffActions):
         self._ca_bundle_set = True
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         await self.slack.start()
-        self.slack.add_user(STAFF_ID, STAFF_NAME, real_name=STAFF_DISPLAY, display_name="Sam")
-        self.slack.add_channel(
-            INBOX_CHANNEL, INBOX_NAME, members=[self.slack.bot_user_id, STAFF_ID]
-        )
+        for person in PEOPLE:
+            self.slack.add_user(
+                person.id,
+                person.handle,
+                real_name=person.name,
+                display_name=person.name.split()[0],
+                is_admin=person.role == "admin",
+                is_restricted=person.role == "guest",
+            )
+        members = [self.slack.bot_user_id, *(p.id for p in PEOPLE)]
+        self.slack.add_channel(INBOX_CHANNEL, INBOX_NAME, members=members)
         self.slack.on_message(self._on_slack)
         await self.vonage.start()
         await self.relay.start()
@@ -140,7 +153,10 @@ class Sandbox(StaffActions):
             host="127.0.0.1",
             log_level="INFO",
         )
-        self.bridge = await build_bridge(self.settings)
+        self.bridge = await build_bridge(self.settings, clock=self.clock)
+        dispatcher = self.bridge.dispatcher
+        # Jobs that waited for a later hour are due once the clock gets there.
+        self.clock.on_change(lambda: dispatcher.notify(dispatcher.workers))
         self._bridge_site, self.bridge_url = await serve_on_loopback(build_web_app(self.bridge))
         await self.bridge.start_background()
         self.vonage.send_receipts_to(f"{self.relay.url}/vonage/status")
@@ -176,7 +192,8 @@ class Sandbox(StaffActions):
 
     # -- what the page sees --------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
-        """Call `listener(kind, data)` on every change: "slack", "phone", "notice", "modal"."""
+        """Call `listener(kind, data)` on every change: "slack", "dm", "phone", "notice",
+        "modal", "home", "me" or "clock"."""
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
@@ -194,7 +211,11 @@ class Sandbox(StaffActions):
             "our_number": OUR_NUMBER,
             "workspace": WORKSPACE_NAME,
             "channel": {"id": INBOX_CHANNEL, "name": INBOX_NAME},
-            "me": {"id": STAFF_ID, "name": STAFF_DISPLAY},
+            "me": self.me,
+            "people": [asdict(p) for p in PEOPLE],
+            "shortcuts": views.message_shortcuts(),
+            "clock": self.clock.now().isoformat(),
+            "time_zone": self.settings.time_zone if self.settings else "UTC",
             "command": COMMAND,
             "notes_prefix": self.settings.notes_prefix if self.settings else None,
             "users": {uid: views.display_name(u) for uid, u in self.slack.users.items()},
@@ -203,6 +224,8 @@ class Sandbox(StaffActions):
             "phone": [asdict(m) for m in self.phone],
             "notices": [asdict(n) for n in self.notices],
             "modal": self.modal,
+            "homes": self.homes(),
+            "dms": self.direct_messages(),
         }
 
     def slack_view(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -256,18 +279,33 @@ class Sandbox(StaffActions):
         await self._notice("response", views.emojize(text), blocks=views.emojize(blocks))
 
     async def _on_slack(self, kind: str, message: dict[str, Any]) -> None:
-        if message.get("channel") != INBOX_CHANNEL:
-            return
-        if kind == "ephemeral":
-            if message.get("ephemeral_to") == STAFF_ID:
-                text = views.emojize(message.get("text") or "")
-                blocks = views.emojize(message.get("blocks") or [])
-                thread_ts = message.get("thread_ts")
-                await self._notice("ephemeral", text, blocks=blocks, thread_ts=thread_ts)
-            return
-        self._emit("slack", {"kind": kind, "message": self.slack_view(message)})
+        if kind in VIEW_EVENTS:
+            self.view_changed(kind, message)
+        elif kind == "ephemeral" and message.get("channel") == INBOX_CHANNEL:
+            text = views.emojize(message.get("text") or "")
+            blocks = views.emojize(message.get("blocks") or [])
+            thread_ts, to = message.get("thread_ts"), str(message.get("ephemeral_to"))
+            await self._notice("ephemeral", text, blocks=blocks, thread_ts=thread_ts, to=to)
+        elif message.get("channel") == INBOX_CHANNEL:
+            self._emit("slack", {"kind": kind, "message": self.slack_view(message)})
+        elif self.is_dm(message.get("channel")):
+            self._emit("dm", {"kind": kind, "message": self.dm_view(message)})
+
+    def pretend_it_is(self, hour: int, minute: int = 0) -> str:
+        """Move the bridge's clock on to the next `hour`:`minute` in its time zone."""
+        assert self.settings is not None
+        zone = ZoneInfo(self.settings.time_zone)
+        now = self.clock.now().astimezone(zone)
+        moment = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if moment <= now:
+            moment += timedelta(days=1)
+        self.clock.set(moment)
+        shown = self.clock.now().isoformat()
+        self._emit("clock", {"clock": shown})
+        return shown
 
     async def _notice(self, kind: str, text: str, **extra: Any) -> Notice:
+        extra.setdefault("to", self.me)
         notice = Notice(self._next_id("n"), time.time(), kind, text, **extra)
         self.notices.append(notice)
         self._emit("notice", asdict(notice))
