@@ -8,6 +8,7 @@ Needs Debian's `chromium` (/usr/bin/chromium) and the `playwright` package; it n
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 from collections.abc import AsyncIterator
@@ -77,8 +78,9 @@ async def test_a_text_from_the_phone_and_a_reply_from_the_inbox(demo: Demo, tmp_
             page.set_default_timeout(TIMEOUT_MS)
             await page.goto(demo.url)
 
-            # The example is there and the stream is live.
+            # The example is there and the stream is live; the tour is put aside.
             await expect(page.locator("#live")).to_have_text("live")
+            await page.click("#tour-close")
             alice = page.locator(".case", has_text="Alice Moreau – Mobile")
             await expect(alice.locator(".replies .msg.via-sms")).to_have_count(2)
 
@@ -122,3 +124,97 @@ async def test_a_text_from_the_phone_and_a_reply_from_the_inbox(demo: Demo, tmp_
         finally:
             await browser.close()
     assert 10_000 < screenshot.stat().st_size < 400_000
+
+
+# Each tour step: what must show once "Show me" has done it (a locator and its text).
+TOUR_CHECKS = [
+    ("A text comes in", ".case .bk-header", "#2 · +44 7400 900456"),
+    ("Reply from the thread", "#phone-feed .bubble.received .state", "Delivered ✓"),
+    ("A staff note", ".msg.staff-note", "he prefers afternoons"),
+    ("Close, and a new case", ".case .bk-header", "#3 · +44 7400 900456"),
+    ("#ref: which case a text joins", ".case .bk-header", "#4 · +44 7400 900456"),
+    ("Assign", ".notice.command", "assigned to"),
+    ("Forward after hours", "#dm-feed", "Locked out of the portal"),
+    ("Chat settings", "#modal-title", "Chat settings"),
+    ("Search", ".notice.command", "#3"),
+    ("Usage", ".notice.command", "SMS usage"),
+    ("Export the log", ".tour-result", "messages"),
+]
+# Refresh the tour's screenshots in docs/ on purpose: DEMO_TOUR_SCREENSHOTS=docs/screenshots
+TOUR_SCREENSHOTS_TO = os.environ.get("DEMO_TOUR_SCREENSHOTS")
+
+
+async def test_the_guided_tour_shows_each_part_of_the_product(demo: Demo, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    shots = Path(TOUR_SCREENSHOTS_TO) if TOUR_SCREENSHOTS_TO else tmp_path
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.set_default_timeout(TIMEOUT_MS)
+            await page.goto(demo.url)
+            await expect(page.locator("body[data-ready='1']")).to_have_count(1)
+            tour = page.locator("#tour")
+            await expect(tour).to_be_visible()
+            for number, (title, where, shown) in enumerate(TOUR_CHECKS, start=1):
+                await expect(page.locator("#tour-title")).to_have_text(title)
+                await page.click("#tour-do")
+                await expect(tour).to_have_attribute("data-done", str(number))
+                await expect(page.locator(where).filter(has_text=shown).first).to_be_visible()
+                await expect(page.locator(".bk-unknown")).to_have_count(0)
+                name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+                await page.screenshot(path=str(shots / f"sandbox-tour-{number:02d}-{name}.png"))
+                if await page.locator("#modal").is_visible():
+                    await page.click("#modal-cancel")
+                await page.click("#tour-next")
+            await expect(tour).to_be_hidden()
+
+            # Every element type the bridge sent is one the page draws.
+            draws = await page.evaluate("window.SANDBOX_DRAWS")
+            blocks, elements = _kinds_sent(demo)
+            assert blocks <= set(draws["blocks"]), blocks - set(draws["blocks"])
+            assert elements <= set(draws["elements"]), elements - set(draws["elements"])
+            assert {"checkboxes", "timepicker", "multi_users_select"} <= elements
+
+            # A guest is refused without seeing contact data; a member is no admin.
+            await page.select_option("#me-select", "U0GUS")
+            await expect(page.locator("#me-select")).to_have_value("U0GUS")
+            await page.fill("#composer-text", "/smschat list")
+            await page.press("#composer-text", "Enter")
+            await expect(page.locator(".notice.command").last).to_contain_text("guests cannot")
+            await page.select_option("#me-select", "U0DANA")
+            await page.click("#dms-open")
+            await expect(page.locator("#dm-feed")).to_contain_text("assigned SMS case #3 to you")
+            # A thread link in a DM opens the thread in the page.
+            await page.locator("#dm-feed a").first.click()
+            await expect(page.locator("#channel-pane")).to_be_visible()
+            await expect(page.locator(".case.highlight")).to_have_count(1)
+            await page.click("#home-open")
+            await expect(page.locator("#home-body .bk-button").first).to_be_visible()
+            assert errors == []
+        finally:
+            await browser.close()
+
+
+def _kinds_sent(demo: Demo) -> tuple[set[str], set[str]]:
+    """The block and element types in every message and view the bridge sent the fake."""
+    blocks: set[str] = set()
+    elements: set[str] = set()
+    for call in demo.sandbox.slack.calls():
+        params = call.params
+        sent = params.get("blocks") or (params.get("view") or {})
+        if isinstance(sent, str):
+            sent = json.loads(sent)
+        for block in sent.get("blocks", []) if isinstance(sent, dict) else sent:
+            blocks.add(block["type"])
+            inner = [block.get("accessory"), block.get("element"), *block.get("elements", [])]
+            elements |= {e["type"] for e in inner if e and e.get("type") not in TEXT_OBJECTS}
+    return blocks, elements
+
+
+TEXT_OBJECTS = ("plain_text", "mrkdwn")

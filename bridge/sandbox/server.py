@@ -5,6 +5,7 @@ bridge the way Slack and Vonage would; the stream carries every change in the fa
 
     GET  /                   the page (static/index.html, app.js, style.css)
     GET  /api/state          everything to draw: channel messages, phone, notices, contacts
+    GET  /api/export.csv     today's messaging log, as `smschat-bridge export` writes it
     GET  /api/events         text/event-stream of "slack", "phone", "notice", "modal" changes
     POST /api/phone/send     {"contact": "+447400900123", "text": "..."}
     POST /api/slack/post     {"text": "...", "thread_ts": "..."}  (thread_ts: a reply)
@@ -123,6 +124,14 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
             hub.close(queue)
         return response
 
+    async def export_csv(_request: web.Request) -> web.Response:
+        disposition = 'attachment; filename="smschat-log.csv"'
+        return web.Response(
+            text=await sandbox.export_log(),
+            content_type="text/csv",
+            headers={"Content-Disposition": disposition} | NO_CACHE,
+        )
+
     async def phone_send(body: dict[str, Any]) -> dict[str, Any]:
         sent = await sandbox.phone_send(str(body.get("contact", "")), str(body.get("text", "")))
         return {"message": asdict(sent)}
@@ -187,6 +196,7 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/api/state", state)
     app.router.add_get("/api/events", events)
+    app.router.add_get("/api/export.csv", export_csv)
     app.router.add_post("/api/phone/send", _json_endpoint(phone_send))
     app.router.add_post("/api/slack/post", _json_endpoint(slack_post))
     app.router.add_post("/api/slack/command", _json_endpoint(slack_command))

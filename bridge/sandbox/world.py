@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import io
 import itertools
 import logging
 import os
@@ -34,6 +35,7 @@ from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
+from bridge.routing.export import log_range, write_log
 from bridge.sandbox import views
 from bridge.sandbox.phones import Phones
 from bridge.sandbox.relay import CallbackRelay, serve_on_loopback
@@ -290,6 +292,17 @@ class Sandbox(StaffActions, Surfaces):
             self._emit("slack", {"kind": kind, "message": self.slack_view(message)})
         elif self.is_dm(message.get("channel")):
             self._emit("dm", {"kind": kind, "message": self.dm_view(message)})
+
+    async def export_log(self) -> str:
+        """Today's messaging log as `smschat-bridge export --format csv` writes it."""
+        assert self.bridge is not None and self.settings is not None
+        now = self.clock.now()
+        zone = self.settings.time_zone
+        since = now.astimezone(ZoneInfo(zone)).date().isoformat()
+        out = io.StringIO()
+        span = log_range(since, None, time_zone=zone, now=now)
+        await write_log(self.bridge.store, span, file_format="csv", out=out)
+        return out.getvalue()
 
     def pretend_it_is(self, hour: int, minute: int = 0) -> str:
         """Move the bridge's clock on to the next `hour`:`minute` in its time zone."""

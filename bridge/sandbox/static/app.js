@@ -5,7 +5,14 @@
 const OTHER = "__other__";
 const model = {
   ourNumber: "",
-  me: { id: "", name: "" },
+  me: "", // the user id the page is signed in as
+  people: [],
+  channel: { id: "", name: "" },
+  shortcuts: [],
+  homes: {}, // user id -> Home tab view
+  dms: new Map(), // ts -> direct message (with `to`)
+  clock: "",
+  pane: "channel", // what the main area shows: "channel", "home" or "dms"
   command: "/smschat",
   notesPrefix: null,
   users: {},
@@ -55,6 +62,8 @@ function clock(seconds) {
 // `code`, ```blocks``` and > quotes; the text arrives with &amp; &lt; &gt; escaped.
 function inlineFormat(html) {
   return html
+    // Slack links a bare URL in a message as well.
+    .replace(/(^|[\s(])(https?:\/\/[^\s<)]+)/g, '$1<a href="$2" target="_blank" rel="noopener">$2</a>')
     .replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,!?:;])/g, "$1<b>$2</b>")
     .replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s).,!?:;])/g, "$1<i>$2</i>")
     .replace(/(^|[\s(])~([^~\n]+)~(?=$|[\s).,!?:;])/g, "$1<s>$2</s>");
@@ -126,20 +135,20 @@ function textObject(obj) {
 }
 
 // -- Block Kit ------------------------------------------------------------------------------
-function button(el, block, ts) {
-  const style = el.style ? ` ${el.style}` : "";
-  return (
-    `<button type="button" class="bk-button${style}" data-ts="${escapeHtml(ts)}"` +
-    ` data-action-id="${escapeHtml(el.action_id || "")}"` +
-    ` data-block-id="${escapeHtml(block.block_id || "")}">${textObject(el.text)}</button>`
-  );
+// Where an element sits: a message (`ts`) or a view (`view`: a modal or the Home tab).
+function placeAttrs(el, block, where) {
+  const place = where.view ? `data-view-id="${escapeHtml(where.view)}"` : `data-ts="${escapeHtml(where.ts || "")}"`;
+  return `${place} data-action-id="${escapeHtml(el.action_id || "")}" data-block-id="${escapeHtml(block.block_id || "")}"`;
 }
 
-function menu(el, block, ts) {
-  const attrs =
-    `data-ts="${escapeHtml(ts)}" data-action-id="${escapeHtml(el.action_id || "")}"` +
-    ` data-block-id="${escapeHtml(block.block_id || "")}"`;
-  return `<select class="bk-select" ${attrs}>${menuOptions(el)}</select>`;
+function button(el, block, where) {
+  const style = el.style ? ` ${el.style}` : "";
+  const url = el.url ? ` data-url="${escapeHtml(el.url)}"` : "";
+  return `<button type="button" class="bk-button${style}" ${placeAttrs(el, block, where)}${url}>${textObject(el.text)}</button>`;
+}
+
+function menu(el, block, where) {
+  return `<select class="bk-select" ${placeAttrs(el, block, where)}>${menuOptions(el)}</select>`;
 }
 
 // Options of a users_select (the workspace's people) or a static_select.
@@ -147,11 +156,14 @@ function menuOptions(el) {
   const placeholder = el.placeholder ? el.placeholder.text : "Choose…";
   let options;
   let initial;
-  if (el.type === "users_select") {
+  if (/users_select$/.test(el.type)) {
     options = Object.entries(model.users)
       .filter(([id]) => !model.bots.includes(id))
       .map(([id, name]) => [id, name]);
     initial = el.initial_user;
+  } else if (/(conversations|channels)_select$/.test(el.type)) {
+    options = [[model.channel.id, `#${model.channel.name}`]];
+    initial = el.initial_conversation || el.initial_channel;
   } else {
     options = (el.options || []).map((o) => [o.value, decodeEntities(o.text.text)]);
     initial = el.initial_option ? el.initial_option.value : null;
@@ -164,13 +176,28 @@ function menuOptions(el) {
   );
 }
 
-function interactive(el, block, ts) {
-  if (el.type === "button") return button(el, block, ts);
-  if (el.type === "users_select" || el.type === "static_select") return menu(el, block, ts);
+const MENUS = ["users_select", "static_select", "conversations_select", "channels_select"];
+
+function interactive(el, block, where) {
+  if (el.type === "button") return button(el, block, where);
+  if (MENUS.includes(el.type)) return menu(el, block, where);
+  if (el.type === "image") return "";
   return `<span class="bk-unknown">[${escapeHtml(el.type)}]</span>`;
 }
 
-function renderBlocks(blocks, ts) {
+// What the page draws; the browser test fails when the bridge sends anything else.
+const DRAWS = {
+  blocks: ["header", "section", "context", "actions", "divider", "input"],
+  elements: [
+    "button", "image", ...MENUS, "multi_users_select", "multi_static_select",
+    "multi_conversations_select", "multi_channels_select", "plain_text_input", "number_input",
+    "checkboxes", "radio_buttons", "timepicker", "datepicker",
+  ],
+};
+window.SANDBOX_DRAWS = DRAWS;
+
+// `where`: {ts} of the message the blocks are on, or {view} of the modal or Home tab.
+function renderBlocks(blocks, where) {
   return blocks
     .map((block) => {
       switch (block.type) {
@@ -182,7 +209,7 @@ function renderBlocks(blocks, ts) {
             .map((f) => `<div class="bk-field">${textObject(f)}</div>`)
             .join("");
           const acc = block.accessory;
-          const side = acc && acc.type !== "image" ? `<div class="bk-accessory">${interactive(acc, block, ts)}</div>` : "";
+          const side = acc && acc.type !== "image" ? `<div class="bk-accessory">${interactive(acc, block, where)}</div>` : "";
           return `<div class="bk-section"><div>${text}${fields ? `<div class="bk-fields">${fields}</div>` : ""}</div>${side}</div>`;
         }
         case "context":
@@ -190,7 +217,9 @@ function renderBlocks(blocks, ts) {
             .map((e) => (e.type === "image" ? "" : `<span>${textObject(e)}</span>`))
             .join("")}</div>`;
         case "actions":
-          return `<div class="bk-actions">${(block.elements || []).map((e) => interactive(e, block, ts)).join("")}</div>`;
+          return `<div class="bk-actions">${(block.elements || []).map((e) => interactive(e, block, where)).join("")}</div>`;
+        case "input":
+          return modalInput(block);
         case "divider":
           return `<hr class="bk-divider">`;
         default:
@@ -226,7 +255,7 @@ function renderMessage(msg) {
   const note = isStaffNote(msg) ? `<span class="note-chip" title="Starts with ${escapeHtml(model.notesPrefix)}: stays in Slack">Staff note</span>` : "";
   const chip = msg.via_sms ? `<span class="sms-chip" title="The contact's text, posted as written">SMS</span>` : "";
   let content;
-  if (msg.blocks && msg.blocks.length) content = renderBlocks(msg.blocks, msg.ts);
+  if (msg.blocks && msg.blocks.length) content = renderBlocks(msg.blocks, { ts: msg.ts });
   else if (msg.via_sms) content = escapeHtml(decodeEntities(msg.text)).replace(/\n/g, "<br>");
   else content = mrkdwn(msg.text || "");
   // Slack marks a person's edits; an app updating its own message is not marked.
@@ -238,7 +267,7 @@ function renderMessage(msg) {
     `<div class="msg${msg.is_bot ? " bot" : ""}${msg.via_sms ? " via-sms" : ""}${note ? " staff-note" : ""}" data-ts="${escapeHtml(msg.ts)}">` +
     avatar(msg) +
     `<div class="msg-body"><div class="msg-meta"><span class="author">${escapeHtml(msg.author)}</span>` +
-    `${badge}<span class="time">${clock(msg.ts)}</span>${chip}${note}</div>` +
+    `${badge}<span class="time">${clock(msg.ts)}</span>${chip}${note}${shortcutMenu(msg)}</div>` +
     `<div class="msg-content">${content}${edited}</div>` +
     (reactions ? `<div class="reactions">${reactions}</div>` : "") +
     `</div></div>`
@@ -247,7 +276,7 @@ function renderMessage(msg) {
 
 function renderNotice(n) {
   const ran = n.command ? `<div class="notice-command">You ran <code>${escapeHtml(n.command)}</code></div>` : "";
-  let body = n.blocks && n.blocks.length ? renderBlocks(n.blocks, "") : mrkdwn(n.text || "");
+  let body = n.blocks && n.blocks.length ? renderBlocks(n.blocks, {}) : mrkdwn(n.text || "");
   if (!body && n.kind === "command") body = `<span class="muted">The app acknowledged the command without an answer.</span>`;
   return (
     `<div class="msg notice ${escapeHtml(n.kind)}" data-notice="${escapeHtml(n.id)}">` +
@@ -304,7 +333,7 @@ function renderInbox() {
   const nearBottom = feed.scrollHeight - feed.scrollTop - feed.clientHeight < 80;
   let added = false;
   const messages = [...model.slack.values()].sort((a, b) => Number(a.ts) - Number(b.ts));
-  const notices = [...model.notices.values()];
+  const notices = [...model.notices.values()].filter((n) => n.to === model.me);
   for (const top of messages.filter((m) => m.top)) {
     const [el, isNew] = caseElement(feed, top);
     added = added || isNew;
@@ -317,6 +346,9 @@ function renderInbox() {
     added = setHtml(el.querySelector(".replies"), items.map((i) => i[1]).join("")) || added;
     const count = messages.filter((m) => !m.top && m.thread_ts === top.ts).length;
     el.querySelector(".thread-toggle").textContent = count === 1 ? "1 reply" : `${count} replies`;
+  }
+  for (const old of feed.querySelectorAll(":scope > .notice")) {
+    if (!notices.some((n) => n.id === old.dataset.notice)) old.remove(); // another person's
   }
   for (const notice of notices.filter((n) => !n.thread_ts || !model.slack.has(n.thread_ts))) {
     if (feed.querySelector(`[data-notice="${CSS.escape(notice.id)}"]`)) continue;
@@ -401,24 +433,84 @@ function smsMeter(text) {
   return `${units} / ${parts > 1 ? part * parts : single} · ${parts} SMS${gsm ? "" : " (Unicode)"}`;
 }
 
-// -- modals (views.open) -------------------------------------------------------------------
-function modalInput(block) {
-  const el = block.element || {};
-  const id = escapeHtml(el.action_id || "");
-  let field;
-  if (el.type === "static_select" || el.type === "users_select") {
-    field = `<select data-action-id="${id}">${menuOptions(el)}</select>`;
-  } else if (el.multiline) {
-    field = `<textarea data-action-id="${id}" rows="3"></textarea>`;
-  } else {
-    const max = el.max_length ? ` maxlength="${Number(el.max_length)}"` : "";
-    const hint = el.placeholder ? ` placeholder="${escapeHtml(el.placeholder.text)}"` : "";
-    field = `<input data-action-id="${id}"${max}${hint}>`;
+// -- modals (views.open, push, update) and their inputs ----------------------------------
+const MULTI = /^multi_/;
+
+function optionList(el, chosen, kind) {
+  return (el.options || [])
+    .map((o) => {
+      const on = chosen.includes(o.value) ? " checked" : "";
+      return `<label class="bk-choice"><input type="${kind}" name="${escapeHtml(el.action_id || "")}" value="${escapeHtml(o.value)}"${on}> ${textObject(o.text)}</label>`;
+    })
+    .join("");
+}
+
+let block_dispatch = false; // the input block being drawn dispatches actions as one types
+
+function modalField(el) {
+  const id = `data-action-id="${escapeHtml(el.action_id || "")}" data-type="${escapeHtml(el.type || "")}"`;
+  const dispatch = el.dispatch_action || block_dispatch ? " data-dispatch=\"1\"" : "";
+  const value = (v) => (v ? ` value="${escapeHtml(v)}"` : "");
+  switch (el.type) {
+    case "plain_text_input": {
+      if (el.multiline) return `<textarea ${id}${dispatch} rows="3">${escapeHtml(el.initial_value || "")}</textarea>`;
+      const max = el.max_length ? ` maxlength="${Number(el.max_length)}"` : "";
+      const hint = el.placeholder ? ` placeholder="${escapeHtml(el.placeholder.text)}"` : "";
+      return `<input ${id}${dispatch}${max}${hint}${value(el.initial_value)}>`;
+    }
+    case "number_input":
+      return `<input type="number" ${id}${value(el.initial_value)}${el.min_value ? ` min="${escapeHtml(el.min_value)}"` : ""}${el.max_value ? ` max="${escapeHtml(el.max_value)}"` : ""}>`;
+    case "timepicker":
+      return `<input type="time" ${id}${value(el.initial_time)}>`;
+    case "datepicker":
+      return `<input type="date" ${id}${value(el.initial_date)}>`;
+    case "checkboxes":
+      return `<div class="bk-choices" ${id}>${optionList(el, (el.initial_options || []).map((o) => o.value), "checkbox")}</div>`;
+    case "radio_buttons":
+      return `<div class="bk-choices" ${id}>${optionList(el, el.initial_option ? [el.initial_option.value] : [], "radio")}</div>`;
+    default:
+      if (MENUS.includes(el.type)) return `<select ${id}${dispatch}>${menuOptions(el)}</select>`;
+      if (MULTI.test(el.type)) {
+        const initial = el.initial_users || el.initial_conversations || el.initial_channels || (el.initial_options || []).map((o) => o.value);
+        const single = el.type.replace(MULTI, "");
+        const options = menuOptions({ ...el, type: single, initial_user: undefined, initial_option: undefined })
+          .replace(/<option value="">[^<]*<\/option>/, "")
+          .replace(/ selected/g, "");
+        const html = `<select multiple size="4" ${id}>${options}</select>`;
+        return initial.reduce((h, v) => h.replace(`value="${escapeHtml(v)}"`, `value="${escapeHtml(v)}" selected`), html);
+      }
+      return `<span class="bk-unknown">[${escapeHtml(el.type)}]</span>`;
   }
+}
+
+function modalInput(block) {
+  block_dispatch = Boolean(block.dispatch_action);
+  const field = modalField(block.element || {});
+  block_dispatch = false;
+  const hint = block.hint ? `<div class="modal-hint">${textObject(block.hint)}</div>` : "";
   return (
     `<div class="modal-input" data-block-id="${escapeHtml(block.block_id || "")}">` +
-    `<label>${textObject(block.label)}</label>${field}<div class="modal-error" role="alert"></div></div>`
+    `<label>${textObject(block.label)}${block.optional ? ' <span class="muted">(optional)</span>' : ""}</label>${field}${hint}<div class="modal-error" role="alert"></div></div>`
   );
+}
+
+// What a field holds, as the demo server expects it: text, or a list for multiple choices.
+function fieldValue(field) {
+  if (field.classList.contains("bk-choices")) {
+    const checked = [...field.querySelectorAll("input:checked")].map((i) => i.value);
+    return field.dataset.type === "radio_buttons" ? checked[0] || "" : checked;
+  }
+  if (field.multiple) return [...field.selectedOptions].map((o) => o.value);
+  return field.value;
+}
+
+function modalValues() {
+  const values = {};
+  for (const box of $("modal-body").querySelectorAll(".modal-input")) {
+    const field = box.querySelector("[data-action-id]");
+    if (field) values[box.dataset.blockId] = { [field.dataset.actionId]: fieldValue(field) };
+  }
+  return values;
 }
 
 function renderModal() {
@@ -428,13 +520,12 @@ function renderModal() {
   if (!view) delete backdrop.dataset.viewHash;
   if (!view || backdrop.dataset.viewHash === view.hash) return;
   backdrop.dataset.viewHash = view.hash;
+  backdrop.dataset.viewId = view.id;
   $("modal-title").innerHTML = textObject(view.title);
   $("modal-submit").innerHTML = view.submit ? textObject(view.submit) : "Submit";
   $("modal-submit").hidden = !view.submit;
   $("modal-cancel").innerHTML = view.close ? textObject(view.close) : "Cancel";
-  $("modal-body").innerHTML = (view.blocks || [])
-    .map((block) => (block.type === "input" ? modalInput(block) : renderBlocks([block], "")))
-    .join("");
+  $("modal-body").innerHTML = renderBlocks(view.blocks || [], { view: view.id });
   const first = $("modal-body").querySelector("input, textarea, select");
   if (first) first.focus();
 }
@@ -443,14 +534,9 @@ async function submitModal(event) {
   event.preventDefault();
   const view = model.modal;
   if (!view) return;
-  const values = {};
-  for (const box of $("modal-body").querySelectorAll(".modal-input")) {
-    const field = box.querySelector("[data-action-id]");
-    values[box.dataset.blockId] = { [field.dataset.actionId]: field.value };
-    box.querySelector(".modal-error").textContent = "";
-  }
+  for (const box of $("modal-body").querySelectorAll(".modal-error")) box.textContent = "";
   try {
-    const answer = await post("/api/slack/view", { view_id: view.id, values });
+    const answer = await post("/api/slack/view", { view_id: view.id, values: modalValues() });
     for (const [blockId, message] of Object.entries(answer.errors || {})) {
       const box = $("modal-body").querySelector(`.modal-input[data-block-id="${CSS.escape(blockId)}"]`);
       if (box) box.querySelector(".modal-error").textContent = message;
@@ -459,6 +545,69 @@ async function submitModal(event) {
   } catch (error) {
     $("modal-body").insertAdjacentHTML("beforeend", `<div class="modal-error">${escapeHtml(error.message)}</div>`);
   }
+}
+
+// -- the Home tab, direct messages, shortcuts, thread links ------------------------------
+function renderHome() {
+  const view = model.homes[model.me];
+  const box = $("home-body");
+  setHtml(box, view ? renderBlocks(view.blocks || [], { view: view.id }) : `<div class="inbox-empty">Opening the Home tab…</div>`);
+}
+
+function renderDms() {
+  const mine = [...model.dms.values()].filter((m) => m.to === model.me).sort((a, b) => Number(a.ts) - Number(b.ts));
+  setHtml($("dm-feed"), mine.length ? mine.map(renderMessage).join("") : `<div class="inbox-empty">No direct messages from SMS Chat yet.</div>`);
+  const count = $("dm-count");
+  count.textContent = mine.length ? String(mine.length) : "";
+}
+
+function showPane(pane) {
+  model.pane = pane;
+  for (const el of document.querySelectorAll("[data-pane]")) el.classList.toggle("active", el.dataset.pane === pane);
+  $("channel-pane").hidden = pane !== "channel";
+  $("home-pane").hidden = pane !== "home";
+  $("dm-pane").hidden = pane !== "dms";
+  if (pane === "home") post("/api/slack/home", {}).catch((error) => ($("home-body").textContent = error.message));
+}
+
+function shortcutMenu(msg) {
+  if (msg.top || !model.shortcuts.length || !msg.thread_ts) return "";
+  const items = model.shortcuts
+    .map((s) => `<button type="button" class="shortcut" data-ts="${escapeHtml(msg.ts)}" data-callback-id="${escapeHtml(s.callback_id)}">${escapeHtml(s.name)}</button>`)
+    .join("");
+  return `<details class="msg-more"><summary title="More actions">⋯</summary><div class="msg-menu">${items}</div></details>`;
+}
+
+// A Slack thread link (…/archives/C…/p1700000000123456[?thread_ts=…]) opens here.
+function openThreadLink(href) {
+  const m = /\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})(?:\?thread_ts=([\d.]+))?/.exec(href || "");
+  if (!m) return false;
+  const ts = m[4] || `${m[2]}.${m[3]}`;
+  const top = model.slack.get(ts);
+  const threadTs = top && !top.top ? top.thread_ts : ts;
+  showPane("channel");
+  const el = document.querySelector(`.case[data-ts="${CSS.escape(threadTs)}"]`);
+  if (!el) return true;
+  el.classList.remove("collapsed");
+  el.scrollIntoView({ block: "start" });
+  el.classList.add("highlight");
+  setTimeout(() => el.classList.remove("highlight"), 2000);
+  return true;
+}
+
+function renderClock() {
+  const when = new Date(model.clock);
+  $("clock").textContent = `Bridge clock: ${when.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit", timeZone: model.timeZone })} ${model.timeZone}`;
+}
+
+function renderPeople() {
+  const select = $("me-select");
+  const html = model.people.map((p) => `<option value="${escapeHtml(p.id)}">${escapeHtml(`${p.name} (${p.role === "admin" ? "workspace admin" : p.role === "guest" ? "guest" : "member"})`)}</option>`).join("");
+  if (select.dataset.html !== html) {
+    select.innerHTML = html;
+    select.dataset.html = html;
+  }
+  select.value = model.me;
 }
 
 // -- talking to the demo server -----------------------------------------------------------
@@ -532,10 +681,16 @@ async function sendFromComposer(event) {
 }
 
 async function clickButton(btn, chosen) {
+  if (btn.dataset.url) openThreadLink(btn.dataset.url);
+  const inView = Boolean(btn.dataset.viewId);
+  if (!inView && !btn.dataset.ts) return; // an ephemeral's button: the sandbox keeps no copy
   btn.disabled = true;
+  const where = inView
+    ? { view_id: btn.dataset.viewId, values: model.modal && model.modal.id === btn.dataset.viewId ? modalValues() : {} }
+    : { message_ts: btn.dataset.ts };
   try {
     await post("/api/slack/action", {
-      message_ts: btn.dataset.ts,
+      ...where,
       action_id: btn.dataset.actionId,
       block_id: btn.dataset.blockId || null,
       chosen: chosen || null,
@@ -551,6 +706,8 @@ function upsert(kind, data) {
   if (kind === "slack") {
     if (data.kind === "deleted") model.slack.delete(data.message.ts);
     else model.slack.set(data.message.ts, data.message);
+  } else if (kind === "dm") {
+    model.dms.set(data.message.ts, data.message);
   } else if (kind === "phone") {
     const isNew = !model.phone.has(data.id);
     model.phone.set(data.id, data);
@@ -561,10 +718,18 @@ function upsert(kind, data) {
     model.notices.set(data.id, data);
   } else if (kind === "modal") {
     model.modal = data.view;
+  } else if (kind === "home") {
+    model.homes[data.user] = data.view;
+  } else if (kind === "clock") {
+    model.clock = data.clock;
   }
 }
 
 function apply(kind, data) {
+  if (kind === "me") {
+    if (data.id !== model.me) loadState();
+    return;
+  }
   if (loading) {
     buffered.push([kind, data]);
     return;
@@ -572,6 +737,9 @@ function apply(kind, data) {
   upsert(kind, data);
   if (kind === "phone") renderPhone();
   else if (kind === "modal") renderModal();
+  else if (kind === "home") renderHome();
+  else if (kind === "dm") renderDms();
+  else if (kind === "clock") renderClock();
   else renderInbox();
 }
 
@@ -582,6 +750,13 @@ async function loadState() {
   const state = await response.json();
   model.ourNumber = state.our_number;
   model.me = state.me;
+  model.people = state.people;
+  model.channel = state.channel;
+  model.shortcuts = state.shortcuts;
+  model.clock = state.clock;
+  model.timeZone = state.time_zone;
+  model.homes = state.homes;
+  model.dms = new Map(state.dms.map((m) => [m.ts, m]));
   model.users = state.users;
   model.bots = state.bots;
   model.modal = state.modal;
@@ -596,15 +771,20 @@ async function loadState() {
   $("workspace").textContent = state.workspace;
   $("channel-name").textContent = state.channel.name;
   $("channel-name-side").textContent = state.channel.name;
-  $("me-name").textContent = state.me.name;
   $("command-name").textContent = state.command;
   $("composer-text").placeholder = `Message #${state.channel.name}, or run ${state.command} help`;
   for (const [kind, data] of buffered) upsert(kind, data);
   buffered = [];
   loading = false;
+  renderPeople();
+  renderClock();
   renderInbox();
   renderPhone();
   renderModal();
+  renderHome();
+  renderDms();
+  if (model.pane === "home") showPane("home");
+  document.body.dataset.ready = "1";
 }
 
 function connect() {
@@ -621,7 +801,7 @@ function connect() {
     live.textContent = "reconnecting…";
     live.classList.remove("on");
   });
-  for (const kind of ["slack", "phone", "notice", "modal"]) {
+  for (const kind of ["slack", "dm", "phone", "notice", "modal", "home", "me", "clock"]) {
     events.addEventListener(kind, (event) => apply(kind, JSON.parse(event.data)));
   }
 }
@@ -648,19 +828,48 @@ document.addEventListener("DOMContentLoaded", () => {
     renderPhone();
   });
   $("composer").addEventListener("submit", sendFromComposer);
-  $("inbox-feed").addEventListener("click", (event) => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[href]");
+    if (link && openThreadLink(link.getAttribute("href"))) {
+      event.preventDefault();
+      return;
+    }
     const btn = event.target.closest(".bk-button");
-    if (btn && btn.dataset.ts) clickButton(btn);
+    if (btn) clickButton(btn);
+    const shortcut = event.target.closest(".shortcut");
+    if (shortcut) {
+      shortcut.closest("details").open = false;
+      post("/api/slack/shortcut", { message_ts: shortcut.dataset.ts, callback_id: shortcut.dataset.callbackId }).catch((error) => {
+        $("composer-hint").textContent = error.message;
+      });
+    }
+    const pane = event.target.closest("[data-pane]");
+    if (pane) showPane(pane.dataset.pane);
   });
-  $("inbox-feed").addEventListener("change", (event) => {
+  document.addEventListener("change", (event) => {
     const select = event.target.closest(".bk-select");
-    if (select && select.dataset.ts && select.value) clickButton(select, select.value);
+    if (select && select.value) clickButton(select, select.value);
+    const field = event.target.closest("#modal-body [data-dispatch]");
+    if (field && model.modal) {
+      field.dataset.viewId = model.modal.id;
+      field.dataset.blockId = field.closest(".modal-input").dataset.blockId;
+      clickButton(field, field.value);
+    }
+  });
+  $("me-select").addEventListener("change", (event) => {
+    post("/api/me", { user: event.target.value }).then(loadState).catch((error) => {
+      $("composer-hint").textContent = error.message;
+    });
+  });
+  $("clock-2am").addEventListener("click", () => {
+    post("/api/clock", { hour: 2 }).then((data) => {
+      model.clock = data.clock;
+      renderClock();
+    });
   });
   $("modal-form").addEventListener("submit", submitModal);
   $("modal-cancel").addEventListener("click", () => {
     if (model.modal) post("/api/slack/view/close", { view_id: model.modal.id }).catch(() => {});
-    model.modal = null;
-    renderModal();
   });
   connect();
 });
