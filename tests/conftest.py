@@ -26,6 +26,7 @@ from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
+from bridge.fakes.reading import shown_texts
 from bridge.fakes.slack_payloads import (
     block_actions_payload,
     event_callback_body,
@@ -347,6 +348,14 @@ class LiveBridge:
         async with asyncio.timeout(10):
             while await self._arriving() or await self._busy():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
+
+    def shown_texts(self, channel: str = INBOX) -> list[str]:
+        """The contacts' texts every case thread of `channel` shows, case by case."""
+        return [
+            text
+            for header in self.slack.messages(channel)
+            for text in shown_texts(self.slack.thread(channel, header["ts"]))
+        ]
 
     async def _busy(self) -> int:
         async with self.bridge.db.reading() as session:

@@ -38,7 +38,7 @@ async def test_commands_answer_only_those_who_may_act(people, user, allowed, ref
             msisdn="447400123456", to=OUR_NUMBER.removeprefix("+"), text="Hello", message_id="A1"
         ),
     )
-    await people.slack.wait_for("chat.postMessage", count=2)
+    await people.drained()
     answer = await people.command("close #1", user=user)
     if allowed:
         assert answer == "Closed case #1."
@@ -55,7 +55,7 @@ async def test_a_button_pressed_by_an_outsider_changes_nothing(people: LiveBridg
             msisdn="447400123456", to=OUR_NUMBER.removeprefix("+"), text="Hello", message_id="B1"
         ),
     )
-    await people.slack.wait_for("chat.postMessage", count=2)
+    await people.drained()
     assert (await people.press(blocks.CLOSE, 1, user=OUTSIDER)).status == 200
     told = await people.slack.wait_for("chat.postEphemeral")
     assert told[0].params["user"] == OUTSIDER

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.fakes.clock import ShiftedClock
+from bridge.fakes.reading import shown_texts
 from bridge.fakes.vonage_payloads import sms_inbound_params
 from tests.conftest import INBOX, OUR_NUMBER, LiveBridge
 
@@ -61,8 +62,10 @@ def sent_texts(live: LiveBridge) -> list[str]:
 
 
 def thread_texts(live: LiveBridge) -> list[str]:
+    """The texts the latest case's header shows, then each reply's text."""
     header = live.slack.messages(INBOX)[-1]
-    return [m["text"] for m in live.slack.thread(INBOX, header["ts"])[1:]]
+    replies = [m["text"] for m in live.slack.thread(INBOX, header["ts"])[1:]]
+    return shown_texts([header]) + replies
 
 
 async def test_the_first_text_of_a_new_case_gets_the_first_reply_once(

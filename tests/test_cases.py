@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bridge.domain.contacts import ContactDetails, LabelledNumber
 from bridge.domain.values import PhoneNumber
+from bridge.fakes.reading import shown_texts
 from bridge.fakes.slack_payloads import (
     block_actions_payload,
     interaction_form,
@@ -41,13 +42,15 @@ def latest_header_blocks(live: LiveBridge, case_id: int) -> str:
 
 
 def thread_texts(live: LiveBridge, case_id: int) -> list[str]:
+    """The texts a case's header shows, then each reply's text."""
     header = next(m for m in headers(live) if f"#{case_id}" in m["text"])
-    return [m["text"] for m in live.slack.thread(INBOX, header["ts"]) if m is not header]
+    replies = [m["text"] for m in live.slack.thread(INBOX, header["ts"]) if m is not header]
+    return shown_texts([header]) + replies
 
 
 async def test_close_by_command_then_the_next_text_opens_a_new_linked_case(live) -> None:
     await text(live, "First matter", "T1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     assert await live.command("close #1") == "Closed case #1."
     await live.drained()
     assert any("Case closed by" in t for t in thread_texts(live, 1))
@@ -76,7 +79,7 @@ async def test_close_by_command_then_the_next_text_opens_a_new_linked_case(live)
 )
 async def test_bad_commands_are_answered_and_change_nothing(live, command, answer) -> None:
     await text(live, "Hello", "B1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     assert (await live.command(command)).startswith(answer)
     await live.drained()
     assert live.slack.calls("chat.update") == []
@@ -84,7 +87,7 @@ async def test_bad_commands_are_answered_and_change_nothing(live, command, answe
 
 async def test_closing_a_closed_case_by_button_tells_the_presser(live: LiveBridge) -> None:
     await text(live, "Hello", "C1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     assert await live.command("close #1") == "Closed case #1."
     response = await live.press(blocks.CLOSE, 1)
     assert response.status == 200
@@ -96,7 +99,7 @@ async def test_closing_a_closed_case_by_button_tells_the_presser(live: LiveBridg
 
 async def test_reopen_by_button_and_a_ref_routes_to_one_of_two_open_cases(live) -> None:
     await text(live, "First matter", "R1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     await live.command("close #1")
     await text(live, "Second matter", "R2")
     await live.drained()
@@ -115,7 +118,7 @@ async def test_reopen_by_button_and_a_ref_routes_to_one_of_two_open_cases(live) 
 async def test_assignment_shows_in_the_header_and_tells_the_assignee(live) -> None:
     live.slack.add_user(MANAGER, "maria", display_name="Maria")
     await text(live, "Hello", "A1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     response = await live.press(blocks.ASSIGN_TO, 1, type="users_select", selected_user=MANAGER)
     assert response.status == 200
     await live.drained()
@@ -137,7 +140,7 @@ async def test_assignment_shows_in_the_header_and_tells_the_assignee(live) -> No
 async def test_assign_takes_a_mention_as_an_escaped_command_carries_it(live, written) -> None:
     live.slack.add_user(MANAGER, "maria", display_name="Maria")
     await text(live, "Hello", "A2")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     answer = await live.command(f"assign #1 {written}")
     assert answer == f"Case #1 is now assigned to <@{MANAGER}>."
 
@@ -147,7 +150,7 @@ async def test_assign_takes_a_mention_as_an_escaped_command_carries_it(live, wri
 )
 async def test_assign_refuses_what_names_nobody_and_says_why(live, written) -> None:
     await text(live, "Hello", "A3")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     answer = await live.command(f"assign #1 {written}")
     expected = "should_escape: true" if written == "@maria" else "Expected `me`, `nobody`"
     assert expected in answer
@@ -157,7 +160,7 @@ async def test_assign_refuses_what_names_nobody_and_says_why(live, written) -> N
 
 async def test_add_contact_names_the_number_in_every_header(live: LiveBridge) -> None:
     await text(live, "Hi, it's Bob", "N1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     assert blocks.ADD_CONTACT in latest_header_blocks(live, 1)
     assert (await live.press(blocks.ADD_CONTACT, 1)).status == 200
     opened = await live.slack.wait_for("views.open")
@@ -210,8 +213,8 @@ def opened_view(call) -> dict:
 
 async def test_moving_a_text_opens_a_case_of_its_own_with_the_comment(live) -> None:
     await text(live, "About my appointment", "V1")
+    await live.drained()  # the header shows the first text; the second gets a post of its own
     await text(live, "Also, my neighbour needs help", "V2")
-    await live.slack.wait_for("chat.postMessage", count=3)
     await live.drained()
     header = headers(live)[0]
     unrelated = next(
@@ -242,7 +245,7 @@ async def test_moving_a_text_opens_a_case_of_its_own_with_the_comment(live) -> N
 
 async def test_a_staff_message_cannot_be_moved(live: LiveBridge) -> None:
     await text(live, "Hello", "W1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     header = headers(live)[0]
     await live.staff_reply(header["ts"], "Hi, how can we help?")
     await live.vonage.wait_for_sends(1)
@@ -266,7 +269,8 @@ async def test_each_number_routes_to_its_channel_and_replies_go_from_it(start_li
         msisdn=CONTACT, to=second.removeprefix("+"), text="Hi", message_id="X1"
     )
     await live.vonage_webhook("/vonage/inbound", params)
-    posts = await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
+    posts = live.slack.calls("chat.postMessage")
     assert {p.params["channel"] for p in posts} == {"C0SECOND"}
     header = live.slack.messages("C0SECOND")[0]
     posted = await live.slack.post_as_user("C0SECOND", STAFF, "Hello", thread_ts=header["ts"])
@@ -297,7 +301,7 @@ async def test_the_header_shows_the_chosen_contact_property(start_live, title, e
             )
         )
     await text(live, "Hello", "Y1")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     assert latest_header_blocks(live, 1).count(expected) >= 1
 
 
@@ -355,7 +359,7 @@ async def test_a_number_that_texted_in_is_texted_back_without_a_doubt(live) -> N
         "/vonage/inbound",
         sms_inbound_params(msisdn="447700900123", to=US, text="Hello", message_id="K1"),
     )
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     assert await live.command("new +44 7700 900123 Hi back") == "Sending your text in case #1."
 
 

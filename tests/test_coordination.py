@@ -87,7 +87,7 @@ async def test_a_bridge_with_redis_relays_and_keeps_slacks_budget(start_live) ->
     need_service(REDIS_URL, 6379, "Redis")
     await Redis.from_url(REDIS_URL).flushdb()
     live = await start_live(REDIS_URL=REDIS_URL, SLACK_POSTS_PER_SECOND="2")
-    for n in range(4):
+    for n in range(8):  # eight new cases: eight posts, each a header showing its text
         params = sms_inbound_params(
             msisdn=f"44740012{n:04d}",
             to=OUR_NUMBER.removeprefix("+"),

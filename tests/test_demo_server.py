@@ -17,10 +17,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from bridge.sandbox.server import Demo, DemoOptions
 from bridge.sandbox.wire import split_sms
 from bridge.sandbox.world import INBOX_CHANNEL, Sandbox
+from bridge.store.models import Case
+from tests.bridge_process import until
 
 CONTACT = "+447400900555"
 REF_TAG = r"( \(#\d+\))?"  # the bridge may end a reply with its case's #ref
@@ -105,6 +108,12 @@ async def test_the_page_and_its_files_are_served(demo: Demo, http: aiohttp.Clien
             assert response.status == 200 and needle in await response.text()
 
 
+async def thread_recorded(demo: Demo) -> bool:
+    assert demo.sandbox.bridge is not None
+    async with demo.sandbox.bridge.db.reading() as session:
+        return await session.scalar(select(Case.thread_ts)) is not None
+
+
 async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the_phone(
     demo: Demo, http: aiohttp.ClientSession, stream: EventStream
 ) -> None:
@@ -127,7 +136,7 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
         "part_states": {},
     }
 
-    # The bridge posts a case header with Block Kit, then the text in its thread.
+    # The bridge posts a case header with Block Kit, showing the text below its buttons.
     header = (await stream.wait_for(lambda k, d: k == "slack" and d["message"]["top"]))["message"]
     assert header["author"] == "SMS Chat" and header["is_bot"]
     kinds = [block["type"] for block in header["blocks"]]
@@ -135,12 +144,10 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
     assert header["blocks"][0]["text"]["text"] == "#1 · +44 7400 900555"
     fields = " ".join(f["text"] for f in header["blocks"][1]["fields"])
     assert "+44 7400 900000" in fields and "🟢 open" in fields
-    text = (
-        await stream.wait_for(
-            lambda k, d: k == "slack" and d["message"]["text"] == "Is my prescription ready?"
-        )
-    )["message"]
-    assert text["thread_ts"] == header["ts"] and text["via_sms"] is True
+    assert kinds[-2:] == ["divider", "section"] and header["via_sms"] is True
+    assert header["blocks"][-1]["text"]["text"] == "Is my prescription ready?"
+    assert demo.sandbox.thread_of("Is my prescription ready?") == header["ts"]
+    await until(lambda: thread_recorded(demo))  # staff can answer once the bridge knows it
 
     # Sam replies in the thread: Slack stores it, the bridge gets the event and texts it.
     status, body = await call(
@@ -172,7 +179,6 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
     async with http.get(f"{demo.url}api/state") as response:
         state = await response.json()
     assert [m["text"] for m in state["slack"] if not m["top"]] == [
-        "Is my prescription ready?",
         "Yes, *ready* after 2pm &amp; bring &lt;your card&gt;",
     ]
     assert [(m["direction"], m["state"]) for m in state["phone"]] == [
@@ -308,9 +314,10 @@ async def test_the_example_conversation_is_there_at_start(tmp_path: Path) -> Non
     assert len(tops) == 1  # named through the header's "Add contact" dialog
     assert tops[0]["blocks"][0]["text"]["text"] == "#1 · Alice Moreau – Mobile"
     assert state["modal"] is None
+    assert tops[0]["via_sms"]  # the header shows her first text
+    assert "Hi, is the clinic open on Saturday morning?" in tops[0]["text"]
     thread = [(m["author"], m["text"]) for m in state["slack"] if not m["top"]]
     assert thread == [
-        ("SMS Chat", "Hi, is the clinic open on Saturday morning?"),
         ("Sam Rivera", "Yes, from 9am to 1pm. Would you like an appointment?"),
         ("SMS Chat", "Yes please, 10am if you have one. Thanks!"),
     ]

@@ -24,6 +24,7 @@ from bridge.errors import SendError
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.process import BridgeProcess
+from bridge.fakes.reading import shown_texts
 from bridge.fakes.slack_payloads import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_payloads import (
     messages_status_json,
@@ -31,7 +32,7 @@ from bridge.fakes.vonage_payloads import (
     sms_receipt_params,
 )
 from bridge.jobs.sms_sends import RECEIPT_POLL_SECONDS, RECEIPT_WAIT
-from bridge.slack.poster import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE
+from bridge.slack.marks import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE
 from bridge.sms.webhooks import parse_receipt
 from bridge.store.db import Database
 from bridge.store.dispatcher import Dispatcher
@@ -120,9 +121,11 @@ async def test_a_post_cut_off_mid_call_is_found_not_posted_again(
 ) -> None:
     origin = fake_slack.base_url.removesuffix("/api/")
     async with AnswerHolder(origin, holds=carries(POSTING_EVENT_TYPE)) as holder:
-        holder.armed = True
         first = await doomed(SLACK_API_URL=f"http://{holder.host}/api/")
-        await text_in(first.url, "Are you open today?", "0E000001")
+        await text_in(first.url, "Hello?", "0E000001")
+        await until(lambda: len(fake_slack.calls("chat.postMessage")) == 1)  # its header
+        holder.armed = True
+        await text_in(first.url, "Are you open today?", "0E000003")
         await until(lambda: bool(holder.held))
         await until(lambda: len(fake_slack.calls("chat.postMessage")) == 2)
         await first.kill()
@@ -132,17 +135,22 @@ async def test_a_post_cut_off_mid_call_is_found_not_posted_again(
 
     [header] = fake_slack.messages(INBOX)
     [posted] = bot_replies(fake_slack, header["ts"])
-    assert posted["text"] == "Are you open today?"
+    assert shown_texts(fake_slack.thread(INBOX, header["ts"])) == ["Hello?", "Are you open today?"]
     assert len(fake_slack.calls("chat.postMessage")) == 2
     [lookup] = fake_slack.calls("conversations.replies")
     assert lookup.params["include_all_metadata"] in ("1", "true")
     async with db.reading() as session:
-        shown_at = await session.scalar(select(CaseMessage.slack_ts))
-        attempts = await session.scalar(
-            select(OutboxJob.attempts).where(OutboxJob.kind == "slack.post_message")
+        shown = select(CaseMessage.slack_ts).order_by(CaseMessage.id)
+        shown_at = list(await session.scalars(shown))
+        attempts = list(
+            await session.scalars(
+                select(OutboxJob.attempts)
+                .where(OutboxJob.kind == "slack.post_message")
+                .order_by(OutboxJob.id)
+            )
         )
-    assert shown_at == posted["ts"]
-    assert attempts == 2
+    assert shown_at == [header["ts"], posted["ts"]]
+    assert attempts == [1, 2]  # the first text's post was the header; the second ran again
 
 
 async def test_a_header_cut_off_mid_call_is_found_and_its_thread_used(
@@ -161,10 +169,12 @@ async def test_a_header_cut_off_mid_call_is_found_and_its_thread_used(
     await second.drained()
 
     [header] = fake_slack.messages(INBOX)
-    assert [m["text"] for m in bot_replies(fake_slack, header["ts"])] == ["Hello?"]
+    assert shown_texts(fake_slack.thread(INBOX, header["ts"])) == ["Hello?"]
+    assert bot_replies(fake_slack, header["ts"]) == []  # the text was in the header: not again
     assert len(fake_slack.calls("conversations.history")) == 1
     async with db.reading() as session:
         assert await session.scalar(select(Case.thread_ts)) == header["ts"]
+        assert await session.scalar(select(CaseMessage.slack_ts)) == header["ts"]
 
 
 def vonage_holder(fake_vonage: FakeVonage, tls: TestTls, *, reach_target: bool) -> AnswerHolder:
@@ -175,6 +185,12 @@ def vonage_holder(fake_vonage: FakeVonage, tls: TestTls, *, reach_target: bool) 
         client_ssl=tls.client_ssl_context(),
         reach_target=reach_target,
     )
+
+
+async def thread_recorded(db: Database) -> bool:
+    """The case's thread is known: staff can answer in it."""
+    async with db.reading() as session:
+        return await session.scalar(select(Case.thread_ts)) is not None
 
 
 async def staff_text(db: Database) -> Message:
@@ -191,7 +207,8 @@ async def test_a_send_cut_off_mid_call_is_recorded_from_its_receipt_not_sent_aga
         first = await doomed(VONAGE_REST_HOST=holder.host, VONAGE_API_HOST=holder.host)
         fake_vonage.send_receipts_to(f"{first.url}/vonage/status")
         await text_in(first.url, "Can I book for Friday?", "0E000010")
-        await fake_slack.wait_for("chat.postMessage", count=2)
+        await fake_slack.wait_for("chat.postMessage")
+        await until(lambda: thread_recorded(db))
         [header] = fake_slack.messages(INBOX)
         holder.armed = True
         await staff_reply(first.url, fake_slack, header["ts"], "Yes, Friday is fine")
@@ -224,7 +241,8 @@ async def test_a_send_that_never_left_is_sent_once_after_the_receipt_wait(
     async with vonage_holder(fake_vonage, tls, reach_target=False) as swallowing:
         first = await doomed(VONAGE_REST_HOST=swallowing.host, VONAGE_API_HOST=swallowing.host)
         await text_in(first.url, "Can I book for Friday?", "0E000011")
-        await fake_slack.wait_for("chat.postMessage", count=2)
+        await fake_slack.wait_for("chat.postMessage")
+        await until(lambda: thread_recorded(db))
         [header] = fake_slack.messages(INBOX)
         swallowing.armed = True
         await staff_reply(first.url, fake_slack, header["ts"], "See you then")
@@ -252,7 +270,8 @@ async def test_a_receipt_kept_but_not_yet_routed_is_waited_for_past_the_receipt_
     async with vonage_holder(fake_vonage, tls, reach_target=True) as holder:
         first = await doomed(VONAGE_REST_HOST=holder.host, VONAGE_API_HOST=holder.host)
         await text_in(first.url, "Can I book for Friday?", "0E000012")
-        await fake_slack.wait_for("chat.postMessage", count=2)
+        await fake_slack.wait_for("chat.postMessage")
+        await until(lambda: thread_recorded(db))
         [header] = fake_slack.messages(INBOX)
         holder.armed = True
         await staff_reply(first.url, fake_slack, header["ts"], "Yes, Friday is fine")

@@ -81,7 +81,7 @@ async def test_the_whole_log_comes_out_as_csv_and_json_lines(
     live: LiveBridge, database_url: str, tmp_path: Path
 ) -> None:
     await inbound(live, BOB, "Hi, is the clinic open?")
-    await live.slack.wait_for("chat.postMessage", count=2)
+    await live.drained()
     async with live.bridge.store.unit() as unit:
         await unit.contacts.name(
             "+" + BOB, name='=HYPERLINK("http://evil.example")', label="Mobile"

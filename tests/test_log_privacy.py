@@ -7,6 +7,7 @@ set up by the project's own `configure_logging`, in process and in `python -m br
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -21,6 +22,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from bridge.app import build_bridge, build_web_app
 from bridge.fakes import FakeSlack, FakeVonage
@@ -35,6 +37,8 @@ from bridge.fakes.slack_payloads import (
 )
 from bridge.fakes.vonage_payloads import sms_inbound_params, sms_receipt_params
 from bridge.logs import RedactingFilter, configure_logging
+from bridge.store.db import Database
+from bridge.store.models import Case
 from tests.conftest import (
     BOT_TOKEN,
     INBOX,
@@ -75,8 +79,28 @@ RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|
 class Conversation:
     """Speaks to a bridge at `url` as Vonage and Slack would."""
 
-    def __init__(self, url: str, http: aiohttp.ClientSession, slack: FakeSlack, vonage: FakeVonage):
+    def __init__(
+        self,
+        url: str,
+        http: aiohttp.ClientSession,
+        slack: FakeSlack,
+        vonage: FakeVonage,
+        database_url: str,
+    ):
         self.url, self.http, self.slack, self.vonage = url, http, slack, vonage
+        self.database_url = database_url
+
+    async def thread_recorded(self) -> None:
+        """Wait until the bridge recorded the case's thread, as staff could only answer then."""
+        db = Database(self.database_url)
+        try:
+            while True:
+                async with db.reading() as session:
+                    if await session.scalar(select(Case.thread_ts)) is not None:
+                        return
+                await asyncio.sleep(0.02)
+        finally:
+            await db.close()
 
     async def vonage_webhook(self, path: str, params: dict[str, str], *, get: bool = False) -> int:
         if get:
@@ -110,7 +134,9 @@ class Conversation:
         assert await self.vonage_webhook("/vonage/inbound", inbound) == 200  # a repeat
         no_id = {k: v for k, v in inbound.items() if k != "messageId"}
         assert await self.vonage_webhook("/vonage/inbound", no_id) == 400
-        await self.slack.wait_for("chat.postMessage", count=2, timeout=10)
+        await self.slack.wait_for("chat.postMessage", timeout=10)
+        async with asyncio.timeout(10):
+            await self.thread_recorded()
         thread = self.slack.messages(INBOX)[0]["ts"]
 
         reply_ts = await self.staff_reply(thread, REPLY_TEXT)
@@ -141,7 +167,7 @@ class Conversation:
         self.vonage.fail_next(sms_status="6")
         await self.staff_reply(thread, REFUSED_TEXT)
         await self.slack.wait_for("reactions.add", count=2, timeout=10)
-        await self.slack.wait_until(lambda: len(self.slack.thread(INBOX, thread)) >= 5, timeout=10)
+        await self.slack.wait_until(lambda: len(self.slack.thread(INBOX, thread)) >= 4, timeout=10)
 
 
 def leaks(log: str) -> list[str]:
@@ -200,7 +226,8 @@ async def served_with_logging(
     await bridge.start_background()
     try:
         async with aiohttp.ClientSession() as http:
-            yield Conversation(f"http://{host}:{port}", http, fake_slack, fake_vonage), buffer
+            url = f"http://{host}:{port}"
+            yield Conversation(url, http, fake_slack, fake_vonage, settings.database_url), buffer
     finally:
         await runner.cleanup()
         await bridge.close()
@@ -245,8 +272,9 @@ async def test_the_running_command_logs_no_secret_number_or_words(
     ca_bundle: Path,
     free_port: int,
 ) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}"
     env = bridge_env(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
+        database_url=database_url,
         slack=fake_slack,
         vonage=fake_vonage,
         LOG_LEVEL="DEBUG",
@@ -258,7 +286,7 @@ async def test_the_running_command_logs_no_secret_number_or_words(
     try:
         await process.start()
         async with aiohttp.ClientSession() as http:
-            await Conversation(process.url, http, fake_slack, fake_vonage).run()
+            await Conversation(process.url, http, fake_slack, fake_vonage, database_url).run()
         assert await process.stop() == 0, process.log
     finally:
         await process.kill()

@@ -21,10 +21,11 @@ def inbound(text: str, *, message_id: str, msisdn: str = CONTACT, to: str = OUR_
     )
 
 
-async def header_and_first_post(live: LiveBridge) -> tuple[dict, dict]:
-    posts = await live.slack.wait_for("chat.postMessage", count=2)
-    header, first = posts[0].params, posts[1].params
-    return header, first
+async def header_post(live: LiveBridge) -> dict:
+    """A new case's one post: its header, showing its first text."""
+    await live.drained()
+    [header] = live.slack.calls("chat.postMessage")
+    return header.params
 
 
 async def test_inbound_text_opens_a_case_thread_and_a_reply_reaches_the_phone(
@@ -35,14 +36,13 @@ async def test_inbound_text_opens_a_case_thread_and_a_reply_reaches_the_phone(
     )
     assert response.status == 200
 
-    header, first = await header_and_first_post(live)
+    header = await header_post(live)
     assert header["channel"] == INBOX and "thread_ts" not in header
     assert "+44 7700 900123" in header["text"]
     blocks = json.dumps(header["blocks"])
     assert "#1" in blocks and "+44 7700 900000" in blocks and "open" in blocks
     posted_header = live.slack.messages(INBOX)[0]
-    assert first["thread_ts"] == posted_header["ts"]
-    assert first["text"] == "Hi, is the clinic open?"
+    assert live.shown_texts() == ["Hi, is the clinic open?"]
 
     reply = await live.staff_reply(
         posted_header["ts"], "Yes, *until 6pm* &amp; on Saturdays <@U0STAFF>"
@@ -55,8 +55,9 @@ async def test_inbound_text_opens_a_case_thread_and_a_reply_reaches_the_phone(
 
     # A second text from the same phone joins the open case's thread.
     await live.vonage_webhook("/vonage/inbound", inbound("Thanks!", message_id="0A0000002"))
-    posts = await live.slack.wait_for("chat.postMessage", count=3)
-    assert posts[2].params["thread_ts"] == posted_header["ts"]
+    posts = await live.slack.wait_for("chat.postMessage", count=2)
+    assert posts[1].params["thread_ts"] == posted_header["ts"]
+    assert posts[1].params["text"] == "Thanks!"
     assert len([c for c in live.slack.calls("chat.postMessage") if "blocks" in c.params]) == 1
 
 
@@ -82,19 +83,29 @@ async def test_every_inbound_shape_is_relayed(live: LiveBridge, as_: str, build)
     params = build()
     response = await live.vonage_webhook("/vonage/inbound", params, as_=as_)
     assert response.status == 200
-    _header, first = await header_and_first_post(live)
-    assert first["text"] == params["text"]
+    await header_post(live)
+    assert live.shown_texts() == [params["text"]]
 
 
 async def test_texters_cannot_ping_channels_or_forge_links(live: LiveBridge) -> None:
     text = "<!channel> @here see <http://evil.example|your bank> & <@U0STAFF>"
     await live.vonage_webhook("/vonage/inbound", inbound(text, message_id="0C01"))
-    _header, first = await header_and_first_post(live)
-    posted = first["text"]
-    assert "<" not in posted and ">" not in posted
-    assert "&lt;!channel&gt;" in posted and "&amp;" in posted
-    assert "@here" not in posted  # defused with a word joiner
-    assert first.get("mrkdwn") in (False, "false", "0")
+    header = await header_post(live)
+    # The notification text carries the words escaped; the blocks as plain text, which
+    # Slack never parses for mentions or links.
+    notified = header["text"].split("\n", 1)[1]
+    assert "<" not in notified and ">" not in notified
+    assert "&lt;!channel&gt;" in notified and "&amp;" in notified
+    assert "@here" not in notified  # defused with a word joiner
+    [section] = [b for b in header["blocks"] if b["type"] == "section" and "text" in b]
+    assert section["text"] == {"type": "plain_text", "text": text, "emoji": True}
+
+    # A later text, posted alone, is shown as written and never parsed as mrkdwn.
+    await live.vonage_webhook("/vonage/inbound", inbound(text, message_id="0C02"))
+    await live.drained()
+    alone = live.slack.calls("chat.postMessage")[-1].params
+    assert alone["text"] == notified
+    assert alone.get("mrkdwn") in (False, "false", "0")
 
 
 async def test_same_vonage_message_twice_is_posted_once(live: LiveBridge) -> None:
@@ -104,15 +115,15 @@ async def test_same_vonage_message_twice_is_posted_once(live: LiveBridge) -> Non
         live.vonage_webhook("/vonage/inbound", params),
     )
     assert (first.status, second.status) == (200, 200)
-    await live.slack.wait_for("chat.postMessage", count=2)
     await live.drained()
-    texts = [c.params["text"] for c in live.slack.calls("chat.postMessage")]
-    assert texts.count("Only once please") == 1
+    await live.drained()
+    assert len(live.slack.calls("chat.postMessage")) == 1
+    assert live.shown_texts() == ["Only once please"]
 
 
 async def test_slack_event_retried_sends_one_sms(live: LiveBridge) -> None:
     await live.vonage_webhook("/vonage/inbound", inbound("Hello", message_id="0E01"))
-    await header_and_first_post(live)
+    await header_post(live)
     thread = live.slack.messages(INBOX)[0]["ts"]
     event = {
         "type": "message",
@@ -133,7 +144,7 @@ async def test_slack_event_retried_sends_one_sms(live: LiveBridge) -> None:
 
 async def test_bots_and_top_level_messages_are_not_relayed(live: LiveBridge) -> None:
     await live.vonage_webhook("/vonage/inbound", inbound("Hello", message_id="0F01"))
-    await header_and_first_post(live)
+    await header_post(live)
     thread = live.slack.messages(INBOX)[0]["ts"]
     ignored = [
         {

@@ -26,9 +26,10 @@ from sqlalchemy import func, select
 from bridge.domain.work import PostMessage, SendSms
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.process import BridgeProcess
+from bridge.fakes.reading import shown_texts
 from bridge.fakes.slack_payloads import event_callback_body, message_event, slack_signature_headers
 from bridge.fakes.vonage_payloads import sms_inbound_params
-from bridge.slack.poster import POSTING_EVENT_TYPE
+from bridge.slack.marks import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
 from bridge.store.models import Case, InboxEventRow, OutboxJob
 from tests.bridge_process import REPO_ROOT, AnswerHolder, until
@@ -290,12 +291,11 @@ async def staff_reply(
 
 
 def _texts_in_threads(slack: FakeSlack) -> dict[str, list[str]]:
-    """Each contact's texts as the bot posted them in its case thread, in thread order."""
+    """Each contact's texts as its case thread shows them, in thread order."""
     shown: dict[str, list[str]] = {}
     for channel in CHANNELS:
         for header in slack.messages(channel):
-            replies = slack.thread(channel, header["ts"])[1:]
-            posted = [m["text"] for m in replies if m.get("user") == slack.bot_user_id]
+            posted = shown_texts(slack.thread(channel, header["ts"]))
             contact = "+" + posted[0].split(" from ")[1]
             assert contact not in shown, f"{contact} has two threads"
             shown[contact] = posted

@@ -31,7 +31,7 @@ async def desk(live: LiveBridge) -> LiveBridge:
                 msisdn=number, to=OUR_NUMBER.removeprefix("+"), text="Hello", message_id=f"Q{n}"
             ),
         )
-    await live.slack.wait_for("chat.postMessage", count=6)
+    await live.drained()
     assert await live.command("assign #1 me") == "Case #1 is now assigned to <@U0STAFF>."
     assert await live.command("close #2") == "Closed case #2."
     return live

@@ -103,11 +103,19 @@ class PostedMessage:
 
 @dataclass(frozen=True, slots=True)
 class Posting:
-    """Which message a post shows in which case: carried with the post, so that a job run
+    """Which messages a post shows in which case: carried with the post, so that a job run
     again after losing its lease can find a post its first run made but never recorded."""
 
     case_id: int
-    message_id: int
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPost:
+    """A post found by its mark, and the messages its mark says it shows."""
+
+    ts: SlackTs
+    message_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,17 @@ class CaseView:
     last_activity: datetime
     contact_named: bool
     opted_out: bool = False  # the contact texted STOP to our number (or blocks it)
+    # The case's first texts, shown in the header's own post (one post instead of two).
+    texts: tuple[ShownText, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ShownText:
+    """A contact's text as a post shows it, with the moment it came."""
+
+    message_id: int
+    text: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

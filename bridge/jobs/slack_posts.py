@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bridge import texts
-from bridge.domain.records import CaseRecord
-from bridge.domain.values import Direction, Posting
+from bridge.domain.records import CaseRecord, MessageRecord
+from bridge.domain.values import Direction, Posting, SlackTs
+from bridge.domain.views import ShownText
 from bridge.domain.work import PostHeader, PostMessage, React, TellUser, ThreadNote, UpdateHeader
 from bridge.errors import SendError
 from bridge.jobs.base import JobHandler
 from bridge.jobs.context import JobContext
+from bridge.routing.ports import Unit
 from bridge.routing.threads import case_view, note
 
 log = logging.getLogger(__name__)
 
 # How far before its message a post is looked for: instances' and Slack's clocks differ.
 CLOCK_MARGIN = timedelta(minutes=5)
+# Texts of one case in one post at most: Slack allows 50 blocks (two per text) and the
+# post stays readable.
+MERGE_MOST = 10
+MERGE_CHARS = 6000
 
 
 class PostCaseHeader(JobHandler[PostHeader]):
@@ -40,25 +47,59 @@ class PostCaseHeader(JobHandler[PostHeader]):
 
 
 async def post_header(ctx: JobContext, case_id: int, *, look_first: bool) -> None:
+    """Post the case's header with the texts waiting to be shown (one post, not two)."""
     async with ctx.units.reading() as unit:
         case = await unit.cases.get(case_id)
         if case is None or case.thread_ts is not None:
             return
         previous = await unit.cases.get(case.previous_case_id) if case.previous_case_id else None
-        view = await case_view(unit, case, inbox=ctx.inbox)
     if look_first:
         since = case.opened_at - CLOCK_MARGIN
         found = await ctx.poster.find_header(case.channel, case.id, since=since)
         if found is not None:
             async with ctx.units.unit() as unit:
-                await unit.cases.set_thread(case.id, found)
+                await unit.cases.set_thread(case.id, found.ts)
+                await _record_shown(unit, case.id, found.message_ids, found.ts)
             return
+    link = None
     if previous is not None and previous.thread_ts is not None:
         link = await ctx.poster.permalink(previous.channel, previous.thread_ts)
-        view = dataclasses.replace(view, previous_case_link=link)
-    posted = await ctx.poster.post_header(case.channel, view)
+    async with ctx.poster.turn(case.channel):
+        # What the header shows is read once its turn has come: texts that arrived while
+        # it waited go in it too.
+        async with ctx.units.reading() as unit:
+            view = await case_view(unit, case, inbox=ctx.inbox, previous_case_link=link)
+            waiting = await unit.messages.unposted_inbound(case.id, MERGE_MOST)
+        view = dataclasses.replace(view, texts=_fitting(waiting))
+        posted = await ctx.poster.post_header(case.channel, view)
     async with ctx.units.unit() as unit:
         await unit.cases.set_thread(case.id, posted.ts)
+        await _record_shown(unit, case.id, [t.message_id for t in view.texts], posted.ts)
+
+
+async def _record_shown(unit: Unit, case_id: int, message_ids: Sequence[int], ts: str) -> None:
+    for message_id in message_ids:
+        await unit.messages.set_posted(case_id, message_id, ts)
+
+
+def _fitting(waiting: Sequence[MessageRecord]) -> tuple[ShownText, ...]:
+    """The first texts that fit in one post (at least one, when any waits)."""
+    fitting: list[MessageRecord] = []
+    size = 0
+    for message in waiting:
+        size += len(message.text or "")
+        if fitting and size > MERGE_CHARS:
+            break
+        fitting.append(message)
+    return shown_texts(fitting)
+
+
+def shown_texts(messages: Sequence[MessageRecord]) -> tuple[ShownText, ...]:
+    return tuple(
+        ShownText(m.id, m.text or "", m.created_at)
+        for m in messages
+        if m.direction == Direction.INBOUND
+    )
 
 
 async def thread_of(ctx: JobContext, case_id: int) -> CaseRecord | None:
@@ -99,39 +140,57 @@ class PostThreadMessage(JobHandler[PostMessage]):
                 return
             postings = await unit.messages.postings(message.id)
         if any(posted.id == case.id for posted, _ts in postings):
+            return  # shown already: in the header, or in a post with texts before it
+        if look_first:
+            # The post cannot be older than its message (less a margin for clocks that differ).
+            since = message.created_at - CLOCK_MARGIN
+            found = await self.ctx.poster.find_posting(
+                case.channel, case.thread_ts, case.id, message.id, since=since
+            )
+            if found is not None:
+                log.info("text %s was already shown in case #%s; recorded", message.id, case.id)
+                async with self.ctx.units.unit() as unit:
+                    await _record_shown(unit, case.id, found.message_ids, found.ts)
+                return
+        if message.direction == Direction.INBOUND:
+            await self._post_waiting_texts(
+                case, case.thread_ts, message.id, broadcast=work.broadcast
+            )
             return
         if message.direction == Direction.AUTOMATED:
-            text, from_contact = texts.AUTOMATED.format(text=message.text), False
-        elif message.direction == Direction.OUTBOUND:
+            text = texts.AUTOMATED.format(text=message.text)
+        else:
             shown = message.text or message.source_text or ""
-            text, from_contact = texts.STARTED.format(user=message.author, text=shown), False
-        else:
-            text, from_contact = message.text or texts.EMPTY_INBOUND, True
-        posting = Posting(case_id=case.id, message_id=message.id)
-        # The post cannot be older than its message (less a margin for clocks that differ).
-        since = message.created_at - CLOCK_MARGIN
-        found = None
-        if look_first:
-            found = await self.ctx.poster.find_posting(
-                case.channel, case.thread_ts, posting, since=since
-            )
-        if found is not None:
-            log.info(
-                "text %s was already shown in case #%s; recorded that post", message.id, case.id
-            )
-            ts = found
-        else:
-            posted = await self.ctx.poster.post_in_thread(
-                case.channel,
-                case.thread_ts,
-                text,
-                from_contact=from_contact,
-                posting=posting,
-                broadcast=work.broadcast,
-            )
-            ts = posted.ts
+            text = texts.STARTED.format(user=message.author, text=shown)
+        posted = await self.ctx.poster.post_in_thread(
+            case.channel,
+            case.thread_ts,
+            text,
+            from_contact=False,
+            posting=Posting(case.id, (message.id,)),
+            broadcast=work.broadcast,
+        )
         async with self.ctx.units.unit() as unit:
-            await unit.messages.set_posted(case.id, message.id, ts)
+            await unit.messages.set_posted(case.id, message.id, posted.ts)
+
+    async def _post_waiting_texts(
+        self, case: CaseRecord, thread_ts: SlackTs, message_id: int, *, broadcast: bool
+    ) -> None:
+        """This text and those after it still waiting, in one post once the channel's
+        budget allows one: in a burst, texts share posts instead of queueing for one each."""
+        async with self.ctx.poster.turn(case.channel):
+            async with self.ctx.units.reading() as unit:
+                waiting = await unit.messages.unposted_inbound(
+                    case.id, MERGE_MOST, starting_with=message_id
+                )
+            shown = _fitting(waiting)
+            if not shown:
+                return  # shown meanwhile
+            posted = await self.ctx.poster.post_texts(
+                case.channel, thread_ts, shown, case_id=case.id, broadcast=broadcast
+            )
+        async with self.ctx.units.unit() as unit:
+            await _record_shown(unit, case.id, [t.message_id for t in shown], posted.ts)
 
     async def give_up(self, work: PostMessage, error: SendError) -> None:
         async with self.ctx.units.unit() as unit:
@@ -147,6 +206,8 @@ class UpdateCaseHeader(JobHandler[UpdateHeader]):
             return
         async with self.ctx.units.reading() as unit:
             view = await case_view(unit, case, inbox=self.ctx.inbox)
+            shown = await unit.messages.shown_at(case.id, case.thread_ts)
+        view = dataclasses.replace(view, texts=shown_texts(shown))
         await self.ctx.poster.update_header(case.channel, case.thread_ts, view)
 
 

@@ -140,7 +140,8 @@ async def move_message(
     inbox: Inbox,
     now: datetime,
 ) -> CaseChange:
-    """Open a new case holding one text of another, with an optional comment as a note."""
+    """Open a new case holding a text of another (with the texts shown in its post), with
+    an optional comment as a note."""
     old = await existing_case(unit, case_id)
     message = await unit.messages.get(message_id)
     if message is None or message.direction != Direction.INBOUND:
@@ -149,8 +150,13 @@ async def move_message(
     new = await open_case(
         unit, old.contact_number, old.our_number, inbox=inbox, now=now, previous_case_id=old.id
     )
-    await unit.messages.link(new.id, message_id)
-    await unit.jobs.add(PostMessage(new.id, message_id))
+    # Texts shown in one post with this one move with it: the post is what staff chose.
+    shown_in = {case.id: ts for case, ts in await unit.messages.postings(message_id)}.get(old.id)
+    together = await unit.messages.shown_at(old.id, shown_in) if shown_in else [message]
+    for moving in together:
+        if moving.direction == Direction.INBOUND:
+            await unit.messages.link(new.id, moving.id)
+            await unit.jobs.add(PostMessage(new.id, moving.id))
     if comment.strip():
         await unit.messages.add_note(new, comment.strip(), author=by, at=now)
         await note(unit, new.id, texts.MOVE_COMMENT.format(user=by, comment=comment.strip()))

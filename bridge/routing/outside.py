@@ -7,11 +7,14 @@ saying whether a retry can help.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
 from bridge.domain.values import (
     ChannelId,
+    FoundPost,
     Offer,
     PhoneNumber,
     PostedMessage,
@@ -20,7 +23,7 @@ from bridge.domain.values import (
     SlackTs,
     UserId,
 )
-from bridge.domain.views import CaseView, ForwardedText, HomeView
+from bridge.domain.views import CaseView, ForwardedText, HomeView, ShownText
 
 
 class ChatPoster(Protocol):
@@ -44,15 +47,36 @@ class ChatPoster(Protocol):
     ) -> PostedMessage:
         """A reply in a thread; `broadcast` shows it in the channel too."""
 
+    async def post_texts(
+        self,
+        channel: ChannelId,
+        thread_ts: SlackTs,
+        shown: Sequence[ShownText],
+        *,
+        case_id: int,
+        broadcast: bool = False,
+    ) -> PostedMessage:
+        """Contacts' texts of one case in one reply, marked with their message ids."""
+
+    def turn(self, channel: ChannelId) -> AbstractAsyncContextManager[None]:
+        """Entered once the channel's posting budget allows a post; the next post made
+        inside takes that turn."""
+
     async def find_header(
         self, channel: ChannelId, case_id: int, *, since: datetime
-    ) -> SlackTs | None:
-        """The ts of case `case_id`'s header if posted in the channel at or after `since`."""
+    ) -> FoundPost | None:
+        """Case `case_id`'s header if posted in the channel at or after `since`."""
 
     async def find_posting(
-        self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
-    ) -> SlackTs | None:
-        """The ts of a post carrying `posting` made in the thread at or after `since`."""
+        self,
+        channel: ChannelId,
+        thread_ts: SlackTs,
+        case_id: int,
+        message_id: int,
+        *,
+        since: datetime,
+    ) -> FoundPost | None:
+        """A post showing the message made in the thread at or after `since`."""
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         """A reaction (`name`, without colons) on the message at `ts`."""

@@ -165,7 +165,16 @@ class Messages(Protocol):
         """Each case thread where the message shows, with its ts there."""
 
     async def posting_at(self, channel: str, ts: str) -> tuple[CaseRecord, MessageRecord] | None:
-        """The case and message shown at (channel, ts)."""
+        """The case and (first) message shown at (channel, ts)."""
+
+    async def unposted_inbound(
+        self, case_id: int, most: int, *, starting_with: int | None = None
+    ) -> list[MessageRecord]:
+        """Up to `most` contacts' texts of the case not yet shown in its thread, in order
+        (from message `starting_with` on, when it is given)."""
+
+    async def shown_at(self, case_id: int, ts: str) -> list[MessageRecord]:
+        """The case's messages one post at `ts` shows, in order."""
 
     async def replies_since(self, author: str, since: datetime) -> int:
         """How many texts `author` sent to contacts since `since` (the message counter)."""

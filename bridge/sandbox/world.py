@@ -12,7 +12,6 @@ on unchanged to the bridge's `/vonage/status`) and Slack's `response_url`.
 from __future__ import annotations
 
 import contextlib
-import html
 import io
 import itertools
 import logging
@@ -35,6 +34,7 @@ from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
+from bridge.fakes.reading import shown_texts
 from bridge.routing.export import log_range, write_log
 from bridge.sandbox import views
 from bridge.sandbox.phones import Phones
@@ -231,17 +231,19 @@ class Sandbox(StaffActions, Surfaces):
         }
 
     def slack_view(self, message: dict[str, Any]) -> dict[str, Any]:
-        via_sms = bool(message.get("bot_id")) and views.posted_verbatim(
-            self.slack.calls("chat.postMessage"), message
+        # A header showing a case's first texts, or texts sharing one post, carries them as
+        # plain-text blocks; a text posted alone is posted with mrkdwn off.
+        in_blocks = bool(message.get("blocks")) and bool(shown_texts([message]))
+        via_sms = bool(message.get("bot_id")) and (
+            in_blocks or views.posted_verbatim(self.slack.calls("chat.postMessage"), message)
         )
         return views.slack_view(message, users=self.slack.users, via_sms=via_sms)
 
     def thread_of(self, text: str) -> str | None:
         """The thread where the bridge posted `text` (a phone's words), if it has yet."""
         for top in self.slack.messages(INBOX_CHANNEL):
-            for msg in self.slack.thread(INBOX_CHANNEL, top["ts"]):
-                if msg.get("bot_id") and html.unescape(msg.get("text", "")) == text:
-                    return top["ts"]
+            if text in shown_texts(self.slack.thread(INBOX_CHANNEL, top["ts"])):
+                return top["ts"]
         return None
 
     async def wait_for_thread(self, text: str, *, timeout: float = 10.0) -> str:  # noqa: ASYNC109

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bridge import texts
 from bridge.domain.numbers import format_number
 from bridge.domain.values import Offer
-from bridge.domain.views import CaseView
+from bridge.domain.views import CaseView, ShownText
 from bridge.routing.replies import REOPEN_AND_SEND
 from bridge.slack.mrkdwn import escape_for_slack
 
@@ -24,13 +25,15 @@ MARK_READ = "case_mark_read"
 # Buttons on a word told to one person; the action ids are the offers' names.
 OFFER_LABELS = {REOPEN_AND_SEND: "Reopen and send"}
 
-# Slack caps plain_text in a header block at 150 characters.
+# Slack caps plain_text in a header block at 150 characters, in a section at 3000.
 _HEADER_MAX = 150
+_SECTION_MAX = 3000
 
 
 def header_text(view: CaseView) -> str:
-    """The notification text of a header (shown where blocks are not)."""
-    return f"Case #{view.case_id}: SMS from {escape_for_slack(view.contact_label)}"
+    """The notification text of a header (shown where blocks are not), with its texts."""
+    title = f"Case #{view.case_id}: SMS from {escape_for_slack(view.contact_label)}"
+    return "\n".join([title, *(escape_for_slack(text.text) for text in view.texts)])
 
 
 def header_blocks(view: CaseView) -> list[dict[str, Any]]:
@@ -63,6 +66,23 @@ def header_blocks(view: CaseView) -> list[dict[str, Any]]:
     blocks.append(
         {"type": "actions", "block_id": f"case:{view.case_id}", "elements": _buttons(view)}
     )
+    if view.texts:
+        blocks += [{"type": "divider"}, *texts_blocks(view.texts)]
+    return blocks
+
+
+def texts_blocks(shown: Sequence[ShownText]) -> list[dict[str, Any]]:
+    """Contacts' texts as plain text (never parsed as mrkdwn), each with its time when a
+    post shows several."""
+    blocks: list[dict[str, Any]] = []
+    for text in shown:
+        if len(shown) > 1:
+            when = f"<!date^{int(text.at.timestamp())}^{{time}}|{text.at:%H:%M} UTC>"
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": when}]})
+        words = (text.text or texts.EMPTY_INBOUND)[:_SECTION_MAX]
+        blocks.append(
+            {"type": "section", "text": {"type": "plain_text", "text": words, "emoji": True}}
+        )
     return blocks
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -15,11 +16,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
 from bridge.domain.numbers import format_number
-from bridge.domain.values import ChannelId, Offer, PostedMessage, Posting, SlackTs, UserId
-from bridge.domain.views import CaseView, ForwardedText, HomeView
+from bridge.domain.values import (
+    ChannelId,
+    Offer,
+    PostedMessage,
+    Posting,
+    SlackTs,
+    UserId,
+)
+from bridge.domain.views import CaseView, ForwardedText, HomeView, ShownText
 from bridge.errors import SendError
-from bridge.slack.blocks import header_blocks, header_text, offer_blocks
+from bridge.slack.blocks import header_blocks, header_text, offer_blocks, texts_blocks
 from bridge.slack.home_blocks import home_tab
+from bridge.slack.marks import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE, FindsMarkedPosts, mark
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Pauses, RateLimiter
 
@@ -60,18 +69,13 @@ FIXABLE_ERRORS = {
 }
 # Already in the state we wanted: treat as done.
 _ALREADY_DONE = {"already_reacted", "no_reaction"}
-# Message metadata naming the case a header opens, and the case and message a post shows,
-# so a job run again after an interruption can find the post it made:
-# https://docs.slack.dev/messaging/message-metadata
-HEADER_EVENT_TYPE = "smschat_case"
-POSTING_EVENT_TYPE = "smschat_posting"
-# conversations.history / .replies page size (Slack allows up to 1000; fewer keeps it small).
-SEARCH_PAGE = 200
 # Who the workspace's admins are is asked again after this long.
 ADMINS_TTL_SECONDS = 600
+# The channel whose posting budget the running job already waited for (`SlackPoster.turn`).
+_reserved: contextvars.ContextVar[str | None] = contextvars.ContextVar("reserved", default=None)
 
 
-class SlackPoster:
+class SlackPoster(FindsMarkedPosts):
     """Implements `ChatPoster` and `ReplyRenderer` over an AsyncWebClient."""
 
     def __init__(
@@ -121,13 +125,14 @@ class SlackPoster:
             raise SendError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
 
     async def post_header(self, channel: ChannelId, view: CaseView) -> PostedMessage:
+        shown = [text.message_id for text in view.texts]
         response = await self._post(
             channel,
             text=header_text(view),
             blocks=header_blocks(view),
             unfurl_links=False,
             unfurl_media=False,
-            metadata={"event_type": HEADER_EVENT_TYPE, "event_payload": {"case_id": view.case_id}},
+            metadata=mark(HEADER_EVENT_TYPE, Posting(view.case_id, tuple(shown))),
         )
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
@@ -141,17 +146,35 @@ class SlackPoster:
             blocks=header_blocks(view),
         )
 
-    async def _post(self, channel: str, **kwargs: Any) -> Any:
-        """chat.postMessage within Slack's per-channel budget, shared by every instance.
+    @asynccontextmanager
+    async def turn(self, channel: ChannelId) -> AsyncIterator[None]:
+        """Wait for the channel's posting budget first; the post made inside uses it.
 
-        https://docs.slack.dev/apis/web-api/rate-limits: about one message per second per
-        channel, with short bursts allowed.
+        A job reads what to post only once its turn has come, so texts that arrived while
+        it waited go in the same post.
         """
+        await self._wait_for_budget(channel)
+        token = _reserved.set(channel)
+        try:
+            yield
+        finally:
+            _reserved.reset(token)
+
+    async def _wait_for_budget(self, channel: str) -> None:
+        """https://docs.slack.dev/apis/web-api/rate-limits: about one message per second per
+        channel, with short bursts allowed; the budget is shared by every instance."""
         wait = await self.limiter.reserve(
             f"slack:{channel}", rate=self.posts_per_second, burst=self.post_burst
         )
         if wait > 0:
             await asyncio.sleep(wait)
+
+    async def _post(self, channel: str, **kwargs: Any) -> Any:
+        """chat.postMessage within Slack's per-channel budget."""
+        if _reserved.get() == channel:
+            _reserved.set(None)  # one post per turn
+        else:
+            await self._wait_for_budget(channel)
         return await self._call(channel, self.client.chat_postMessage, channel=channel, **kwargs)
 
     async def post_in_thread(
@@ -170,10 +193,7 @@ class SlackPoster:
             text = escape_for_slack(text)
             options |= {"mrkdwn": False, "parse": "none"}
         if posting is not None:
-            options["metadata"] = {
-                "event_type": POSTING_EVENT_TYPE,
-                "event_payload": {"case_id": posting.case_id, "message_id": posting.message_id},
-            }
+            options["metadata"] = mark(POSTING_EVENT_TYPE, posting)
         response = await self._post(
             channel,
             thread_ts=thread_ts,
@@ -184,64 +204,36 @@ class SlackPoster:
         )
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
-    async def find_posting(
-        self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
-    ) -> SlackTs | None:
-        """Look through the thread's replies since `since` for a post carrying `posting`."""
-        payload = {"case_id": posting.case_id, "message_id": posting.message_id}
-        return await self._find(
-            self.client.conversations_replies,
-            channel,
-            (POSTING_EVENT_TYPE, payload),
-            since=since,
-            ts=thread_ts,
-        )
-
-    async def find_header(
-        self, channel: ChannelId, case_id: int, *, since: datetime
-    ) -> SlackTs | None:
-        """Look through the channel since `since` for the header of case `case_id`."""
-        return await self._find(
-            self.client.conversations_history,
-            channel,
-            (HEADER_EVENT_TYPE, {"case_id": case_id}),
-            since=since,
-        )
-
-    async def _find(
+    async def post_texts(
         self,
-        method: Callable[..., Awaitable[Any]],
         channel: ChannelId,
-        mark: tuple[str, dict[str, int]],
+        thread_ts: SlackTs,
+        shown: Sequence[ShownText],
         *,
-        since: datetime,
-        **where: Any,
-    ) -> SlackTs | None:
-        """The ts of the first message since `since` whose metadata is `mark`, page by page."""
-        event_type, payload = mark
-        cursor: str | None = None
-        while True:
-            response = await self._call(
+        case_id: int,
+        broadcast: bool = False,
+    ) -> PostedMessage:
+        if len(shown) == 1:
+            [text] = shown
+            return await self.post_in_thread(
                 channel,
-                method,
-                channel=channel,
-                oldest=f"{since.timestamp():.6f}",
-                inclusive=True,
-                include_all_metadata=True,
-                limit=SEARCH_PAGE,
-                cursor=cursor,
-                **where,
+                thread_ts,
+                text.text or texts.EMPTY_INBOUND,
+                from_contact=True,
+                posting=Posting(case_id, (text.message_id,)),
+                broadcast=broadcast,
             )
-            for message in response.get("messages", []):
-                metadata = message.get("metadata") or {}
-                if (
-                    metadata.get("event_type") == event_type
-                    and metadata.get("event_payload") == payload
-                ):
-                    return SlackTs(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+        response = await self._post(
+            channel,
+            thread_ts=thread_ts,
+            text="\n".join(escape_for_slack(text.text) for text in shown),
+            blocks=texts_blocks(shown),
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata=mark(POSTING_EVENT_TYPE, Posting(case_id, tuple(t.message_id for t in shown))),
+            **({"reply_broadcast": True} if broadcast else {}),
+        )
+        return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         await self._call(

@@ -198,10 +198,46 @@ class SqlMessages:
                 .join(CaseMessage, CaseMessage.case_id == Case.id)
                 .join(Message, Message.id == CaseMessage.message_id)
                 .where(Case.channel == channel, CaseMessage.slack_ts == ts)
+                .order_by(CaseMessage.id)
+                .limit(1)
                 .execution_options(populate_existing=True)
             )
         ).first()
         return (case_record(row[0]), message_record(row[1])) if row else None
+
+    async def unposted_inbound(
+        self, case_id: int, most: int, *, starting_with: int | None = None
+    ) -> list[MessageRecord]:
+        query = (
+            select(Message)
+            .join(CaseMessage, CaseMessage.message_id == Message.id)
+            .where(
+                CaseMessage.case_id == case_id,
+                CaseMessage.slack_ts.is_(None),
+                Message.direction == Direction.INBOUND,
+            )
+        )
+        if starting_with is not None:
+            first = (
+                select(CaseMessage.id)
+                .where(CaseMessage.case_id == case_id, CaseMessage.message_id == starting_with)
+                .scalar_subquery()
+            )
+            query = query.where(CaseMessage.id >= first)
+        rows = await self.session.scalars(
+            query.order_by(CaseMessage.id).limit(most).execution_options(populate_existing=True)
+        )
+        return [message_record(row) for row in rows]
+
+    async def shown_at(self, case_id: int, ts: str) -> list[MessageRecord]:
+        rows = await self.session.scalars(
+            select(Message)
+            .join(CaseMessage, CaseMessage.message_id == Message.id)
+            .where(CaseMessage.case_id == case_id, CaseMessage.slack_ts == ts)
+            .order_by(CaseMessage.id)
+            .execution_options(populate_existing=True)
+        )
+        return [message_record(row) for row in rows]
 
     async def replies_since(self, author: str, since: datetime) -> int:
         count = await self.session.scalar(

@@ -571,7 +571,8 @@ function showPane(pane) {
 }
 
 function shortcutMenu(msg) {
-  if (msg.top || !model.shortcuts.length || !msg.thread_ts) return "";
+  // A header showing a case's first texts carries the shortcut too, as any message does in Slack.
+  if (!model.shortcuts.length || !(msg.thread_ts || msg.via_sms)) return "";
   const items = model.shortcuts
     .map((s) => `<button type="button" class="shortcut" data-ts="${escapeHtml(msg.ts)}" data-callback-id="${escapeHtml(s.callback_id)}">${escapeHtml(s.name)}</button>`)
     .join("");

@@ -62,7 +62,7 @@ function fill(blockId, value) {
 const STEPS = [
   {
     title: "A text comes in",
-    body: "Bruno texts our number from the phone on the left. The bridge opens case #2 for him: a header with its buttons, and his text in the case's thread.",
+    body: "Bruno texts our number from the phone on the left. The bridge opens case #2 for him: a header with its buttons, his text below them (one post), and a thread for the replies.",
     run: () => phoneTexts(BRUNO, "Hello, can I move my appointment to Friday?"),
   },
   {
@@ -91,7 +91,7 @@ const STEPS = [
     body: "Move to new case (the ⋯ menu on a contact's text) gives that text a case of its own, #4. Bruno now has two open cases: a text naming “#3” joins that case alone.",
     run: async () => {
       const el = await caseOf(3);
-      const text = [...el.querySelectorAll(".replies .msg.via-sms")].pop();
+      const text = [...el.querySelectorAll(".msg.via-sms")].pop();
       text.querySelector(".msg-more").open = true;
       text.querySelector(".shortcut").click();
       await until(() => model.modal && !$("modal").hidden, "the move form");
