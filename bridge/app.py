@@ -30,11 +30,13 @@ from bridge.routing.notices import job_settled
 from bridge.routing.outside import SmsSender
 from bridge.routing.ports import SeenOnce
 from bridge.slack.access import Gatekeeper
+from bridge.slack.files import SlackFiles
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
 from bridge.sms.client import VonageClient
 from bridge.sms.http import VonageWebhooks
+from bridge.sms.media import VonageMedia
 from bridge.sms.sender import VonageSender, vonage_auth
 from bridge.store.checks import sqlite_unwritable
 from bridge.store.coordination import INBOX_CHANNEL, LocalPauses, LocalRateLimiter, Wakeups
@@ -80,6 +82,7 @@ class Bridge:
     wakeups: Wakeups
     redis: RedisLink | None
     slack_session: aiohttp.ClientSession
+    media_client: VonageClient  # fetches contacts' files
     tasks: TaskKeeper
     clock: Clock
     _dispatching: asyncio.Task[None] | None = None
@@ -113,6 +116,7 @@ class Bridge:
         await self.slack_session.close()
         if self.redis is not None:
             await self.redis.close()
+        await self.media_client.close()
         close = getattr(self.sender, "close", None)
         if close is not None:
             await close()
@@ -165,7 +169,15 @@ async def build_bridge(
     await book.reload()
     metrics = Metrics()
     ctx = JobContext(
-        units=store, poster=poster, sender=sender, renderer=poster, book=book, clock=clock
+        units=store,
+        poster=poster,
+        sender=sender,
+        renderer=poster,
+        book=book,
+        clock=clock,
+        media=VonageMedia(media_client := vonage_client(settings)),  # closed by Bridge.close
+        files=SlackFiles(poster),
+        media_max_bytes=settings.media_max_bytes,
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
@@ -215,6 +227,7 @@ async def build_bridge(
         wakeups=wakeups,
         redis=redis,
         slack_session=slack_session,
+        media_client=media_client,
         tasks=tasks,
         clock=clock,
     )

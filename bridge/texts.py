@@ -34,6 +34,16 @@ ASSIGNED_DONE = "Case #{ref} is now assigned to {who}."
 ALREADY_ASSIGNED = "Case #{ref} is already assigned to {who}."
 PARTS_MISSING = " [incomplete: part {missing} of {total} never arrived]"
 EMPTY_INBOUND = "[empty message]"
+# A contact's file that is not shown in the thread, and why (the text still is).
+MEDIA_NOT_SHOWN = ":paperclip: The contact sent {what}, not shown here: {reason}."
+MEDIA_WHAT = {
+    "image": "a picture",
+    "audio": "a sound recording",
+    "video": "a video",
+    "file": "a file",
+    "vcard": "a contact card",
+}
+MEDIA_NOT_FETCHED = "it could not be fetched from Vonage ({reason})"
 CANNOT_RECALL = (
     "That reply was already sent by SMS; a text cannot be recalled or edited. "
     "Send a correction as a new reply if needed."

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from bridge.fakes.tls import TestTls, TrackedProtocol
 from bridge.fakes.vonage_account import VonageAccount, basic_credentials
+from bridge.fakes.vonage_media import VonageMediaServer
 from bridge.fakes.vonage_payloads import messages_status_json, sms_receipt_params
 from bridge.fakes.vonage_wire import (
     NETWORK_CODE,
@@ -93,6 +94,7 @@ class FakeVonage:
         # Balance, owned numbers and webhook settings, as the account API tells them.
         self.account = VonageAccount(api_key, api_secret, application_id, balance=balance)
         self.tls = tls or TestTls()
+        self.media = VonageMediaServer(lambda: self.host, application_id)
         self.sends: list[VonageSend] = []
         self.rate_limited_count = 0
         self._failures: list[_Failure] = []
@@ -114,6 +116,7 @@ class FakeVonage:
         app.router.add_post("/sms/json", self._sms)
         app.router.add_post("/v1/messages", self._messages)
         self.account.add_routes(app)
+        self.media.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

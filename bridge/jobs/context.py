@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bridge.clock import Clock
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.media_ports import ChatFiles, MediaSource
 from bridge.routing.outside import ChatPoster, ReplyRenderer, SmsSender
 from bridge.routing.ports import Units
 
@@ -19,6 +20,9 @@ class JobContext:
     renderer: ReplyRenderer
     book: SettingsBook
     clock: Clock
+    media: MediaSource
+    files: ChatFiles
+    media_max_bytes: int
 
     @property
     def rules(self) -> ChatRules:

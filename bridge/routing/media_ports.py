@@ -1,0 +1,59 @@
+"""What the media rules and jobs ask of the store, the carrier and the chat (one line each)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bridge.domain.media import FetchedMedia, InboundMedia, MediaRecord
+from bridge.domain.values import ChannelId, SlackTs
+
+
+class MediaFiles(Protocol):
+    """The store's files, one per message."""
+
+    async def announce(self, message_id: int, media: InboundMedia) -> int:
+        """Keep that a message carries `media`, not fetched yet; the file's id."""
+
+    async def of_message(self, message_id: int) -> MediaRecord | None:
+        """The file a message carries, None for a plain text."""
+
+    async def store(self, media_id: int, fetched: FetchedMedia, *, name: str) -> None:
+        """Keep the fetched bytes (a file already stored or refused stays as it is)."""
+
+    async def refuse(self, media_id: int, reason: str) -> None:
+        """The file will not be shown, for `reason` (one already stored stays)."""
+
+    async def data(self, media_id: int) -> bytes | None:
+        """A stored file's bytes."""
+
+    async def upload_started(self, media_id: int, case_id: int, file_id: str) -> None:
+        """Commit the Slack file id an upload into a case's thread goes by, before it completes."""
+
+    async def upload_of(self, media_id: int, case_id: int) -> str | None:
+        """The Slack file id of an upload started into that case's thread, if any."""
+
+
+class MediaSource(Protocol):
+    """Fetches a file the carrier keeps; raises `MediaRefused` for one that cannot be
+    shown, `SendError` (retryable) when the carrier could not be asked now."""
+
+    async def fetch(self, media: InboundMedia, *, most: int) -> FetchedMedia:
+        """The file's bytes, at most `most` of them, checked to be what `media.kind` says."""
+
+
+class ChatFiles(Protocol):
+    """Files in chat threads; raises `SendError` saying whether a retry can help."""
+
+    async def start_upload(self, *, name: str, size: int) -> tuple[str, str]:
+        """Reserve an upload: (the URL the bytes go to, the file's id)."""
+
+    async def send_bytes(self, upload_url: str, data: bytes, content_type: str) -> None:
+        """Send a reserved upload's bytes."""
+
+    async def complete_upload(
+        self, file_id: str, *, title: str, channel: ChannelId, thread_ts: SlackTs, comment: str
+    ) -> None:
+        """Share the uploaded file in the thread with `comment` as its message's text."""
+
+    async def shared_at(self, file_id: str, channel: ChannelId) -> SlackTs | None:
+        """The ts of the message sharing the file in `channel`, None when it is not shared."""
