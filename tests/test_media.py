@@ -8,6 +8,7 @@ import io
 import json
 import random
 import re
+from datetime import timedelta
 
 import pytest
 from PIL import Image
@@ -17,6 +18,7 @@ from sqlalchemy.orm import undefer
 from bridge.errors import InvalidInput
 from bridge.fakes.slack_payloads import message_event
 from bridge.fakes.vonage_payloads import messages_inbound_media_json
+from bridge.routing.export import LogRange, write_log
 from bridge.sms.webhooks import parse_media
 from bridge.store.dispatcher import RetryPolicy
 from bridge.store.models_media import MediaFile
@@ -245,3 +247,20 @@ async def test_a_media_webhook_without_its_file_is_answered_400(live: LiveBridge
     assert response.status == 400
     assert "needs an object 'image'" in (await response.json())["error"]
     assert live.slack.calls("chat.postMessage") == []
+
+
+async def test_the_messaging_log_names_each_text_s_file(app_live: LiveBridge) -> None:
+    live = app_live
+    await send_media(live, media_webhook(live.vonage.media.put(png(), "image/png")))
+    far = "https://files.example.org/x.png"
+    await send_media(live, media_webhook(far, kind="video", caption="and this"))
+    out = io.StringIO()
+    now = live.bridge.clock.now()
+    span = LogRange(now - timedelta(days=1), now + timedelta(days=1))
+    assert await write_log(live.bridge.store, span, file_format="jsonl", out=out) == 2
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(r["text"], r["media_file"], r["media_type"]) for r in rows] == [
+        ("My broken boiler", "image-1.png", "image/png"),
+        ("and this", None, "video"),
+    ]
+    assert far not in out.getvalue()
