@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+import phonenumbers
+
 MEDIA_KINDS = frozenset({"image", "audio", "video", "file", "vcard"})
 
 # The content types each kind may turn out to be, by the type's first half ("image/...")
@@ -48,7 +50,8 @@ class MediaState(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class InboundMedia:
-    """The file a contact's message carries, where the carrier keeps it for a while."""
+    """The file a message carries and where it is fetched from: the carrier's URL (kept
+    there for a while) or, for a staff member's file, `slack:<file id>`."""
 
     kind: str
     url: str
@@ -74,6 +77,14 @@ def fits_kind(kind: str, content_type: str) -> bool:
     return content_type.startswith(_FAMILIES.get(kind, ()))
 
 
+def kind_of(content_type: str) -> str:
+    """The kind a file of this type is shown as."""
+    family = content_type.split("/")[0]
+    if content_type == "text/vcard":
+        return "vcard"
+    return family if family in ("image", "audio", "video") else "file"
+
+
 def stored_name(kind: str, media_id: int, content_type: str) -> str:
     """The name a kept file goes by (`image-12.jpg`), made here from what the bytes are."""
     return f"{kind}-{media_id}.{EXTENSIONS.get(content_type, 'bin')}"
@@ -85,3 +96,27 @@ class FetchedMedia:
 
     content_type: str
     data: bytes
+
+
+# What an MMS carries (Vonage's Messages API, channel `mms`, `message_type` `image`:
+# https://developer.vonage.com/en/messages/concepts/mms), and where: MMS is sent from and to
+# US and Canadian numbers only. Others get a link to the file in an SMS.
+MMS_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
+MMS_REGIONS = frozenset({"US", "CA"})
+# A staff member's file is kept with its source as "slack:<file id>".
+SLACK_SOURCE = "slack:"
+
+
+def reaches_by_mms(number: str) -> bool:
+    """Whether a number is one MMS reaches (a US or Canadian one)."""
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.region_code_for_number(parsed) in MMS_REGIONS
+
+
+def slack_file_of(media: MediaRecord) -> str | None:
+    """The Slack file id a staff member's file is fetched by, None for a contact's file."""
+    source = media.source_url or ""
+    return source.removeprefix(SLACK_SOURCE) if source.startswith(SLACK_SOURCE) else None

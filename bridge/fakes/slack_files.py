@@ -28,6 +28,30 @@ class SlackFileMethods:
     def add_file_routes(self, app: web.Application) -> None:
         self.files = {}
         app.router.add_post("/upload/{file_id}", self._receive_upload)
+        app.router.add_get("/files-pri/{file_id}/{tail:.+}", self._download)
+
+    def add_user_file(self, user: str, name: str, data: bytes, mimetype: str) -> Params:
+        """A file a person uploaded (what a `file_share` event's `files[]` holds)."""
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        base = self.base_url.removesuffix("/api/")  # type: ignore[attr-defined]
+        found = {"id": file_id, "name": name, "title": name, "mimetype": mimetype}
+        found |= {"size": len(data), "user": user, "shares": {}, "_data": data}
+        found["url_private"] = f"{base}/files-pri/{file_id}/{name}"
+        found["url_private_download"] = f"{base}/files-pri/{file_id}/download/{name}"
+        self.files[file_id] = found
+        return _shown(found)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's bytes for a token that may read files; Slack's sign-in page otherwise."""
+        found = self.files.get(request.match_info["file_id"])
+        auth = request.headers.get("Authorization", "")
+        allowed = auth[7:] in self.tokens and "files:read" in self.scopes  # type: ignore[attr-defined]
+        if not allowed:
+            page = "<!DOCTYPE html><html><title>Sign in | Slack</title></html>"
+            return web.Response(text=page, content_type="text/html")
+        if found is None or found["_data"] is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found["_data"], content_type=found["mimetype"])
 
     def uploaded_bytes(self, file_id: str) -> bytes | None:
         return self.files.get(file_id, {}).get("_data")

@@ -36,6 +36,7 @@ from bridge.fakes.vonage_wire import (
     read_params,
     sms_error,
     sms_parts,
+    unfit_message_fields,
 )
 from bridge.sms.signatures import sign_sms_params
 
@@ -53,6 +54,7 @@ class VonageSend:
     message_ids: list[str]
     at: float
     client_ref: str | None = None
+    image_url: str | None = None  # an MMS: the picture Vonage fetches
 
 
 @dataclass(slots=True)
@@ -330,18 +332,17 @@ class FakeVonage:
             body = None
         if not isinstance(body, dict):
             return problem(400)
-        wanted = {"channel": "sms", "message_type": "text"}
-        bad = [name for name, value in wanted.items() if body.get(name) != value]
-        bad += [name for name in ("to", "from", "text") if not body.get(name)]
-        if bad:
+        if bad := unfit_message_fields(body):
             invalid = [{"name": name, "reason": "missing or not supported"} for name in bad]
             return problem(422, invalid_parameters=invalid)
         message_uuid = str(uuid.uuid4())
+        image = body.get("image") or {}
         send = VonageSend(
             api="messages",
             to=body["to"],
             from_=body["from"],
-            text=body["text"],
+            text=body.get("text") or image.get("caption") or "",
+            image_url=image.get("url"),
             message_ids=[message_uuid],
             at=time.time(),
             client_ref=body.get("client_ref"),

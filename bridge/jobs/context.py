@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bridge.clock import Clock
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.media_ports import ChatFiles, MediaSource
+from bridge.routing.media_ports import ChatFiles, MediaLinks, MediaSource
 from bridge.routing.outside import ChatPoster, ReplyRenderer, SmsSender
 from bridge.routing.ports import Units
 
@@ -23,6 +23,7 @@ class JobContext:
     media: MediaSource
     files: ChatFiles
     media_max_bytes: int
+    links: MediaLinks
 
     @property
     def rules(self) -> ChatRules:

@@ -17,14 +17,20 @@ class MediaFiles(Protocol):
     async def of_message(self, message_id: int) -> MediaRecord | None:
         """The file a message carries, None for a plain text."""
 
-    async def store(self, media_id: int, fetched: FetchedMedia, *, name: str) -> None:
-        """Keep the fetched bytes (a file already stored or refused stays as it is)."""
+    async def store(
+        self, media_id: int, fetched: FetchedMedia, *, name: str, kind: str | None = None
+    ) -> None:
+        """Keep the fetched bytes, and what `kind` they turned out to be (a file already
+        stored or refused stays as it is)."""
 
     async def refuse(self, media_id: int, reason: str) -> None:
         """The file will not be shown, for `reason` (one already stored stays)."""
 
     async def data(self, media_id: int) -> bytes | None:
         """A stored file's bytes."""
+
+    async def kept(self, media_id: int) -> FetchedMedia | None:
+        """A stored file's type and bytes, None unless it is stored."""
 
     async def upload_started(self, media_id: int, case_id: int, file_id: str) -> None:
         """Commit the Slack file id an upload into a case's thread goes by, before it completes."""
@@ -55,5 +61,17 @@ class ChatFiles(Protocol):
     ) -> None:
         """Share the uploaded file in the thread with `comment` as its message's text."""
 
+    async def download(self, file_id: str, *, most: int) -> FetchedMedia:
+        """A file shared in the chat, at most `most` bytes; `MediaRefused` if it cannot be had."""
+
     async def shared_at(self, file_id: str, channel: ChannelId) -> SlackTs | None:
         """The ts of the message sharing the file in `channel`, None when it is not shared."""
+
+
+class MediaLinks(Protocol):
+    """Links to stored files that carriers can fetch, signed and expiring."""
+
+    hours: int  # how long a link works
+
+    def url_for(self, media_id: int) -> str | None:
+        """A link to the file, None when the bridge has no public address (`PUBLIC_URL`)."""

@@ -12,10 +12,12 @@ from typing import Any
 
 import aiohttp
 
+from bridge.domain.media import FetchedMedia
 from bridge.domain.values import ChannelId, SlackTs
-from bridge.errors import SendError
+from bridge.errors import MediaRefused, SendError
 from bridge.slack.mrkdwn import escape_for_slack
 from bridge.slack.poster import SlackPoster
+from bridge.sms.media import checked_file, read_at_most
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,47 @@ class SlackFiles:
             thread_ts=thread_ts,
             **({"initial_comment": escape_for_slack(comment)} if comment else {}),
         )
+
+    async def download(self, file_id: str, *, most: int) -> FetchedMedia:
+        # files.info first: a file shared from another workspace (Slack Connect) arrives as a
+        # stub (`file_access: check_file_info`) whose details only files.info gives.
+        try:
+            found = (await self._api("files_info", file=file_id))["file"]
+        except SendError as error:
+            if error.code == "file_not_found":
+                raise MediaRefused("Slack no longer has it") from None
+            raise
+        url = found.get("url_private_download") or found.get("url_private")
+        if not url or found.get("is_external") or found.get("mode") == "external":
+            raise MediaRefused("Slack has no copy of it the bridge can fetch")
+        if (found.get("size") or 0) > most:
+            raise MediaRefused(f"it is larger than {most / 1_000_000:g} MB")
+        data, declared = await self._fetch(str(url), most)
+        # Without a working token (or files:read) Slack answers 200 with its login page.
+        if declared == "text/html" or data.lstrip()[:15].lower().startswith(
+            (b"<!doctype", b"<html")
+        ):
+            raise MediaRefused("Slack answered with its sign-in page, not the file (files:read?)")
+        return checked_file("file", declared, data)
+
+    async def _fetch(self, url: str, most: int) -> tuple[bytes, str]:
+        token = self.client.token or ""
+        timeout = aiohttp.ClientTimeout(total=float(self.client.timeout))
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(
+                    url, headers={"Authorization": f"Bearer {token}"}, allow_redirects=False
+                ) as response:
+                    if response.status != 200:
+                        raise SendError(
+                            f"Slack's file answered HTTP {response.status}",
+                            retryable=response.status >= 500 or response.status == 429,
+                        )
+                    declared = response.headers.get("Content-Type", "").split(";")[0].strip()
+                    data = await read_at_most(response, most)
+                    return data, declared.lower()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SendError(f"Slack unreachable: {type(exc).__name__}", retryable=True) from None
 
     async def shared_at(self, file_id: str, channel: ChannelId) -> SlackTs | None:
         try:

@@ -83,7 +83,7 @@ class VonageMedia:
                 raise SendError(f"Vonage media answered HTTP {status}", retryable=True)
             if status != 200:
                 raise MediaRefused(f"Vonage's media server refused it (HTTP {status})")
-            return _checked(media.kind, declared, data)
+            return checked_file(media.kind, declared, data)
         raise MediaRefused("Vonage's media server sent it round too many redirects")
 
     async def _get(self, url: str, most: int) -> tuple[int, str, bytes, str | None]:
@@ -97,24 +97,29 @@ class VonageMedia:
                 declared = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
                 if response.status != 200:
                     return response.status, declared, b"", response.headers.get("Location")
-                if (response.content_length or 0) > most:
-                    raise MediaRefused(_too_large(most))
-                data = bytearray()
-                async for chunk in response.content.iter_chunked(CHUNK):
-                    data += chunk
-                    if len(data) > most:
-                        raise MediaRefused(_too_large(most))
-                return 200, declared, bytes(data), None
+                return 200, declared, await read_at_most(response, most), None
         except (aiohttp.ClientError, TimeoutError) as exc:
             why = f"Vonage media unreachable: {type(exc).__name__}"
             raise SendError(why, retryable=True) from None
+
+
+async def read_at_most(response: aiohttp.ClientResponse, most: int) -> bytes:
+    """A response's body, refused as soon as it is longer than `most` bytes."""
+    if (response.content_length or 0) > most:
+        raise MediaRefused(_too_large(most))
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(CHUNK):
+        data += chunk
+        if len(data) > most:
+            raise MediaRefused(_too_large(most))
+    return bytes(data)
 
 
 def _too_large(most: int) -> str:
     return f"it is larger than {most / 1_000_000:g} MB"
 
 
-def _checked(kind: str, declared: str, data: bytes) -> FetchedMedia:
+def checked_file(kind: str, declared: str, data: bytes) -> FetchedMedia:
     """The bytes, once they are what the message and the server said they were."""
     found = sniffed_type(data)
     if found is None:

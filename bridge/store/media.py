@@ -51,7 +51,9 @@ class SqlMedia:
         )
         return _record(row) if row is not None else None
 
-    async def store(self, media_id: int, fetched: FetchedMedia, *, name: str) -> None:
+    async def store(
+        self, media_id: int, fetched: FetchedMedia, *, name: str, kind: str | None = None
+    ) -> None:
         await self._settle(
             media_id,
             state=MediaState.STORED,
@@ -59,6 +61,7 @@ class SqlMedia:
             size=len(fetched.data),
             name=name,
             data=fetched.data,
+            **({"kind": kind} if kind else {}),
         )
 
     async def refuse(self, media_id: int, reason: str) -> None:
@@ -74,6 +77,16 @@ class SqlMedia:
 
     async def data(self, media_id: int) -> bytes | None:
         return await self.session.scalar(select(MediaFile.data).where(MediaFile.id == media_id))
+
+    async def kept(self, media_id: int) -> FetchedMedia | None:
+        row = (
+            await self.session.execute(
+                select(MediaFile.content_type, MediaFile.data).where(
+                    MediaFile.id == media_id, MediaFile.state == MediaState.STORED
+                )
+            )
+        ).first()
+        return FetchedMedia(content_type=row[0], data=row[1]) if row and row[1] else None
 
     async def upload_started(self, media_id: int, case_id: int, file_id: str) -> None:
         row = await self.session.get(MediaUpload, (media_id, case_id))
