@@ -15,10 +15,11 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from bridge.errors import InvalidInput
+from bridge.errors import InvalidInput, MediaRefused
 from bridge.fakes.slack_payloads import message_event
 from bridge.fakes.vonage_payloads import messages_inbound_media_json
 from bridge.routing.export import LogRange, write_log
+from bridge.sms.media import checked_file
 from bridge.sms.webhooks import parse_media
 from bridge.store.dispatcher import RetryPolicy
 from bridge.store.models_media import MediaFile
@@ -142,44 +143,44 @@ def _truncated_png() -> bytes:
 
 
 # (label, what the media server holds or the URL is, settings, the note's reason)
-REFUSED = [
-    (
-        "too-large",
-        ("image/png", noisy_png(40), False),
-        {"MEDIA_MAX_BYTES": "1024"},
-        "larger than 0.001024 MB",
-    ),
-    (
-        "type-does-not-match-bytes",
-        ("image/png", b"%PDF-1.4\n%...", False),
-        {},
-        "announced as image (image/png) but is application/pdf",
-    ),
-    ("damaged-picture", ("image/png", _truncated_png(), False), {}, "damaged"),
-    (
-        "not-a-known-type",
-        ("image/png", b"hello there, plain words", False),
-        {},
-        "not a file type the bridge can read",
-    ),
+async def test_media_too_large_is_a_note_and_the_text_still_arrives(start_live) -> None:
+    live = await start_live(retry_policy=FAST_RETRIES, MEDIA_MAX_BYTES="1024")
+    await send_media(live, media_webhook(live.vonage.media.put(noisy_png(40), "image/png")))
+    assert live.slack.calls("files.completeUploadExternal") == []
+    [reply] = thread_replies(live)
+    assert reply["text"] == (
+        "My broken boiler\n:paperclip: The contact sent a picture, not shown here: "
+        "it is larger than 0.001024 MB."
+    )
+    kept = await stored_media(live)
+    assert kept.state == "refused" and kept.data is None
+
+
+# (label, announced kind, the server's Content-Type, the bytes, why refused or None)
+BYTES_CHECKED = [
+    ("a-png-as-said", "image", "image/png", png(), None),
+    ("a-type-left-undeclared", "image", "application/octet-stream", png(), None),
+    ("a-vcard", "vcard", "text/x-vcard", b"BEGIN:VCARD\r\nFN:Bob\r\nEND:VCARD", None),
+    ("bytes-not-the-kind", "image", "application/pdf", b"%PDF-1.4\n%...", "but is application/pdf"),
+    ("header-not-the-bytes", "image", "image/gif", png(), "(image/gif) but is image/png"),
+    ("damaged-picture", "image", "image/png", _truncated_png(), "damaged"),
+    ("unknown-bytes", "file", "image/png", b"hello there, plain words", "not a file type"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("label", "held", "settings", "reason"), REFUSED, ids=[r[0] for r in REFUSED]
+    ("label", "kind", "declared", "data", "refused"),
+    BYTES_CHECKED,
+    ids=[row[0] for row in BYTES_CHECKED],
 )
-async def test_media_that_cannot_be_shown_is_a_note_and_the_text_still_arrives(
-    start_live, private_key_pem: str, label: str, held: tuple, settings: dict, reason: str
+def test_a_file_s_bytes_must_be_what_was_announced(
+    label: str, kind: str, declared: str, data: bytes, refused: str | None
 ) -> None:
-    live = await start_live(retry_policy=FAST_RETRIES, **settings)
-    content_type, data, secure = held
-    await send_media(live, media_webhook(live.vonage.media.put(data, content_type, secure=secure)))
-    assert live.slack.calls("files.completeUploadExternal") == []
-    [reply] = thread_replies(live)
-    assert reply["text"].startswith("My broken boiler\n:paperclip: The contact sent a picture")
-    assert reason in reply["text"]
-    kept = await stored_media(live)
-    assert kept.state == "refused" and kept.data is None
+    if refused is None:
+        assert checked_file(kind, declared, data).data == data
+        return
+    with pytest.raises(MediaRefused, match=re.escape(refused)):
+        checked_file(kind, declared, data)
 
 
 async def test_secured_media_without_an_application_is_a_note(live: LiveBridge) -> None:

@@ -80,8 +80,23 @@ async def test_a_picture_to_a_us_number_goes_as_mms_and_its_link_expires(
     mms_live: LiveBridge, clock: ShiftedClock
 ) -> None:
     live, data = mms_live, picture()
+    live.vonage.send_receipts_to(f"{live.url}/vonage/status", status="rejected")
     send, header = await share_in_case(live, US_CONTACT, "Here is the map", data, "image/png")
     assert send.api == "messages" and send.text == "Here is the map (#1)"
+    # The carrier's word shows on the message that carried the file, as for a text.
+    await live.slack.wait_for("reactions.add")
+    [reaction] = live.slack.calls("reactions.add")
+    staff_post = next(m for m in live.slack.thread(INBOX, header["ts"]) if m.get("user") == STAFF)
+    assert (reaction.params["timestamp"], reaction.params["name"]) == (
+        staff_post["ts"],
+        "no_entry_sign",
+    )
+
+    def failure_noted() -> bool:
+        thread = live.slack.thread(INBOX, header["ts"])
+        return any("This reply was not delivered" in m["text"] for m in thread)
+
+    await live.slack.wait_until(failure_noted, what="a note saying the MMS failed")
     assert send.image_url is not None and send.image_url.startswith(f"{PUBLIC}/media/")
     assert await fetch(live, send.image_url) == (200, "image/png", data)
     assert notes(live, header) == []
@@ -146,17 +161,3 @@ async def test_without_a_public_address_the_text_goes_alone(start_live, private_
     assert send.image_url is None and send.text == "Map (#1)"
     [shown] = notes(live, header)
     assert "PUBLIC_URL" in shown
-
-
-async def test_the_mms_receipt_shows_on_the_file_s_message(mms_live: LiveBridge) -> None:
-    live = mms_live
-    live.vonage.send_receipts_to(f"{live.url}/vonage/status", status="rejected")
-    await share_in_case(live, US_CONTACT, "Here is the map", picture(), "image/png")
-    await live.slack.wait_for("reactions.add")
-    await live.drained()
-    [reaction] = live.slack.calls("reactions.add")
-    header = live.slack.messages(INBOX)[0]
-    staff_post = next(m for m in live.slack.thread(INBOX, header["ts"]) if m.get("user") == STAFF)
-    # As for a text: the carrier's word on the message that carried the file.
-    assert reaction.params["timestamp"] == staff_post["ts"]
-    assert reaction.params["name"] == "no_entry_sign"
