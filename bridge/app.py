@@ -30,11 +30,14 @@ from bridge.routing.notices import job_settled
 from bridge.routing.outside import SmsSender
 from bridge.routing.ports import SeenOnce
 from bridge.slack.access import Gatekeeper
+from bridge.slack.files import SlackFiles
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
 from bridge.sms.client import VonageClient
 from bridge.sms.http import VonageWebhooks
+from bridge.sms.media import VonageMedia
+from bridge.sms.media_links import MediaEndpoint, SignedMediaLinks
 from bridge.sms.sender import VonageSender, vonage_auth
 from bridge.store.checks import sqlite_unwritable
 from bridge.store.coordination import INBOX_CHANNEL, LocalPauses, LocalRateLimiter, Wakeups
@@ -80,6 +83,8 @@ class Bridge:
     wakeups: Wakeups
     redis: RedisLink | None
     slack_session: aiohttp.ClientSession
+    media_client: VonageClient  # fetches contacts' files
+    links: SignedMediaLinks  # staff members' files, as carriers fetch them
     tasks: TaskKeeper
     clock: Clock
     _dispatching: asyncio.Task[None] | None = None
@@ -113,6 +118,7 @@ class Bridge:
         await self.slack_session.close()
         if self.redis is not None:
             await self.redis.close()
+        await self.media_client.close()
         close = getattr(self.sender, "close", None)
         if close is not None:
             await close()
@@ -164,8 +170,24 @@ async def build_bridge(
     )
     await book.reload()
     metrics = Metrics()
+    links = SignedMediaLinks(
+        # Signed with a key made from the bot token: a secret every setup has.
+        key=settings.slack_bot_token.get_secret_value().encode(),
+        public_url=settings.public_url,
+        hours=settings.media_link_hours,
+        clock=clock,
+    )
     ctx = JobContext(
-        units=store, poster=poster, sender=sender, renderer=poster, book=book, clock=clock
+        units=store,
+        poster=poster,
+        sender=sender,
+        renderer=poster,
+        book=book,
+        clock=clock,
+        media=VonageMedia(media_client := vonage_client(settings)),  # closed by Bridge.close
+        files=SlackFiles(poster),
+        media_max_bytes=settings.media_max_bytes,
+        links=links,
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
@@ -215,6 +237,8 @@ async def build_bridge(
         wakeups=wakeups,
         redis=redis,
         slack_session=slack_session,
+        media_client=media_client,
+        links=links,
         tasks=tasks,
         clock=clock,
     )
@@ -343,4 +367,5 @@ def build_web_app(bridge: Bridge) -> web.Application:
     app.router.add_route("*", "/vonage/status", webhooks.status)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/media/{token}", MediaEndpoint(bridge.links, bridge.store).serve)
     return app

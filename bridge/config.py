@@ -286,6 +286,10 @@ class ServiceGroup(_Group):
     # How long a call to Slack or Vonage may take; past it the call counts as unanswered (it
     # may have had its effect: the outbox looks before it tries again).
     http_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    # The largest picture or file taken in (or out); a larger one is a note in its thread.
+    media_max_bytes: int = Field(default=10_000_000, ge=1024, le=100_000_000)
+    # How long a link to a staff member's file works (carriers fetch MMS pictures late).
+    media_link_hours: int = Field(default=24, ge=1, le=24 * 30)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("public_url")

@@ -48,3 +48,12 @@ class SendError(BridgeError):
         self.retry_after = retry_after
         self.code = code
         self.fixable = fixable
+
+
+class MediaRefused(BridgeError):
+    """A file from outside that will not be shown (too large, unreadable, not what it
+    says, or from where files are not fetched): `reason` says which, in plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -34,6 +34,28 @@ ASSIGNED_DONE = "Case #{ref} is now assigned to {who}."
 ALREADY_ASSIGNED = "Case #{ref} is already assigned to {who}."
 PARTS_MISSING = " [incomplete: part {missing} of {total} never arrived]"
 EMPTY_INBOUND = "[empty message]"
+# A contact's file that is not shown in the thread, and why (the text still is).
+MEDIA_NOT_SHOWN = ":paperclip: The contact sent {what}, not shown here: {reason}."
+MEDIA_WHAT = {
+    "image": "a picture",
+    "audio": "a sound recording",
+    "video": "a video",
+    "file": "a file",
+    "vcard": "a contact card",
+}
+# A staff member's file, as it reaches the contact (or does not).
+FILE_AS_LINK = (
+    ":link: The file went to the contact as a link in an SMS ({why}); "
+    "the link works for {hours} hours."
+)
+FILE_AS_LINK_WHY = {
+    "type": "only JPEG, PNG and GIF pictures go as MMS",
+    "country": "MMS reaches only US and Canadian numbers",
+    "api": "MMS needs a Messages API application (VONAGE_APPLICATION_ID)",
+}
+FILE_NOT_SENT = ":paperclip: The file was not sent to the contact: {reason}."
+NO_PUBLIC_URL = "the bridge has no public address to link it from (PUBLIC_URL)"
+MEDIA_NOT_FETCHED = "it could not be fetched from Vonage ({reason})"
 CANNOT_RECALL = (
     "That reply was already sent by SMS; a text cannot be recalled or edited. "
     "Send a correction as a new reply if needed."

@@ -385,3 +385,19 @@ async def test_the_command_says_so_when_the_port_is_taken(tmp_path: Path) -> Non
     _, err = process.communicate()
     assert code == 1
     assert "cannot listen on 127.0.0.1" in err and "--port" in err
+
+
+async def test_a_picture_from_the_phone_is_shown_in_its_thread(
+    demo: Demo, http: aiohttp.ClientSession, stream: EventStream
+) -> None:
+    body = {"contact": CONTACT, "text": "The view from here"}
+    status, answer = await call(http, demo, "phone/picture", body)
+    assert status == 200 and answer["message"]["state"] == "sent"
+    event = await stream.wait_for(lambda kind, data: kind == "slack" and data["message"]["files"])
+    shown = event["message"]
+    assert shown["text"] == "The view from here" and shown["thread_ts"]
+    async with http.get(f"{demo.url}api/slack/files/{shown['files'][0]['id']}") as response:
+        assert response.status == 200 and response.content_type == "image/png"
+        assert (await response.read()).startswith(b"\x89PNG")
+    async with http.get(f"{demo.url}api/slack/files/F0NONE") as response:
+        assert response.status == 404

@@ -36,6 +36,8 @@ COLUMNS = [
     "error",
     "provider_message_id",
     "forwarded_from_id",
+    "media_file",
+    "media_type",
 ]
 LONG_UNICODE = "Привет 👋🏽, ça va? 日本語のテキスト “quoted”, ok\n" * 40
 QUOTED = 'He said "yes, at 10", then\r\nhung up'

@@ -153,12 +153,12 @@ async def test_editing_a_sent_reply_sends_nothing_and_tells_the_author(
     assert len(live.vonage.sends) == 1
 
 
-async def test_a_file_without_text_is_not_sent(live: LiveBridge) -> None:
+async def test_a_file_slack_no_longer_has_without_text_is_not_sent(live: LiveBridge) -> None:
     thread = await open_case(live)
     files = [{"id": "F0001", "name": "scan.pdf", "mimetype": "application/pdf"}]
     await live.staff_reply(thread, "", subtype="file_share", files=files)
     told = await live.slack.wait_for("chat.postEphemeral")
-    assert "Files are not sent" in told[0].params["text"]
+    assert "The file was not sent to the contact: Slack no longer has it" in told[0].params["text"]
     await live.drained()
     assert live.vonage.sends == []
 

@@ -20,6 +20,9 @@ from bridge.store.models import Base, OutboxJob, UtcDateTime
 from tests.conftest import ADMIN, INBOX, STAFF
 
 FIXTURE = Path(__file__).parent / "fixtures" / "upgrade" / "outbox_before_restructure.json"
+# Kinds of work added after that version: it cannot have left jobs of them.
+ADDED_SINCE = {"slack.post_media"}
+EARLIER_KINDS = set(KINDS) - ADDED_SINCE
 REACTED_TS = "1700000000.000100"  # the message the fixture's reaction job names
 MANAGER = "U0MANAGER"
 
@@ -53,7 +56,7 @@ async def load(url: str, dump: dict[str, list[dict]]) -> None:
 def test_the_fixture_holds_a_pending_job_of_every_kind() -> None:
     dump = json.loads(FIXTURE.read_text(encoding="utf-8"))
     kinds = {job["kind"] for job in dump["outbox_jobs"] if job["status"] == "pending"}
-    assert kinds == set(KINDS)
+    assert kinds == EARLIER_KINDS
 
 
 async def test_jobs_left_by_the_earlier_version_all_run(
@@ -73,7 +76,7 @@ async def test_jobs_left_by_the_earlier_version_all_run(
             select(func.count()).select_from(OutboxJob).where(OutboxJob.status != "done")
         )
     old = {job["id"] for job in dump["outbox_jobs"]}
-    assert {(j.kind, j.status) for j in jobs if j.id in old} == {(k, "done") for k in KINDS}
+    assert {(j.kind, j.status) for j in jobs if j.id in old} == {(k, "done") for k in EARLIER_KINDS}
     assert left == 0, [j for j in jobs if j.status != "done"]
     # What they did reached Slack and Vonage.
     shown = live.shown_texts()

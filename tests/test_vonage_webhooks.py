@@ -185,10 +185,15 @@ def test_parse_inbound_refuses(changes: dict, reason: str) -> None:
     assert reason in caught.value.reason
 
 
+MEDIA = "https://api.nexmo.com/v3/media"
 # fmt: off
 MESSAGES_TAKEN = [
     ("whatsapp-channel", {"channel": "whatsapp"}, "Hello from Vonage!"),
-    ("image-shown-as-such", {"message_type": "image", "text": None}, "[image message not shown]"),
+    ("location-shown-as-such", {"message_type": "location", "text": None},
+     "[location message not shown]"),
+    ("image-caption-is-the-text",
+     {"message_type": "image", "text": None, "image": {"url": f"{MEDIA}/1", "caption": "Look"}},
+     "Look"),
 ]
 # fmt: on
 

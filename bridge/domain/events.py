@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bridge.domain.media import InboundMedia
 from bridge.domain.text import split_edges, with_edges
 from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus, PhoneNumber
 
 SMS_INBOUND = "sms.inbound"
 SMS_STATUS = "sms.status"
+MEDIA_INBOUND = "sms.media"  # a text that carries a picture or a file
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,19 @@ def inbound_of(event: InboxEvent) -> InboundSms:
         received_at=datetime.fromisoformat(p["at"]),
         part=ConcatPart(part[0], part[1], part[2]) if part else None,
     )
+
+
+def media_event(sms: InboundSms, media: InboundMedia, *, at: datetime) -> InboxEvent:
+    """A contact's message with a file: kept as a text is, with where the file waits."""
+    event = inbound_event(sms, at=at)
+    payload = event.payload | {"media": {"kind": media.kind, "url": media.url}}
+    # The carrier's id is one message whatever it carries: a repeat is still one event.
+    return InboxEvent(MEDIA_INBOUND, event.key, event.conversation, payload, at)
+
+
+def media_of(event: InboxEvent) -> tuple[InboundSms, InboundMedia]:
+    media = event.payload["media"]
+    return inbound_of(event), InboundMedia(kind=media["kind"], url=media["url"])
 
 
 def receipt_event(receipt: DeliveryReceipt, *, at: datetime) -> InboxEvent:

@@ -84,6 +84,7 @@ class AgentReply:
     user: UserId
     text: str
     has_files: bool = False
+    file_ids: tuple[str, ...] = ()  # the files shared with it (the first is sent)
     also_sent_to_channel: bool = False
 
 

@@ -101,6 +101,20 @@ class PostMessage(Work):
 
 
 @dataclass(frozen=True, slots=True)
+class PostMedia(Work):
+    """Show a contact's text that carries a file: the file, fetched first, with the text."""
+
+    kind: ClassVar[str] = "slack.post_media"
+    case_id: int
+    message_id: int
+    broadcast: bool = False
+
+    @property
+    def queue(self) -> str:
+        return slack_queue(self.case_id)
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadNote(Work):
     """A note of the bridge's own in a case's thread."""
 
@@ -246,6 +260,7 @@ KINDS: dict[str, type[Work]] = {
         PostHeader,
         UpdateHeader,
         PostMessage,
+        PostMedia,
         ThreadNote,
         React,
         TellUser,

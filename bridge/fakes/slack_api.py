@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bridge.fakes.slack_files import SlackFileMethods
 from bridge.fakes.slack_methods import (
     LISTENED,
     Params,
@@ -63,7 +64,7 @@ class _Bucket:
     stamp: float = field(default_factory=time.monotonic)
 
 
-class FakeSlack(SlackMethods):
+class FakeSlack(SlackMethods, SlackFileMethods):
     """An aiohttp app on 127.0.0.1 answering Slack Web API methods from memory.
 
     It records every call (`calls()`, `wait_for()`), keeps messages per channel so a UI
@@ -113,6 +114,7 @@ class FakeSlack(SlackMethods):
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
+        self.add_file_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

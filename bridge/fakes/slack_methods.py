@@ -25,6 +25,7 @@ LISTENED = {
     "views.push": "view_pushed",
     "views.update": "view_updated",
     "views.publish": "home_published",
+    "files.completeUploadExternal": "posted",
 }
 
 

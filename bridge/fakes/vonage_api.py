@@ -26,6 +26,7 @@ from aiohttp import web
 
 from bridge.fakes.tls import TestTls, TrackedProtocol
 from bridge.fakes.vonage_account import VonageAccount, basic_credentials
+from bridge.fakes.vonage_media import VonageMediaServer
 from bridge.fakes.vonage_payloads import messages_status_json, sms_receipt_params
 from bridge.fakes.vonage_wire import (
     NETWORK_CODE,
@@ -35,6 +36,7 @@ from bridge.fakes.vonage_wire import (
     read_params,
     sms_error,
     sms_parts,
+    unfit_message_fields,
 )
 from bridge.sms.signatures import sign_sms_params
 
@@ -52,6 +54,7 @@ class VonageSend:
     message_ids: list[str]
     at: float
     client_ref: str | None = None
+    image_url: str | None = None  # an MMS: the picture Vonage fetches
 
 
 @dataclass(slots=True)
@@ -93,6 +96,7 @@ class FakeVonage:
         # Balance, owned numbers and webhook settings, as the account API tells them.
         self.account = VonageAccount(api_key, api_secret, application_id, balance=balance)
         self.tls = tls or TestTls()
+        self.media = VonageMediaServer(lambda: self.host, application_id)
         self.sends: list[VonageSend] = []
         self.rate_limited_count = 0
         self._failures: list[_Failure] = []
@@ -114,6 +118,7 @@ class FakeVonage:
         app.router.add_post("/sms/json", self._sms)
         app.router.add_post("/v1/messages", self._messages)
         self.account.add_routes(app)
+        self.media.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -327,18 +332,17 @@ class FakeVonage:
             body = None
         if not isinstance(body, dict):
             return problem(400)
-        wanted = {"channel": "sms", "message_type": "text"}
-        bad = [name for name, value in wanted.items() if body.get(name) != value]
-        bad += [name for name in ("to", "from", "text") if not body.get(name)]
-        if bad:
+        if bad := unfit_message_fields(body):
             invalid = [{"name": name, "reason": "missing or not supported"} for name in bad]
             return problem(422, invalid_parameters=invalid)
         message_uuid = str(uuid.uuid4())
+        image = body.get("image") or {}
         send = VonageSend(
             api="messages",
             to=body["to"],
             from_=body["from"],
-            text=body["text"],
+            text=body.get("text") or image.get("caption") or "",
+            image_url=image.get("url"),
             message_ids=[message_uuid],
             at=time.time(),
             client_ref=body.get("client_ref"),

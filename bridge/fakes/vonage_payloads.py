@@ -95,6 +95,16 @@ def messages_inbound_json(
     return body
 
 
+def messages_inbound_media_json(
+    *, from_: str, to: str, kind: str, url: str, caption: str | None = None, channel: str = "mms"
+) -> dict[str, Any]:
+    """A Messages API inbound message carrying a file: `{kind: {"url", "caption"}}`."""
+    body = {"channel": channel, "message_uuid": str(uuid.uuid4()), "to": to, "from": from_}
+    body |= {"timestamp": _iso_now(), "message_type": kind}
+    body[kind] = {"url": url} | ({"caption": caption} if caption is not None else {})
+    return body
+
+
 def messages_status_json(
     *,
     message_uuid: str,

@@ -90,3 +90,16 @@ def sms_parts(text: str, *, unicode: bool = False) -> int:
         return 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else math.ceil(units / 67)
+
+
+def unfit_message_fields(body: dict[str, Any]) -> list[str]:
+    """The fields of a Messages API send the fake does not take: an SMS (`channel` `sms`,
+    `message_type` `text`) or an MMS picture (`mms`, `image` with its `url`)."""
+    if body.get("channel") == "mms":
+        wanted, needed = {"message_type": "image"}, ("to", "from")
+        image = body.get("image")
+        bad = [] if isinstance(image, dict) and image.get("url") else ["image.url"]
+    else:
+        wanted, needed, bad = {"channel": "sms", "message_type": "text"}, ("to", "from", "text"), []
+    bad += [name for name, value in wanted.items() if body.get(name) != value]
+    return bad + [name for name in needed if not body.get(name)]

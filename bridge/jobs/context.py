@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bridge.clock import Clock
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.media_ports import ChatFiles, MediaLinks, MediaSource
 from bridge.routing.outside import ChatPoster, ReplyRenderer, SmsSender
 from bridge.routing.ports import Units
 
@@ -19,6 +20,10 @@ class JobContext:
     renderer: ReplyRenderer
     book: SettingsBook
     clock: Clock
+    media: MediaSource
+    files: ChatFiles
+    media_max_bytes: int
+    links: MediaLinks
 
     @property
     def rules(self) -> ChatRules:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bridge.domain import work as w
 from bridge.errors import SendError
-from bridge.jobs import notices, parts, slack_posts, sms_sends
+from bridge.jobs import media, notices, parts, slack_posts, sms_sends
 from bridge.jobs.base import JobHandler
 from bridge.jobs.context import JobContext
 
@@ -15,6 +15,7 @@ HANDLERS: dict[type[w.Work], type[JobHandler[Any]]] = {
     w.PostHeader: slack_posts.PostCaseHeader,
     w.UpdateHeader: slack_posts.UpdateCaseHeader,
     w.PostMessage: slack_posts.PostThreadMessage,
+    w.PostMedia: media.PostThreadMedia,
     w.ThreadNote: slack_posts.PostThreadNote,
     w.React: slack_posts.AddReaction,
     w.TellUser: slack_posts.TellOnePerson,

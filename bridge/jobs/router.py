@@ -17,7 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.clock import Clock
-from bridge.domain.events import SMS_INBOUND, SMS_STATUS, InboxEvent, inbound_of, receipt_of
+from bridge.domain.events import (
+    MEDIA_INBOUND,
+    SMS_INBOUND,
+    SMS_STATUS,
+    InboxEvent,
+    inbound_of,
+    media_of,
+    receipt_of,
+)
 from bridge.errors import StoreUnavailable
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.inbound import InboundResult, accept_inbound
@@ -109,13 +117,16 @@ class Router:
 
     async def _route(self, unit: Unit, event: InboxEvent) -> int:
         """Decide about one event; 1 when it is a text not seen before."""
-        if event.kind == SMS_INBOUND:
+        if event.kind in (SMS_INBOUND, MEDIA_INBOUND):
+            with_media = event.kind == MEDIA_INBOUND
+            sms, media = media_of(event) if with_media else (inbound_of(event), None)
             result: InboundResult = await accept_inbound(
                 unit,
-                inbound_of(event),
+                sms,
                 inbox=self.book.inbox,
                 rules=self.book.rules,
                 now=event.received_at,
+                media=media,
             )
             return 0 if result.duplicate else 1
         if event.kind == SMS_STATUS:

@@ -26,16 +26,25 @@ from datetime import datetime, timedelta
 
 from bridge import texts
 from bridge.domain.events import send_conversation
+from bridge.domain.media import (
+    MMS_TYPES,
+    MediaRecord,
+    MediaState,
+    kind_of,
+    reaches_by_mms,
+    slack_file_of,
+    stored_name,
+)
 from bridge.domain.numbers import format_number
 from bridge.domain.records import MessageRecord
 from bridge.domain.segments import SmsMeasure, measure, normalize_typography
 from bridge.domain.values import Direction, MessageStatus
 from bridge.domain.work import PostMessage, React, SendSms, slack_queue
-from bridge.errors import SendError
+from bridge.errors import MediaRefused, SendError
 from bridge.jobs.base import JobHandler
 from bridge.routing.ports import Unit
 from bridge.routing.receipts import accept_receipt, note_failure, show_failed_automated
-from bridge.routing.threads import tell
+from bridge.routing.threads import note, tell
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +68,7 @@ class SendText(JobHandler[SendSms]):
             message = await unit.messages.get(work.message_id)
         if message is None or message.status != MessageStatus.QUEUED:
             return
+        media = await self._kept_file(message)
         # 2. A send that may have gone out already.
         if message.send_ref is not None and message.send_started_at is not None:
             if await self._recorded_from_receipts(
@@ -69,10 +79,17 @@ class SendText(JobHandler[SendSms]):
         automated = message.direction in (Direction.AUTOMATED, Direction.FORWARDED)
         source = message.source_text or message.text
         text = source if automated else await self._render(source, work.case_id)
+        text, image_url, file_note = self._with_file(message, media, text)
         size = measure(text)
         ref = new_client_ref(message.id)
         async with ctx.units.unit() as unit:
-            refusal = None if automated else await self._refusal(unit, message, text, size)
+            refusal = (
+                None
+                if automated
+                else await self._refusal(
+                    unit, message, text, size, image=bool(image_url), file_note=file_note
+                )
+            )
             if refusal:
                 await unit.messages.measure(
                     message.id, text=text, segments=size.segments, encoding=size.encoding
@@ -91,7 +108,11 @@ class SendText(JobHandler[SendSms]):
             )
         try:
             sent = await ctx.sender.send(
-                to=message.contact_number, sender=message.our_number, text=text, client_ref=ref
+                to=message.contact_number,
+                sender=message.our_number,
+                text=text,
+                client_ref=ref,
+                image_url=image_url,
             )
         except SendError as error:
             # 5. The carrier answered with a refusal: nothing went out under this ref.
@@ -102,7 +123,57 @@ class SendText(JobHandler[SendSms]):
         # 6. Recorded.
         async with ctx.units.unit() as unit:
             await self._record_sent(unit, message, sent.provider_message_ids)
+            if file_note is not None and work.case_id is not None:
+                await note(unit, work.case_id, file_note)
         log.info("text %s submitted in %s segment(s)", message.id, size.segments)
+
+    async def _kept_file(self, message: MessageRecord) -> MediaRecord | None:
+        """The file a staff message carries, fetched from Slack and kept first if need be."""
+        ctx = self.ctx
+        async with ctx.units.reading() as unit:
+            media = await unit.media.of_message(message.id)
+        file_id = slack_file_of(media) if media is not None else None
+        if media is None or media.state != MediaState.PENDING or file_id is None:
+            return media
+        try:
+            fetched = await ctx.files.download(file_id, most=ctx.media_max_bytes)
+        except MediaRefused as refused:
+            async with ctx.units.unit() as unit:
+                await unit.media.refuse(media.id, refused.reason)
+        else:
+            kind = kind_of(fetched.content_type)
+            name = stored_name(kind, media.id, fetched.content_type)
+            async with ctx.units.unit() as unit:
+                await unit.media.store(media.id, fetched, name=name, kind=kind)
+        async with ctx.units.reading() as unit:
+            return await unit.media.of_message(message.id)
+
+    def _with_file(
+        self, message: MessageRecord, media: MediaRecord | None, text: str
+    ) -> tuple[str, str | None, str | None]:
+        """The text as it goes, the picture an MMS carries, and the note the thread gets."""
+        if media is None:
+            return text, None, None
+        if media.state != MediaState.STORED:
+            return text, None, texts.FILE_NOT_SENT.format(reason=media.refusal)
+        link = self.ctx.links.url_for(media.id)
+        if link is None:
+            return text, None, texts.FILE_NOT_SENT.format(reason=texts.NO_PUBLIC_URL)
+        why = (
+            "api"
+            if not self.ctx.sender.sends_mms
+            else "type"
+            if media.content_type not in MMS_TYPES
+            else "country"
+            if not reaches_by_mms(message.contact_number)
+            else None
+        )
+        if why is None:
+            return text, link, None
+        shown = texts.FILE_AS_LINK.format(
+            why=texts.FILE_AS_LINK_WHY[why], hours=self.ctx.links.hours
+        )
+        return (f"{text}\n{link}" if text.strip() else link), None, shown
 
     async def _recorded_from_receipts(
         self, message: MessageRecord, ref: str, started_at: datetime
@@ -151,7 +222,14 @@ class SendText(JobHandler[SendSms]):
         return text
 
     async def _refusal(
-        self, unit: Unit, message: MessageRecord, text: str, size: SmsMeasure
+        self,
+        unit: Unit,
+        message: MessageRecord,
+        text: str,
+        size: SmsMeasure,
+        *,
+        image: bool,
+        file_note: str | None,
     ) -> str | None:
         """Why a staff text must not go out, in words for its author; None if it may."""
         rules = self.ctx.rules
@@ -160,8 +238,8 @@ class SendText(JobHandler[SendSms]):
                 contact=format_number(message.contact_number),
                 number=format_number(message.our_number),
             )
-        if not text.strip():
-            return texts.EMPTY_REPLY
+        if not text.strip() and not image:
+            return file_note or texts.EMPTY_REPLY
         if size.segments > rules.max_segments:
             why = (
                 texts.TOO_LONG_UCS2.format(chars=" ".join(size.non_gsm_chars))

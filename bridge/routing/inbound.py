@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import texts
+from bridge.domain.media import InboundMedia
 from bridge.domain.numbers import format_number, mask
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules, Inbox, Keyword, keyword, refs_in
 from bridge.domain.segments import measure
 from bridge.domain.values import InboundSms
-from bridge.domain.work import PostMessage, sms_send
+from bridge.domain.work import PostMedia, PostMessage, sms_send
 from bridge.routing import forwarding
 from bridge.routing.auto_replies import auto_reply_for, hold_until
 from bridge.routing.cases import open_case
@@ -31,7 +32,13 @@ class InboundResult:
 
 
 async def accept_inbound(
-    unit: Unit, sms: InboundSms, *, inbox: Inbox, rules: ChatRules, now: datetime
+    unit: Unit,
+    sms: InboundSms,
+    *,
+    inbox: Inbox,
+    rules: ChatRules,
+    now: datetime,
+    media: InboundMedia | None = None,
 ) -> InboundResult:
     """Record an inbound text in every open case of its number, opening one if there is none.
 
@@ -44,13 +51,20 @@ async def accept_inbound(
         if whole is None:
             return InboundResult(duplicate=False)
         sms = whole
-    return await record_inbound(unit, sms, inbox=inbox, rules=rules, now=now)
+    return await record_inbound(unit, sms, inbox=inbox, rules=rules, now=now, media=media)
 
 
 async def record_inbound(
-    unit: Unit, sms: InboundSms, *, inbox: Inbox, rules: ChatRules, now: datetime
+    unit: Unit,
+    sms: InboundSms,
+    *,
+    inbox: Inbox,
+    rules: ChatRules,
+    now: datetime,
+    media: InboundMedia | None = None,
 ) -> InboundResult:
-    """Record a whole inbound text (the conversation's lock is held)."""
+    """Record a whole inbound text (the conversation's lock is held); one with `media` is
+    shown with its file, fetched by the post's job."""
     size = measure(sms.text)  # what the contact paid for, for the usage figures
     message_id = await unit.messages.add_inbound(
         sms, segments=size.segments, encoding=size.encoding
@@ -58,6 +72,8 @@ async def record_inbound(
     if message_id is None:
         log.info("inbound %s already stored; ignoring the repeat", sms.provider_message_id)
         return InboundResult(duplicate=True)
+    if media is not None:
+        await unit.media.announce(message_id, media)
     if not inbox.owns(sms.recipient):
         log.warning("inbound text to %s, which is not in VONAGE_NUMBERS", mask(sms.recipient))
     cases = await unit.cases.open_for(sms.sender, sms.recipient)
@@ -74,7 +90,8 @@ async def record_inbound(
         quiet = case.thread_ts is not None and now - case.last_activity_at >= rules.quiet_thread
         await unit.messages.link(case.id, message_id)
         await unit.cases.touch(case.id, at=sms.received_at, unread=1)
-        await unit.jobs.add(PostMessage(case.id, message_id, broadcast=quiet))
+        post = PostMessage if media is None else PostMedia
+        await unit.jobs.add(post(case.id, message_id, broadcast=quiet))
         if case.thread_ts is not None:
             await refresh_header(unit, case.id)
         if case.assignee is not None:

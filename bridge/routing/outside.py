@@ -121,7 +121,16 @@ class SmsSender(Protocol):
     `client_ref` goes with the send and comes back in its delivery receipts.
     """
 
+    sends_mms: bool  # whether `image_url` can go (the Messages API is set up)
+
     async def send(
-        self, *, to: PhoneNumber, sender: PhoneNumber, text: str, client_ref: str
+        self,
+        *,
+        to: PhoneNumber,
+        sender: PhoneNumber,
+        text: str,
+        client_ref: str,
+        image_url: str | None = None,
     ) -> SentSms:
-        """The carrier took the text: its message ids, one per part."""
+        """The carrier took the text (with `image_url`: an MMS of that picture, the text its
+        caption): its message ids, one per part."""

@@ -34,6 +34,7 @@ from bridge.domain.values import (
     SlackTs,
 )
 from bridge.domain.work import Work
+from bridge.routing.media_ports import MediaFiles
 
 
 class Cases(Protocol):
@@ -171,7 +172,8 @@ class Messages(Protocol):
         self, case_id: int, most: int, *, starting_with: int | None = None
     ) -> list[MessageRecord]:
         """Up to `most` contacts' texts of the case not yet shown in its thread, in order
-        (from message `starting_with` on, when it is given)."""
+        (from message `starting_with` on, when it is given); texts with a file are shown
+        by their upload, not here."""
 
     async def shown_at(self, case_id: int, ts: str) -> list[MessageRecord]:
         """The case's messages one post at `ts` shows, in order."""
@@ -358,6 +360,7 @@ class Unit(Protocol):
     chat_settings: ChatSettingsStore
     reports: Reports
     arrivals: Arrivals
+    media: MediaFiles
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         """Serialise decisions about one conversation, across instances, until commit."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import texts
+from bridge.domain.media import SLACK_SOURCE, InboundMedia
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules
 from bridge.domain.values import AgentReply, CaseStatus, MessageStatus, Offer, UserId
@@ -39,8 +40,9 @@ async def accept_reply(
 ) -> ReplyResult:
     """Record a staff message in a case thread and queue it for sending as SMS.
 
-    Notes (the notes prefix) and file-only messages stay in Slack, recorded in the log; a
-    reply in a closed case is held until its author reopens the case.
+    Notes (the notes prefix) stay in Slack, recorded in the log; a message's first shared
+    file goes with it (the send fetches it from Slack); a reply in a closed case is held
+    until its author reopens the case.
     """
     case = await unit.cases.by_thread(reply.channel, reply.thread_ts)
     if case is None:
@@ -59,7 +61,10 @@ async def accept_reply(
             React(channel=reply.channel, ts=reply.ts, name="lock", lane=slack_queue(case.id))
         )
         return ReplyResult(accepted=False, reason="staff note")
-    if reply.has_files and not reply.text.strip():
+    if reply.file_ids:
+        kind = "file"  # until its bytes say what it is
+        await unit.media.announce(message_id, InboundMedia(kind, SLACK_SOURCE + reply.file_ids[0]))
+    elif reply.has_files and not reply.text.strip():
         await unit.messages.refuse(message_id, texts.FILES_NOT_SENT)
         await tell(unit, case, reply.user, texts.FILES_NOT_SENT)
         return ReplyResult(accepted=False, reason="files only")

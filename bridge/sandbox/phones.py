@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -14,7 +15,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bridge.fakes import FakeVonage
-from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.fakes.vonage_payloads import (
+    messages_inbound_media_json,
+    messages_webhook_authorization,
+    sms_inbound_params,
+)
 from bridge.sandbox import wire
 from bridge.sandbox.relay import FORM, PostToBridge
 from bridge.sandbox.scene import OUR_NUMBER, VONAGE_API_KEY, PhoneMessage
@@ -66,6 +71,33 @@ class Phones:
         else:
             msg.state = "sent"
             msg.detail = f"{len(parts)} SMS parts" if len(parts) > 1 else ""
+        await self._update(msg)
+        return msg
+
+    async def send_picture(self, contact: str, caption: str, picture: bytes) -> PhoneMessage:
+        """The phone `contact` sends a picture (MMS): Vonage keeps it on its media server and
+        tells the bridge with a Messages API inbound webhook."""
+        number = wire.contact_number(contact, ours=OUR_NUMBER)
+        shown = f"[picture] {caption}".strip()
+        msg = PhoneMessage(self._next_id(), number, "sent", shown, time.time(), "sending")
+        await self._update(msg, new=True)
+        url = self.vonage.media.put(picture, "image/png")
+        body = messages_inbound_media_json(
+            from_=number.removeprefix("+"),
+            to=OUR_NUMBER.removeprefix("+"),
+            kind="image",
+            url=url,
+            caption=caption or None,
+        )
+        raw = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.signature_secret:
+            headers["Authorization"] = messages_webhook_authorization(
+                raw, signature_secret=self.signature_secret, api_key=VONAGE_API_KEY
+            )
+        status, answer = await self.post("/vonage/inbound", raw, headers)
+        msg.state = "sent" if status == 200 else "refused"
+        msg.detail = "" if status == 200 else f"the bridge answered HTTP {status} {answer}"
         await self._update(msg)
         return msg
 

@@ -136,6 +136,16 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
         sent = await sandbox.phone_send(str(body.get("contact", "")), str(body.get("text", "")))
         return {"message": asdict(sent)}
 
+    async def phone_picture(body: dict[str, Any]) -> dict[str, Any]:
+        contact, caption = str(body.get("contact", "")), str(body.get("text", ""))
+        return {"message": asdict(await sandbox.phone_send_picture(contact, caption))}
+
+    async def slack_file(request: web.Request) -> web.Response:
+        found = sandbox.slack.files.get(request.match_info["file_id"], {})
+        if found.get("_data") is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=found["_data"], content_type=found.get("mimetype") or "")
+
     async def slack_post(body: dict[str, Any]) -> dict[str, Any]:
         thread_ts = body.get("thread_ts") or None
         return await sandbox.staff_post(str(body.get("text", "")), thread_ts=thread_ts)
@@ -198,6 +208,8 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
     app.router.add_get("/api/events", events)
     app.router.add_get("/api/export.csv", export_csv)
     app.router.add_post("/api/phone/send", _json_endpoint(phone_send))
+    app.router.add_post("/api/phone/picture", _json_endpoint(phone_picture))
+    app.router.add_get("/api/slack/files/{file_id}", slack_file)
     app.router.add_post("/api/slack/post", _json_endpoint(slack_post))
     app.router.add_post("/api/slack/command", _json_endpoint(slack_command))
     app.router.add_post("/api/slack/action", _json_endpoint(slack_action))

@@ -63,6 +63,11 @@ def slack_view(
             for r in message.get("reactions", [])
         ],
         "edited": bool(message.get("edited")),
+        # Files shared in the message (a contact's picture), drawn from /api/slack/files/{id}.
+        "files": [
+            {"id": f["id"], "title": f.get("title", ""), "mimetype": f.get("mimetype", "")}
+            for f in message.get("files", [])
+        ],
         "via_sms": via_sms,
     }
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
+from PIL import Image, ImageDraw
 
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
@@ -265,6 +266,11 @@ class Sandbox(StaffActions, Surfaces):
         assert self.settings is not None, "start() the sandbox first"
         return await self.phones.send(contact, text)
 
+    async def phone_send_picture(self, contact: str, caption: str) -> PhoneMessage:
+        """The phone `contact` sends a picture with a caption (an MMS)."""
+        assert self.settings is not None, "start() the sandbox first"
+        return await self.phones.send_picture(contact, caption, sample_picture())
+
     async def wait_for_phone(
         self,
         predicate: Callable[[list[PhoneMessage]], bool],
@@ -332,3 +338,15 @@ class Sandbox(StaffActions, Surfaces):
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
+
+
+def sample_picture() -> bytes:
+    """A picture a phone might send: a little landscape, drawn here."""
+    image = Image.new("RGB", (320, 200), (135, 190, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 140, 320, 200), fill=(90, 160, 80))
+    draw.ellipse((230, 25, 290, 85), fill=(250, 215, 80))
+    draw.polygon([(40, 140), (120, 60), (200, 140)], fill=(120, 110, 100))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

@@ -19,13 +19,13 @@ from pydantic import SecretStr
 
 from bridge.clock import Clock
 from bridge.config import SignatureMethod
-from bridge.domain.events import inbound_event, receipt_event
+from bridge.domain.events import inbound_event, media_event, receipt_event
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.ports import EventIntake, SeenOnce
 from bridge.sms.requests import WebhookRequest, body_params, form_params, webhook_params
 from bridge.sms.signatures import JWT_VALIDITY_SECONDS, verify_messages_jwt, verify_sms_signature
-from bridge.sms.webhooks import parse_inbound, parse_receipt
+from bridge.sms.webhooks import parse_inbound, parse_media, parse_receipt
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ class VonageWebhooks:
 
     async def inbound(self, request: web.Request) -> web.Response:
         async def keep_inbound(params: dict[str, Any]) -> None:
-            await self.intake.keep(inbound_event(parse_inbound(params), at=self.clock.now()))
+            sms, media, at = parse_inbound(params), parse_media(params), self.clock.now()
+            event = inbound_event(sms, at=at) if media is None else media_event(sms, media, at=at)
+            await self.intake.keep(event)
 
         return await self._handle(request, "inbound", keep_inbound)
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 
 from vonage_http_client import Auth
-from vonage_messages import Sms
+from vonage_messages import MmsImage, MmsResource, Sms
 from vonage_sms import SmsMessage
 
 from bridge.config import Settings
@@ -56,9 +56,16 @@ class VonageSender:
         self._limiter = limiter or LocalRateLimiter()
         self._account = settings.vonage_application_id or settings.vonage_api_key or "account"
         self._rate = settings.vonage_requests_per_second
+        self.sends_mms = self._messages_api
 
     async def send(
-        self, *, to: PhoneNumber, sender: PhoneNumber, text: str, client_ref: str
+        self,
+        *,
+        to: PhoneNumber,
+        sender: PhoneNumber,
+        text: str,
+        client_ref: str,
+        image_url: str | None = None,
     ) -> SentSms:
         # One budget per Vonage account, shared by every instance (SMS API default: 30/s).
         wait = await self._limiter.reserve(
@@ -66,6 +73,13 @@ class VonageSender:
         )
         if wait > 0:
             await asyncio.sleep(wait)
+        if image_url is not None:
+            if not self.sends_mms:
+                raise SendError("MMS needs the Messages API", retryable=False)
+            image = MmsResource(url=image_url, caption=text or None)
+            return await self._post_message(
+                MmsImage(to=_digits(to), from_=_digits(sender), image=image, client_ref=client_ref)
+            )
         send = self._send_messages_api if self._messages_api else self._send_sms_api
         return await send(_digits(to), _digits(sender), text, client_ref)
 
@@ -102,14 +116,16 @@ class VonageSender:
         return SentSms([p["message-id"] for p in parts])
 
     async def _send_messages_api(self, to: str, sender: str, text: str, client_ref: str) -> SentSms:
-        sms = Sms(to=to, from_=sender, text=text, client_ref=client_ref)
+        return await self._post_message(Sms(to=to, from_=sender, text=text, client_ref=client_ref))
+
+    async def _post_message(self, message: Sms | MmsImage) -> SentSms:
         client = self._client
         status, answer, headers = await client.request(
             "POST",
             client.api_host,
             "/v1/messages",
             credentials="jwt",
-            json=sms.model_dump(mode="json", by_alias=True, exclude_none=True),
+            json=message.model_dump(mode="json", by_alias=True, exclude_none=True),
         )
         if status >= 300:
             raise http_failure(status, headers, "the Messages API")

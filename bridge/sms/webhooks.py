@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from bridge.domain import limits
+from bridge.domain.media import MEDIA_KINDS, InboundMedia
 from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus, PhoneNumber
 from bridge.errors import InvalidInput
 from bridge.sms.codes import describe_receipt_error
@@ -212,7 +213,12 @@ def _parse_messages_api_inbound(params: Params) -> InboundSms:
     found = _require(params, "message_uuid", "from", "to", "timestamp")
     sender, recipient = _inbound_addresses(found["from"], found["to"])
     kind = (_text_field(params, "message_type") or "text")[:20]
-    text = _message_text(params) if kind == "text" else UNSUPPORTED_PLACEHOLDER.format(kind=kind)
+    if kind == "text":
+        text = _message_text(params)
+    elif kind in MEDIA_KINDS:
+        text = _media_object(params, kind).get("caption") or ""
+    else:
+        text = UNSUPPORTED_PLACEHOLDER.format(kind=kind)
     # The Messages API joins the parts of a long SMS before calling us (`sms.num_messages`),
     # so there is never a ConcatPart here.
     return InboundSms(
@@ -222,6 +228,30 @@ def _parse_messages_api_inbound(params: Params) -> InboundSms:
         text=text,
         received_at=_parse_iso_timestamp(found["timestamp"], "timestamp"),
     )
+
+
+# The longest media URL taken (Vonage's are about 80 characters).
+MEDIA_URL_MAX = 2000
+
+
+def _media_object(params: Params, kind: str) -> dict[str, str]:
+    """The `{"url": ..., "caption": ...}` object a media message carries under its kind."""
+    found = params.get(kind)
+    if not isinstance(found, Mapping):
+        raise InvalidInput(f"a {kind} message needs an object {kind!r} with its 'url'")
+    url = _text_field(found, "url")
+    if url is None or len(url) > MEDIA_URL_MAX or not url.startswith("https://"):
+        raise InvalidInput(f"field '{kind}.url' must be an https URL")
+    caption = _text_field(found, "caption")
+    return {"url": url, "caption": caption.replace("\x00", "\ufffd") if caption else ""}
+
+
+def parse_media(params: Params) -> InboundMedia | None:
+    """The file a Messages API inbound message carries, None for a text."""
+    kind = _text_field(params, "message_type") if is_messages_api(params) else None
+    if kind not in MEDIA_KINDS:
+        return None
+    return InboundMedia(kind=kind, url=_media_object(params, kind)["url"])
 
 
 def parse_inbound(params: Params) -> InboundSms:

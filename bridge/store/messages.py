@@ -6,13 +6,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.records import CaseRecord, MessageRecord
 from bridge.domain.values import AgentReply, Direction, InboundSms, MessageStatus, SlackTs
 from bridge.store.cases import unread_links
 from bridge.store.models import Case, CaseMessage, CaseRead, Message
+from bridge.store.models_media import MediaFile
 from bridge.store.sql import case_record, insert, message_record
 
 
@@ -215,6 +216,8 @@ class SqlMessages:
                 CaseMessage.case_id == case_id,
                 CaseMessage.slack_ts.is_(None),
                 Message.direction == Direction.INBOUND,
+                # A text with a file is shown by its own upload (bridge/jobs/media.py).
+                ~exists().where(MediaFile.message_id == Message.id),
             )
         )
         if starting_with is not None:

@@ -1,7 +1,6 @@
 """SQLAlchemy models: the single source of truth, for SQLite and PostgreSQL alike.
-
-Migrations in `bridge/store/migrations` must follow every change made here.
-"""
+Migrations in `bridge/store/migrations` must follow every change made here, and in the
+model modules beside it (models_media.py), which bridge/store/__init__.py loads."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from bridge.domain.records import SettingChange, TrafficGroup
 from bridge.domain.values import Direction
 from bridge.store.models import CaseMessage, ChatSetting, Contact, ContactNumber, Message
 from bridge.store.models import SettingChange as SettingChangeRow
+from bridge.store.models_media import MediaFile
 from bridge.store.sql import insert
 
 
@@ -51,7 +52,8 @@ class SqlReports:
     ) -> AsyncIterable[Mapping[str, Any]]:
         """The query runs now; its rows then come in batches from a server-side cursor, never
         all in memory. Each row holds the message's columns, `contact_name` and `cases` (its
-        case ids joined by ';')."""
+        case ids joined by ';'), and the file it carries (`media_file`, the stored name, and
+        `media_type`, what it is, or what kind was announced when it was not kept)."""
         case_id = cast(CaseMessage.case_id, String)
         joined = (
             func.string_agg(case_id, ";")
@@ -64,7 +66,10 @@ class SqlReports:
                 *Message.__table__.columns,
                 Contact.name.label("contact_name"),
                 cases.label("cases"),
+                MediaFile.name.label("media_file"),
+                func.coalesce(MediaFile.content_type, MediaFile.kind).label("media_type"),
             )
+            .outerjoin(MediaFile, MediaFile.message_id == Message.id)
             .outerjoin(ContactNumber, ContactNumber.number == Message.contact_number)
             .outerjoin(Contact, Contact.id == ContactNumber.contact_id)
             .where(Message.created_at >= since, Message.created_at < until)

@@ -15,6 +15,7 @@ from bridge.store.contacts import SqlContacts
 from bridge.store.db import Database
 from bridge.store.inbox import SqlInbox
 from bridge.store.jobs import SqlJobs
+from bridge.store.media import SqlMedia
 from bridge.store.messages import SqlMessages, SqlReads
 from bridge.store.opt_outs import SqlOptOuts
 from bridge.store.parts import SqlParts
@@ -43,6 +44,7 @@ class SqlUnit:
         self.chat_settings = SqlChatSettings(session)
         self.reports = SqlReports(session)
         self.arrivals = SqlInbox(session)
+        self.media = SqlMedia(session, now)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")

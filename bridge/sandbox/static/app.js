@@ -269,6 +269,9 @@ function renderMessage(msg) {
     `<div class="msg-body"><div class="msg-meta"><span class="author">${escapeHtml(msg.author)}</span>` +
     `${badge}<span class="time">${clock(msg.ts)}</span>${chip}${note}${shortcutMenu(msg)}</div>` +
     `<div class="msg-content">${content}${edited}</div>` +
+    (msg.files || [])
+      .map((f) => `<img class="msg-file" src="/api/slack/files/${encodeURIComponent(f.id)}" alt="${escapeHtml(f.title)}">`)
+      .join("") +
     (reactions ? `<div class="reactions">${reactions}</div>` : "") +
     `</div></div>`
   );
@@ -645,6 +648,22 @@ async function sendFromPhone(event) {
   }
 }
 
+// The phone sends a picture (an MMS), with what is typed as its caption.
+async function sendPictureFromPhone() {
+  const contact = phoneNumberInUse();
+  $("phone-error").textContent = "";
+  try {
+    const data = await post("/api/phone/picture", { contact, text: $("phone-text").value });
+    upsert("phone", data.message);
+    model.current = data.message.contact;
+    $("phone-text").value = "";
+    $("phone-meter").textContent = smsMeter("");
+    renderPhone();
+  } catch (error) {
+    $("phone-error").textContent = error.message;
+  }
+}
+
 // A staff note is a thread message starting with the bridge's notes prefix, typed as in Slack.
 async function replyInThread(caseEl, threadTs, asNote) {
   const input = caseEl.querySelector(".thread-input");
@@ -809,6 +828,7 @@ function connect() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("phone-form").addEventListener("submit", sendFromPhone);
+  $("phone-picture").addEventListener("click", sendPictureFromPhone);
   $("phone-text").addEventListener("input", (event) => {
     $("phone-meter").textContent = smsMeter(event.target.value);
   });
