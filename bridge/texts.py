@@ -163,6 +163,7 @@ USAGE_KINDS = {
     "outbound": "Sent by staff",
     "forwarded": "Forwarded",
     "automated": "Automated",
+    "broadcast": "Broadcasts",
 }
 USAGE_LINE = "• {what}: {figures}"
 USAGE_FIGURES = "texts {texts} · segments {segments}"
@@ -243,3 +244,37 @@ CLOSED_NOT_SENT = (
 REOPENED_AND_SENT = "Reopened case #{ref}; sending your reply."
 NOT_HELD = "That reply is no longer waiting to be sent."
 TEXTS_FOR_ASSIGNEE = "{count} new text(s) from {contact} in case #{ref}, assigned to you: {link}"
+BROADCAST_USAGE = (
+    "Usage: `/smschat broadcast` for the form, or "
+    "`/smschat broadcast to:tag=volunteers [from:+14155550100] Your text`."
+)
+BROADCAST_NO_AUDIENCE = "Say who gets it: `to:tag=volunteers` (any contact property) or numbers."
+BROADCAST_UNKNOWN_PROPERTY = "No contact has a “{key}” property."
+BROADCAST_EMPTY_AUDIENCE = "Nobody is in that audience: no contact has {key}={value}."
+BROADCAST_ALL_OPTED_OUT = "Everyone in that audience opted out of texts from {number}."
+BROADCAST_NO_TEXT = "The message is empty."
+BROADCAST_TOO_LONG = (
+    "The message needs {segments} SMS segments with the opt-out line ({encoding}); "
+    "the most allowed is {cap}."
+)
+BROADCAST_PAST = "{at} is in the past; give a later time, or none to send now."
+BROADCAST_BAD_TIME = "“{given}” is not a time such as 2026-12-02 09:00 (in {zone})."
+BROADCAST_SUMMARY = (
+    "{recipients} recipients, {skipped} opted out and skipped, {segments} segment(s) each, "
+    "about {total} segments"
+)
+BROADCAST_QUEUED = "Broadcast {ref} queued: {summary}; {when}."
+BROADCAST_NOW = "sending now"
+BROADCAST_AT = "sending from {at}"
+BROADCAST_POST = ":mega: *Broadcast {ref}* from {number} by {author}\n>>> {text}"
+BROADCAST_COUNTS = (
+    "{state} · {recipients} recipients · queued {queued} · sent {sent} · delivered {delivered}"
+    " · failed {failed} · not sent {not_sent} · replied {replied} · opted out {opted_out}"
+    " (skipped {skipped})"
+)
+BROADCAST_STATES = {"sending": "Sending", "done": "All handed over", "cancelled": "Cancelled"}
+BROADCAST_CANCELLED_REASON = "the broadcast was cancelled"
+BROADCAST_CANCELLED = "Broadcast {ref} cancelled by {user}: {unsent} text(s) not sent."
+BROADCAST_ALREADY_OVER = "Broadcast {ref} was already {state}."
+BROADCAST_REPLY_NOTE = "This contact was texted by broadcast {ref}: {link}"
+BROADCAST_CLI_AUTHOR = "the command line"

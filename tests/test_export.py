@@ -36,6 +36,7 @@ COLUMNS = [
     "error",
     "provider_message_id",
     "forwarded_from_id",
+    "broadcast_id",
 ]
 LONG_UNICODE = "Привет 👋🏽, ça va? 日本語のテキスト “quoted”, ok\n" * 40
 QUOTED = 'He said "yes, at 10", then\r\nhung up'

@@ -34,6 +34,7 @@ COLUMNS = (
     "error",
     "provider_message_id",
     "forwarded_from_id",
+    "broadcast_id",
 )
 # Columns anyone can put words in; phone numbers and ids are left as they are.
 FREE_TEXT = ("text", "source_text", "contact_name", "error")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from bridge.domain.broadcasts import BroadcastView
 from bridge.domain.values import (
     ChannelId,
     Offer,
@@ -53,6 +54,12 @@ class ChatPoster(Protocol):
         self, channel: ChannelId, thread_ts: SlackTs, posting: Posting, *, since: datetime
     ) -> SlackTs | None:
         """The ts of a post carrying `posting` made in the thread at or after `since`."""
+
+    async def post_broadcast(self, channel: ChannelId, view: BroadcastView) -> PostedMessage:
+        """A broadcast's post with its figures and Cancel."""
+
+    async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
+        """Redraw the broadcast's post at `ts` as `view` shows it now."""
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         """A reaction (`name`, without colons) on the message at `ts`."""

@@ -14,11 +14,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
+from bridge.domain.broadcasts import BroadcastView
 from bridge.domain.numbers import format_number
 from bridge.domain.values import ChannelId, Offer, PostedMessage, Posting, SlackTs, UserId
 from bridge.domain.views import CaseView, ForwardedText, HomeView
 from bridge.errors import SendError
 from bridge.slack.blocks import header_blocks, header_text, offer_blocks
+from bridge.slack.broadcast_blocks import broadcast_blocks, broadcast_text
 from bridge.slack.home_blocks import home_tab
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Pauses, RateLimiter
@@ -139,6 +141,22 @@ class SlackPoster:
             ts=ts,
             text=header_text(view),
             blocks=header_blocks(view),
+        )
+
+    async def post_broadcast(self, channel: ChannelId, view: BroadcastView) -> PostedMessage:
+        response = await self._post(
+            channel, text=broadcast_text(view), blocks=broadcast_blocks(view), unfurl_links=False
+        )
+        return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
+
+    async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
+        await self._call(
+            channel,
+            self.client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=broadcast_text(view),
+            blocks=broadcast_blocks(view),
         )
 
     async def _post(self, channel: str, **kwargs: Any) -> Any:

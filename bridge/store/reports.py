@@ -14,6 +14,7 @@ from bridge.domain.records import SettingChange, TrafficGroup
 from bridge.domain.values import Direction
 from bridge.store.models import CaseMessage, ChatSetting, Contact, ContactNumber, Message
 from bridge.store.models import SettingChange as SettingChangeRow
+from bridge.store.models_broadcasts import BroadcastRecipient
 from bridge.store.sql import insert
 
 
@@ -59,11 +60,17 @@ class SqlReports:
             else func.group_concat(case_id, ";")
         )
         cases = select(joined).where(CaseMessage.message_id == Message.id).scalar_subquery()
+        broadcast = (
+            select(BroadcastRecipient.broadcast_id)
+            .where(BroadcastRecipient.message_id == Message.id)
+            .scalar_subquery()
+        )
         query = (
             select(
                 *Message.__table__.columns,
                 Contact.name.label("contact_name"),
                 cases.label("cases"),
+                broadcast.label("broadcast_id"),
             )
             .outerjoin(ContactNumber, ContactNumber.number == Message.contact_number)
             .outerjoin(Contact, Contact.id == ContactNumber.contact_id)
