@@ -203,6 +203,7 @@ async def build_bridge(
         metrics=metrics,
         book=book,
         clock=clock,
+        broadcasting=broadcast_rules(settings),
     )
     return Bridge(
         settings=settings,
@@ -291,6 +292,7 @@ def broadcast_rules(settings: Settings) -> BroadcastRules:
         hours=SendingHours.parse(settings.quiet_hours),
         requests_per_second=settings.vonage_requests_per_second,
         fallback_zone=settings.time_zone,
+        redraw_every=timedelta(seconds=settings.broadcast_redraw_seconds),
     )
 
 

@@ -196,6 +196,7 @@ class RulesGroup(_Group):
     broadcast_opt_out_line: str = Field(default="Reply STOP to opt out", max_length=80)
     # Hours of the recipient's own clock in which broadcast texts go; "" for any hour.
     quiet_hours: str = "08:00-21:00"
+    broadcast_redraw_seconds: float = Field(default=3.0, ge=0.1, le=60)
 
     @field_validator("quiet_hours")
     @classmethod

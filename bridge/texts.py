@@ -97,6 +97,9 @@ HELP = "\n".join(
         " and automated, per number and per staff member",
         "• `/smschat forward` — forwarding schedules: who is told of incoming texts (by direct"
         " message or SMS) on which days and hours",
+        "• `/smschat broadcast to:tag=volunteers [from:+14155550100] [at:2026-12-02 09:00]"
+        " Your text` — one text to every contact with that property (or `to:` numbers);"
+        " replies open cases",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",

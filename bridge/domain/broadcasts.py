@@ -113,6 +113,8 @@ class BroadcastRules:
     hours: SendingHours | None = SendingHours(time(8), time(21))
     requests_per_second: float = 30.0
     fallback_zone: str = "UTC"
+    # Its post's figures are redrawn at most this often.
+    redraw_every: timedelta = timedelta(seconds=3)
 
     @property
     def release_batch(self) -> int:

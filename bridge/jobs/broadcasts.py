@@ -7,7 +7,7 @@ from datetime import timedelta
 from bridge.domain.broadcasts import BroadcastStatus, BroadcastView
 from bridge.domain.work import DrawBroadcast, PaceBroadcast
 from bridge.jobs.base import JobHandler
-from bridge.routing.broadcasts import REDRAW_EVERY, pace_broadcast
+from bridge.routing.broadcasts import pace_broadcast
 
 # Figures are kept current while receipts can still come in, for at most this long.
 _WATCHED_FOR = timedelta(hours=1)
@@ -48,4 +48,4 @@ class DrawBroadcastPost(JobHandler[DrawBroadcast]):
         if active and now < broadcast.start_at + _WATCHED_FOR:
             async with ctx.units.unit() as unit:
                 if not await unit.jobs.pending(work.kind, queue=work.queue):
-                    await unit.jobs.add(work, run_after=now + REDRAW_EVERY)
+                    await unit.jobs.add(work, run_after=now + ctx.broadcasting.redraw_every)

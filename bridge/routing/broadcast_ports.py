@@ -64,5 +64,5 @@ class Broadcasts(Protocol):
     async def last_to(self, contact_number: str, our_number: str) -> BroadcastRecord | None:
         """The newest broadcast that texted `contact_number` from `our_number`."""
 
-    async def of_message(self, message_id: int) -> int | None:
-        """The broadcast a text belongs to, if any."""
+    async def text_to(self, broadcast_id: int, contact_number: str) -> int | None:
+        """The message id of the broadcast's text to `contact_number`, once made."""

@@ -24,14 +24,14 @@ from bridge.domain.broadcasts import (
     with_opt_out_line,
 )
 from bridge.domain.numbers import format_number
+from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.domain.segments import measure, normalize_typography
 from bridge.domain.values import PhoneNumber
-from bridge.domain.work import DrawBroadcast, PaceBroadcast, sms_send
+from bridge.domain.work import DrawBroadcast, PaceBroadcast, PostMessage, sms_send
 from bridge.routing.ports import Unit
+from bridge.routing.threads import note
 
-# A broadcast's post is drawn at most this often while it sends.
-REDRAW_EVERY = timedelta(seconds=3)
 # Recipients looked at in one step, even when most of them must wait for their hours.
 _MOST_LOOKED_AT = 500
 _TAG = re.compile(r"([^=\s]+)=(\S+)")
@@ -213,7 +213,7 @@ async def pace_broadcast(
                 )
             )
             room -= 1
-    await redraw(unit, broadcast_id, now=now)
+    await redraw(unit, broadcast_id, now=now, every=rules.redraw_every)
     remaining, earliest = await unit.broadcasts.next_waiting(broadcast_id)
     if remaining == 0:
         await unit.broadcasts.set_status(broadcast_id, BroadcastStatus.DONE)
@@ -227,13 +227,34 @@ async def pace_broadcast(
     await unit.jobs.add(step, run_after=later)
 
 
-async def redraw(unit: Unit, broadcast_id: int, *, now: datetime) -> None:
-    """Queue a redraw of the broadcast's post unless one waits; at most every few seconds."""
+async def redraw(
+    unit: Unit, broadcast_id: int, *, now: datetime, every: timedelta = timedelta(seconds=3)
+) -> None:
+    """Queue a redraw of the broadcast's post unless one waits; at most once in `every`."""
     draw = DrawBroadcast(broadcast_id)
     if await unit.jobs.pending(draw.kind, queue=draw.queue):
         return
     last = await unit.jobs.last_done(draw.kind, queue=draw.queue)
-    await unit.jobs.add(draw, run_after=max(now, last + REDRAW_EVERY) if last else now)
+    await unit.jobs.add(draw, run_after=max(now, last + every) if last else now)
+
+
+async def link_reply_to_broadcast(unit: Unit, case: CaseRecord, *, now: datetime) -> None:
+    """A text from a broadcast's recipient opened a case: its thread shows the broadcast's
+    text it answers, and where the broadcast is; the broadcast counts the reply."""
+    broadcast = await unit.broadcasts.last_to(case.contact_number, case.our_number)
+    if broadcast is None:
+        return
+    message_id = await unit.broadcasts.text_to(broadcast.id, case.contact_number)
+    if message_id is not None:
+        await unit.messages.link(case.id, message_id)
+        await unit.jobs.add(PostMessage(case.id, message_id))
+    link = (
+        f"https://slack.com/archives/{broadcast.channel}/p{broadcast.ts.replace('.', '')}"
+        if broadcast.channel and broadcast.ts
+        else ""
+    )
+    await note(unit, case.id, texts.BROADCAST_REPLY_NOTE.format(ref=f"#{broadcast.id}", link=link))
+    await redraw(unit, broadcast.id, now=now)
 
 
 async def cancel_broadcast(unit: Unit, broadcast_id: int, *, by: str, now: datetime) -> str:

@@ -23,6 +23,7 @@ from bridge.routing.ports import Unit
 from bridge.routing.replies import REOPEN_AND_SEND, reopen_and_send
 from bridge.routing.threads import refresh_contact_headers, tell, tell_outside_case
 from bridge.slack import blocks
+from bridge.slack.broadcasts import register_broadcasts
 from bridge.slack.case_modals import ADD_CONTACT_VIEW, MOVE_VIEW, add_contact_view, move_view
 from bridge.slack.commands import run_command
 from bridge.slack.desk import Desk
@@ -67,6 +68,7 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
         await ack(await run_command(desk, text, user=slash.user_id))
 
     register_new_conversation(app, desk=desk)
+    register_broadcasts(app, desk=desk)
     register_forwarding(app, desk=desk)
 
     async def change(body: dict[str, Any], action: HeaderChange) -> None:

@@ -268,7 +268,8 @@ class SqlBroadcasts:
                 BroadcastRecipient.message_id.is_not(None),
                 Message.our_number == row.our_number,
                 Message.direction == Direction.INBOUND,
-                Message.created_at >= row.start_at,
+                # Ids, unlike the carrier's timestamps, grow in the order texts came.
+                Message.id > BroadcastRecipient.message_id,
             )
         )
         opted_out = await self.session.scalar(
@@ -310,10 +311,10 @@ class SqlBroadcasts:
         )
         return _record(row) if row is not None else None
 
-    async def of_message(self, message_id: int) -> int | None:
-        """The broadcast a text belongs to, if it is one's."""
+    async def text_to(self, broadcast_id: int, contact_number: str) -> int | None:
         return await self.session.scalar(
-            select(BroadcastRecipient.broadcast_id).where(
-                BroadcastRecipient.message_id == message_id
+            select(BroadcastRecipient.message_id).where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                BroadcastRecipient.contact_number == contact_number,
             )
         )
