@@ -248,7 +248,7 @@ REOPENED_AND_SENT = "Reopened case #{ref}; sending your reply."
 NOT_HELD = "That reply is no longer waiting to be sent."
 TEXTS_FOR_ASSIGNEE = "{count} new text(s) from {contact} in case #{ref}, assigned to you: {link}"
 BROADCAST_USAGE = (
-    "Usage: `/smschat broadcast` for the form, or "
+    "`/smschat broadcast` alone opens the form; inline: "
     "`/smschat broadcast to:tag=volunteers [from:+14155550100] Your text`."
 )
 BROADCAST_NO_AUDIENCE = "Say who gets it: `to:tag=volunteers` (any contact property) or numbers."

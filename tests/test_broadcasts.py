@@ -16,7 +16,12 @@ from bridge.cli import main
 from bridge.domain.contacts import ContactDetails, LabelledNumber
 from bridge.domain.values import PhoneNumber
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.slack_payloads import block_actions_payload, interaction_form
+from bridge.fakes.slack_payloads import (
+    block_actions_payload,
+    interaction_form,
+    view_submission_payload,
+)
+from bridge.fakes.views import submitted_state
 from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.slack.broadcast_blocks import CANCEL_BROADCAST
 from bridge.store.models import Message
@@ -24,7 +29,7 @@ from bridge.store.models_broadcasts import Broadcast
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge, bridge_env
 
 VOLUNTEERS = ["+447700900101", "+447700900102", "+447700900103"]
-DONOR = "+447700900201"
+DONOR = "+447400123777"
 OPT_OUT = "Reply STOP to opt out"
 # Any hour of the day, and figures redrawn at once (Slack would be spared with the default).
 ANY_HOUR = {"QUIET_HOURS": "", "BROADCAST_REDRAW_SECONDS": "0.1"}
@@ -294,3 +299,66 @@ async def test_the_command_line_checks_counts_and_queues(
     assert {(r["direction"], r["broadcast_id"], r["text"]) for r in rows} == {
         ("broadcast", 1, f"Hi\n{OPT_OUT}")
     }
+
+
+def opened_view(call) -> dict:
+    view = call.params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+@sqlite_only
+async def test_the_broadcast_form_counts_refuses_on_its_field_and_confirms_a_summary(
+    start_live,
+) -> None:
+    live = await start_live(**ANY_HOUR)
+    await add_contacts(live, VOLUNTEERS, tag="volunteers")
+    assert await live.command("broadcast") == ""
+    await live.slack.wait_for("views.open")
+    form = next(iter(live.slack.views.values()))
+    typed = block_actions_payload(
+        user=STAFF,
+        channel=INBOX,
+        message={"ts": "0"},
+        action={
+            "action_id": "broadcast_message_typed",
+            "block_id": "message",
+            "type": "plain_text_input",
+            "value": "Rally on Sunday",
+        },
+    ) | {"container": {"type": "view", "view_id": form["id"]}, "view": form}
+    assert (await live.signed_form(interaction_form(typed))).status == 200
+    updated = opened_view((await live.slack.wait_for("views.update"))[0])
+    hint = next(b for b in updated["blocks"] if b["block_id"] == "message")["hint"]["text"]
+    assert "1 SMS segment(s) · GSM-7" in hint and OPT_OUT in hint
+
+    async def submit(view: dict, **changes: str) -> dict:
+        values = submitted_state(view, **changes)
+        payload = view_submission_payload(user=STAFF, view=view, values=values)
+        response = await live.signed_form(interaction_form(payload))
+        assert response.status == 200
+        return await response.json()
+
+    refused = await submit(form, audience="colour=blue", message="Rally on Sunday")
+    assert refused == {
+        "response_action": "errors",
+        "errors": {"audience": texts.BROADCAST_UNKNOWN_PROPERTY.format(key="colour")},
+    }
+    later = await submit(form, audience="tag=volunteers", message="Rally", when="later", at="")
+    assert later["response_action"] == "errors" and "at" in later["errors"]
+
+    summary = await submit(
+        form, audience="tag=volunteers", numbers=f"{DONOR}\n+44 7400 123 777", message="Rally"
+    )
+    assert summary["response_action"] == "update"
+    confirm = summary["view"]
+    assert "4 recipients, 0 opted out and skipped, 1 segment(s) each, about 4 segments" in str(
+        confirm["blocks"]
+    )
+    assert await stored_broadcasts(live) == 0
+
+    done = await submit(confirm)
+    assert "Broadcast #1 queued" in str(done["view"]["blocks"])
+    await live.vonage.wait_for_sends(4)
+    assert sorted(s.to for s in live.vonage.sends) == sorted(
+        n.removeprefix("+") for n in [*VOLUNTEERS, DONOR]
+    )

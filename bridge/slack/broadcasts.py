@@ -36,7 +36,7 @@ def read_numbers(written: Sequence[str], *, default_region: str | None) -> list[
     try:
         return [normalize_number(n, default_region=default_region) for n in written if n.strip()]
     except InvalidInput as refused:
-        raise BroadcastRefused("audience", refused.reason) from None
+        raise BroadcastRefused("numbers", refused.reason) from None
 
 
 async def plan_from_words(desk: Desk, words: str, *, user: str) -> BroadcastPlan:

@@ -23,6 +23,7 @@ from bridge.routing.ports import Unit
 from bridge.routing.replies import REOPEN_AND_SEND, reopen_and_send
 from bridge.routing.threads import refresh_contact_headers, tell, tell_outside_case
 from bridge.slack import blocks
+from bridge.slack.broadcast_modal import broadcast_form, register_broadcast_modal
 from bridge.slack.broadcasts import register_broadcasts
 from bridge.slack.case_modals import ADD_CONTACT_VIEW, MOVE_VIEW, add_contact_view, move_view
 from bridge.slack.commands import run_command
@@ -51,6 +52,10 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
             await ack()
             await client.views_open(trigger_id=slash.trigger_id, view=new_view(desk.inbox))
             return
+        if text.lower() == "broadcast":
+            await ack()
+            await client.views_open(trigger_id=slash.trigger_id, view=broadcast_form(desk))
+            return
         if text.lower() == "settings":
             refusal = await open_settings(
                 client,
@@ -69,6 +74,7 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
 
     register_new_conversation(app, desk=desk)
     register_broadcasts(app, desk=desk)
+    register_broadcast_modal(app, desk=desk)
     register_forwarding(app, desk=desk)
 
     async def change(body: dict[str, Any], action: HeaderChange) -> None:
