@@ -50,7 +50,9 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
         text = slash.text.strip()
         if text.lower() == "new":
             await ack()
-            await client.views_open(trigger_id=slash.trigger_id, view=new_view(desk.inbox))
+            await client.views_open(
+                trigger_id=slash.trigger_id, view=new_view(desk.inbox, time_zone=desk.time_zone)
+            )
             return
         if text.lower() == "broadcast":
             await ack()
