@@ -248,12 +248,11 @@ async def link_reply_to_broadcast(unit: Unit, case: CaseRecord, *, now: datetime
     if message_id is not None:
         await unit.messages.link(case.id, message_id)
         await unit.jobs.add(PostMessage(case.id, message_id))
-    link = (
-        f"https://slack.com/archives/{broadcast.channel}/p{broadcast.ts.replace('.', '')}"
-        if broadcast.channel and broadcast.ts
-        else ""
-    )
-    await note(unit, case.id, texts.BROADCAST_REPLY_NOTE.format(ref=f"#{broadcast.id}", link=link))
+    named = f"broadcast #{broadcast.id}"
+    if broadcast.channel and broadcast.ts:
+        post = f"https://slack.com/archives/{broadcast.channel}/p{broadcast.ts.replace('.', '')}"
+        named = f"<{post}|{named}>"
+    await note(unit, case.id, texts.BROADCAST_REPLY_NOTE.format(broadcast=named))
     await redraw(unit, broadcast.id, now=now)
 
 

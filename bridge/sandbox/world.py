@@ -139,6 +139,9 @@ class Sandbox(StaffActions):
             database_url=f"sqlite+aiosqlite:///{self.database}",
             host="127.0.0.1",
             log_level="INFO",
+            # A visitor's broadcast goes at once, whatever the hour where the demo runs.
+            quiet_hours="",
+            broadcast_redraw_seconds=1,
         )
         self.bridge = await build_bridge(self.settings)
         self._bridge_site, self.bridge_url = await serve_on_loopback(build_web_app(self.bridge))

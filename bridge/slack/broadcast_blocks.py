@@ -20,7 +20,7 @@ def broadcast_text(view: BroadcastView) -> str:
         ref=f"#{broadcast.id}",
         number=format_number(broadcast.our_number),
         author=f"<@{broadcast.author}>" if broadcast.author else texts.BROADCAST_CLI_AUTHOR,
-        text=escape_for_slack(broadcast.text),
+        quoted="\n".join(f"> {line}" for line in escape_for_slack(broadcast.text).splitlines()),
     )
 
 
