@@ -191,6 +191,7 @@ async def test_cancel_stops_what_is_not_sent_yet(start_live) -> None:
     assert CANCEL_BROADCAST not in str(broadcast_post(live)["blocks"])
 
 
+@sqlite_only
 async def test_a_broadcast_cut_off_by_a_restart_texts_each_recipient_exactly_once(
     start_live,
 ) -> None:
