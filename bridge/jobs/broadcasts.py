@@ -7,6 +7,7 @@ from datetime import timedelta
 from bridge.domain.broadcasts import BroadcastStatus, BroadcastView
 from bridge.domain.work import DrawBroadcast, PaceBroadcast
 from bridge.jobs.base import JobHandler
+from bridge.jobs.slack_posts import CLOCK_MARGIN
 from bridge.routing.broadcasts import pace_broadcast
 
 # Figures are kept current while receipts can still come in, for at most this long.
@@ -29,6 +30,13 @@ class DrawBroadcastPost(JobHandler[DrawBroadcast]):
     change (a redraw waiting meanwhile stands for every change since)."""
 
     async def run(self, work: DrawBroadcast) -> None:
+        await self._draw(work, look_first=False)
+
+    async def run_again(self, work: DrawBroadcast) -> None:
+        """An earlier run may have posted without recording it: look for its post first."""
+        await self._draw(work, look_first=True)
+
+    async def _draw(self, work: DrawBroadcast, *, look_first: bool) -> None:
         ctx = self.ctx
         async with ctx.units.reading() as unit:
             broadcast = await unit.broadcasts.get(work.broadcast_id)
@@ -36,12 +44,19 @@ class DrawBroadcastPost(JobHandler[DrawBroadcast]):
                 return
             counts = await unit.broadcasts.counts(broadcast.id)
         view = BroadcastView(broadcast, counts)
-        if broadcast.channel and broadcast.ts:
-            await ctx.poster.update_broadcast(broadcast.channel, broadcast.ts, view)
+        channel = broadcast.channel or ctx.inbox.channel(broadcast.our_number)
+        ts = broadcast.ts
+        if ts is None and look_first:
+            since = broadcast.created_at - CLOCK_MARGIN
+            ts = await ctx.poster.find_broadcast(channel, broadcast.id, since=since)
+        if ts is None:
+            posted = await ctx.poster.post_broadcast(channel, view)
+            channel, ts = posted.channel, posted.ts
         else:
-            posted = await ctx.poster.post_broadcast(ctx.inbox.channel(broadcast.our_number), view)
+            await ctx.poster.update_broadcast(channel, ts, view)
+        if broadcast.ts is None:
             async with ctx.units.unit() as unit:
-                await unit.broadcasts.set_post(broadcast.id, posted.channel, posted.ts)
+                await unit.broadcasts.set_post(broadcast.id, channel, ts)
         now = ctx.clock.now()
         awaiting = counts.queued or counts.sent > counts.delivered + counts.failed
         active = broadcast.status == BroadcastStatus.SENDING or awaiting

@@ -61,6 +61,11 @@ class ChatPoster(Protocol):
     async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
         """Redraw the broadcast's post at `ts` as `view` shows it now."""
 
+    async def find_broadcast(
+        self, channel: ChannelId, broadcast_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """The ts of broadcast `broadcast_id`'s post if made in the channel since `since`."""
+
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         """A reaction (`name`, without colons) on the message at `ts`."""
 

@@ -66,6 +66,7 @@ _ALREADY_DONE = {"already_reacted", "no_reaction"}
 # so a job run again after an interruption can find the post it made:
 # https://docs.slack.dev/messaging/message-metadata
 HEADER_EVENT_TYPE = "smschat_case"
+BROADCAST_EVENT_TYPE = "smschat_broadcast"
 POSTING_EVENT_TYPE = "smschat_posting"
 # conversations.history / .replies page size (Slack allows up to 1000; fewer keeps it small).
 SEARCH_PAGE = 200
@@ -145,9 +146,23 @@ class SlackPoster:
 
     async def post_broadcast(self, channel: ChannelId, view: BroadcastView) -> PostedMessage:
         response = await self._post(
-            channel, text=broadcast_text(view), blocks=broadcast_blocks(view), unfurl_links=False
+            channel,
+            text=broadcast_text(view),
+            blocks=broadcast_blocks(view),
+            unfurl_links=False,
+            metadata={
+                "event_type": BROADCAST_EVENT_TYPE,
+                "event_payload": {"broadcast_id": view.broadcast.id},
+            },
         )
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
+
+    async def find_broadcast(
+        self, channel: ChannelId, broadcast_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """Look through the channel since `since` for the post of broadcast `broadcast_id`."""
+        mark = (BROADCAST_EVENT_TYPE, {"broadcast_id": broadcast_id})
+        return await self._find(self.client.conversations_history, channel, mark, since=since)
 
     async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
         await self._call(
