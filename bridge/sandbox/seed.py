@@ -78,9 +78,9 @@ async def list_patients(sandbox: Sandbox) -> None:
     async with sandbox.bridge.store.unit() as unit:
         for contact in CONTACTS:
             await unit.contacts.upsert(
+                # Names stay the phone's: staff name a contact from its case, as Alice was.
                 ContactDetails(
                     numbers=[LabelledNumber(PhoneNumber(contact.number), "Mobile")],
-                    name=contact.name,
                     properties=dict([PATIENTS]),
                 )
             )
