@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
+from bridge.domain.broadcasts import BroadcastRules, SendingHours
 from bridge.domain.rules import ChatRules
 from bridge.domain.values import ChannelId
 from bridge.errors import ConfigError, SendError
@@ -188,6 +189,7 @@ async def build_bridge(
         files=SlackFiles(poster),
         media_max_bytes=settings.media_max_bytes,
         links=links,
+        broadcasting=broadcast_rules(settings),
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
@@ -218,6 +220,7 @@ async def build_bridge(
         metrics=metrics,
         book=book,
         clock=clock,
+        broadcasting=broadcast_rules(settings),
     )
     return Bridge(
         settings=settings,
@@ -299,6 +302,16 @@ def vonage_client(settings: Settings) -> VonageClient:
         rest_host=settings.vonage_rest_host,
         api_host=settings.vonage_api_host,
         timeout=settings.http_timeout_seconds,
+    )
+
+
+def broadcast_rules(settings: Settings) -> BroadcastRules:
+    return BroadcastRules(
+        opt_out_line=settings.broadcast_opt_out_line,
+        hours=SendingHours.parse(settings.quiet_hours),
+        requests_per_second=settings.vonage_requests_per_second,
+        fallback_zone=settings.time_zone,
+        redraw_every=timedelta(seconds=settings.broadcast_redraw_seconds),
     )
 
 

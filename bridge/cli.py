@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bridge.cli_broadcast import add_broadcast_parser, broadcast
 from bridge.cli_offline import (
     add_contacts_parser,
     add_export_parser,
@@ -57,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_contacts_parser(commands)
     add_export_parser(commands)
     add_jobs_parser(commands)
+    add_broadcast_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "manifest":
@@ -69,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return export(args)
     if args.command == "jobs":
         return jobs(args)
+    if args.command == "broadcast":
+        return broadcast(args)
     try:
         settings = load_settings()
     except ConfigError as exc:

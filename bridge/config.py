@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import make_url
 
+from bridge.domain.broadcasts import SendingHours
 from bridge.domain.numbers import known_region
 from bridge.domain.setting_forms import (
     check_channel,
@@ -192,6 +193,19 @@ class RulesGroup(_Group):
     case_ref_suffix: str = Field(default=" (#{ref})", max_length=40)
     case_title: str = Field(default="name", min_length=1, max_length=60)
     number_channels: Annotated[dict[PhoneNumber, str], NoDecode] = Field(default_factory=dict)
+    broadcast_opt_out_line: str = Field(default="Reply STOP to opt out", max_length=80)
+    # Hours of the recipient's own clock in which broadcast texts go; "" for any hour.
+    quiet_hours: str = "08:00-21:00"
+    broadcast_redraw_seconds: float = Field(default=3.0, ge=0.1, le=60)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours_shape(cls, value: str) -> str:
+        try:
+            SendingHours.parse(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.reason) from None
+        return value
 
     @field_validator("number_channels", mode="before")
     @classmethod

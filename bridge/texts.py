@@ -119,6 +119,9 @@ HELP = "\n".join(
         " and automated, per number and per staff member",
         "• `/smschat forward` — forwarding schedules: who is told of incoming texts (by direct"
         " message or SMS) on which days and hours",
+        "• `/smschat broadcast to:tag=volunteers [from:+14155550100] [at:2026-12-02 09:00]"
+        " Your text` — one text to every contact with that property (or `to:` numbers);"
+        " replies open cases",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -185,6 +188,7 @@ USAGE_KINDS = {
     "outbound": "Sent by staff",
     "forwarded": "Forwarded",
     "automated": "Automated",
+    "broadcast": "Broadcasts",
 }
 USAGE_LINE = "• {what}: {figures}"
 USAGE_FIGURES = "texts {texts} · segments {segments}"
@@ -265,3 +269,44 @@ CLOSED_NOT_SENT = (
 REOPENED_AND_SENT = "Reopened case #{ref}; sending your reply."
 NOT_HELD = "That reply is no longer waiting to be sent."
 TEXTS_FOR_ASSIGNEE = "{count} new text(s) from {contact} in case #{ref}, assigned to you: {link}"
+BROADCAST_USAGE = (
+    "`/smschat broadcast` alone opens the form; inline: "
+    "`/smschat broadcast to:tag=volunteers [from:+14155550100] Your text`."
+)
+BROADCAST_NO_AUDIENCE = "Say who gets it: `to:tag=volunteers` (any contact property) or numbers."
+BROADCAST_UNKNOWN_PROPERTY = "No contact has a “{key}” property."
+BROADCAST_EMPTY_AUDIENCE = "Nobody is in that audience: no contact has {key}={value}."
+BROADCAST_ALL_OPTED_OUT = "Everyone in that audience opted out of texts from {number}."
+BROADCAST_NO_TEXT = "The message is empty."
+BROADCAST_TOO_LONG = (
+    "The message needs {segments} SMS segments with the opt-out line ({encoding}); "
+    "the most allowed is {cap}."
+)
+BROADCAST_PAST = "{at} is in the past; give a later time, or none to send now."
+BROADCAST_BAD_TIME = "“{given}” is not a time such as 2026-12-02 09:00 (in {zone})."
+BROADCAST_SUMMARY = (
+    "{recipients} recipients, {skipped} opted out and skipped, {segments} segment(s) each, "
+    "about {total} segments"
+)
+BROADCAST_QUEUED = "Broadcast {ref} queued: {summary}; {when}."
+BROADCAST_NOW = "sending now"
+BROADCAST_AT = "sending from {at}"
+BROADCAST_POST = ":mega: *Broadcast {ref}* from {number} by {author}\n{quoted}"
+BROADCAST_COUNTS = (
+    "{state} · {recipients} recipients · queued {queued} · sent {sent} · delivered {delivered}"
+    " · failed {failed} · not sent {not_sent} · replied {replied} · opted out {opted_out}"
+    " (skipped {skipped})"
+)
+BROADCAST_STATES = {"sending": "Sending", "done": "All handed over", "cancelled": "Cancelled"}
+BROADCAST_CANCELLED_REASON = "the broadcast was cancelled"
+BROADCAST_CANCELLED = "Broadcast {ref} cancelled by {user}: {unsent} text(s) not sent."
+BROADCAST_ALREADY_OVER = "Broadcast {ref} was already {state}."
+BROADCAST_REPLY_NOTE = ":mega: This contact was texted by {broadcast}."
+BROADCAST_CLI_AUTHOR = "the command line"
+SCHEDULED_WHEN = "{at} ({zone})"
+SCHEDULED_NOTE = ":alarm_clock: <@{user}> scheduled this text for {when}; it is not sent yet."
+SCHEDULED_TELL = "Your text goes at {when}."
+SCHEDULED_DONE = "Scheduled in case #{ref} for {when}."
+SCHEDULED_GONE = "That text is no longer waiting: it was sent or cancelled."
+SCHEDULED_CANCELLED = ":no_entry_sign: <@{user}> cancelled the scheduled text; it was not sent."
+SCHEDULED_CANCELLED_REASON = "cancelled by {user} before its time"

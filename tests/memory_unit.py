@@ -404,6 +404,13 @@ class MemoryJobs(_Part):
         return self.m.done.get((kind, queue))
 
 
+class MemoryBroadcasts(_Part):
+    """The rule tables hold no broadcasts: no contact was texted by one."""
+
+    async def last_to(self, contact_number: str, our_number: str) -> None:
+        return None
+
+
 class MemoryUnit:
     """One unit of work over `memory`; locks are free, as one test runs one rule at a time."""
 
@@ -419,6 +426,7 @@ class MemoryUnit:
         self.schedules = MemorySchedules(memory)
         self.auto_replies = MemoryAutoReplies(memory)
         self.jobs = MemoryJobs(memory)
+        self.broadcasts = MemoryBroadcasts(memory)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         return None

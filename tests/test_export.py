@@ -38,6 +38,7 @@ COLUMNS = [
     "forwarded_from_id",
     "media_file",
     "media_type",
+    "broadcast_id",
 ]
 LONG_UNICODE = "Привет 👋🏽, ça va? 日本語のテキスト “quoted”, ok\n" * 40
 QUOTED = 'He said "yes, at 10", then\r\nhung up'

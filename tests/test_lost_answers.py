@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from bridge.domain.contacts import ContactDetails, LabelledNumber
+from bridge.domain.values import PhoneNumber
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.reading import thread_lines
 from bridge.fakes.slack_payloads import slash_command_form
@@ -153,3 +155,24 @@ async def test_a_command_whose_send_answer_was_lost_texts_once(lossy) -> None:
     await live.drained()
     assert len(live.vonage.sends) == 1
     assert json.dumps(proxy.held) == '["/sms/json"]'
+
+
+def broadcast_post(path: str, body: bytes) -> bool:
+    return path.endswith("chat.postMessage") and b"smschat_broadcast" in body
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_broadcast_post_whose_answer_was_lost_is_posted_once(lossy) -> None:
+    live, proxy = await lossy("slack", broadcast_post, "drop", QUIET_HOURS="")
+    async with live.bridge.store.unit() as unit:
+        await unit.contacts.upsert(
+            ContactDetails(
+                numbers=[LabelledNumber(PhoneNumber("+" + CONTACT))], properties={"tag": "crew"}
+            )
+        )
+    assert "Broadcast #1 queued" in await live.command("broadcast to:tag=crew Hello crew")
+    await live.vonage.wait_for_sends(1)
+    await live.slack.wait_for("chat.update")
+    await live.drained()
+    assert proxy.held == ["/api/chat.postMessage"]
+    assert len([m for m in live.slack.messages(INBOX) if "Broadcast #1" in m["text"]]) == 1

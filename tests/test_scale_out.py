@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +24,9 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from bridge.domain.work import PostMessage, SendSms
+from bridge.domain.contacts import ContactDetails, LabelledNumber
+from bridge.domain.values import PhoneNumber
+from bridge.domain.work import PaceBroadcast, PostMessage, SendSms
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.process import BridgeProcess
 from bridge.fakes.reading import shown_texts
@@ -32,6 +35,7 @@ from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.slack.marks import POSTING_EVENT_TYPE
 from bridge.store.db import Database, migrate
 from bridge.store.models import Case, InboxEventRow, OutboxJob
+from bridge.store.unit import Store
 from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import (
     REDIS_URL,
@@ -300,3 +304,76 @@ def _texts_in_threads(slack: FakeSlack) -> dict[str, list[str]]:
             assert contact not in shown, f"{contact} has two threads"
             shown[contact] = posted
     return shown
+
+
+async def test_a_broadcast_goes_on_when_its_instance_dies_each_recipient_texted_once(
+    shared_stores: Database,
+    postgres_url: str,
+    fake_slack: FakeSlack,
+    fake_vonage: FakeVonage,
+    ca_bundle: Path,
+    tmp_path: Path,
+) -> None:
+    numbers = [f"+4477009008{i:02d}" for i in range(12)]
+    # Four texts a second for the account, shared through Redis: the broadcast is mid-way
+    # when one instance is killed, with texts of it in hand.
+    paced = {"VONAGE_REQUESTS_PER_SECOND": "4", "QUIET_HOURS": ""}
+    instances = [
+        BridgeProcess(
+            instance_env(postgres_url, fake_slack, fake_vonage, ca_bundle, port, **paced),
+            cwd=REPO_ROOT,
+            log_path=tmp_path / f"bridge-{k}.log",
+        )
+        for k, port in enumerate(free_ports(2))
+    ]
+    first, second = instances
+    # Receipts come through the load balancer: passing over an instance that is gone.
+    fake_vonage.send_receipts_to(
+        f"{first.url}/vonage/status", also_to=[f"{second.url}/vonage/status"]
+    )
+    try:
+        for instance in instances:
+            await instance.start()
+        async with Store(shared_stores).unit() as unit:
+            for number in numbers:
+                await unit.contacts.upsert(
+                    ContactDetails(
+                        numbers=[LabelledNumber(PhoneNumber(number))], properties={"tag": "crew"}
+                    )
+                )
+        queueing = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bridge",
+            "broadcast",
+            "--to",
+            "tag=crew",
+            "--text",
+            "Once",
+            env=first.env,
+            cwd=REPO_ROOT,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        said, _ = await queueing.communicate()
+        assert queueing.returncode == 0 and b"12 recipients" in said
+        await fake_vonage.wait_for_sends(3, timeout=10)
+        await first.kill()
+        assert len(fake_vonage.sends) < len(numbers)
+
+        async def all_sent() -> bool:
+            async with shared_stores.reading() as session:
+                left = await session.scalar(
+                    select(func.count()).where(
+                        OutboxJob.kind.in_([SendSms.kind, PaceBroadcast.kind]),
+                        OutboxJob.status != "done",
+                    )
+                )
+            return left == 0
+
+        await until(all_sent, within=40)
+        assert sorted(s.to for s in fake_vonage.sends) == sorted(
+            n.removeprefix("+") for n in numbers
+        )
+    finally:
+        for instance in instances:
+            await instance.kill()

@@ -77,18 +77,21 @@ async def test_usage_counts_each_kind_of_text_per_number_and_staff_member(start_
         "• Sent by staff: texts 3 · segments 4 · undelivered 1 · not sent 1",
         "• Forwarded: texts 0 · segments 0",
         "• Automated: texts 1 · segments 1",
+        "• Broadcasts: texts 0 · segments 0",
     ]
     assert section(answer, "*From and to +44 7700 900000*") == [
         "• Inbound: texts 2 · segments 2",
         "• Sent by staff: texts 2 · segments 3 · not sent 1",
         "• Forwarded: texts 0 · segments 0",
         "• Automated: texts 1 · segments 1",
+        "• Broadcasts: texts 0 · segments 0",
     ]
     assert section(answer, "*From and to +44 7700 900001*") == [
         "• Inbound: texts 1 · segments 1",
         "• Sent by staff: texts 1 · segments 1 · undelivered 1",
         "• Forwarded: texts 0 · segments 0",
         "• Automated: texts 0 · segments 0",
+        "• Broadcasts: texts 0 · segments 0",
     ]
     assert section(answer, "*Sent by each staff member*") == [
         f"• <@{STAFF}>: texts 2 · segments 3 · not sent 1",

@@ -21,6 +21,7 @@ class Direction(enum.StrEnum):
     NOTE = "note"  # a staff note that stays in Slack
     AUTOMATED = "automated"  # an auto-response or confirmation sent by the bridge
     FORWARDED = "forwarded"  # an inbound text forwarded to a manager's phone
+    BROADCAST = "broadcast"  # one recipient's text of a broadcast
 
 
 class MessageStatus(enum.StrEnum):

@@ -254,6 +254,30 @@ class FlushParts(Work):
         return f"parts:{self.recipient}:{self.sender}:{self.ref}"
 
 
+@dataclass(frozen=True, slots=True)
+class PaceBroadcast(Work):
+    """Hand the outbox a broadcast's next texts, as its budget and hours allow."""
+
+    kind: ClassVar[str] = "broadcast.pace"
+    broadcast_id: int
+
+    @property
+    def queue(self) -> str:
+        return f"broadcast:{self.broadcast_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DrawBroadcast(Work):
+    """Post a broadcast's figures in the inbox channel, or redraw them."""
+
+    kind: ClassVar[str] = "slack.draw_broadcast"
+    broadcast_id: int
+
+    @property
+    def queue(self) -> str:
+        return f"slack:broadcast:{self.broadcast_id}"
+
+
 KINDS: dict[str, type[Work]] = {
     work.kind: work
     for work in (
@@ -271,6 +295,8 @@ KINDS: dict[str, type[Work]] = {
         AdminNotice,
         SendSms,
         FlushParts,
+        PaceBroadcast,
+        DrawBroadcast,
     )
 }
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.clock import Clock
+from bridge.domain.broadcasts import BroadcastRules
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.media_ports import ChatFiles, MediaLinks, MediaSource
@@ -24,6 +25,7 @@ class JobContext:
     files: ChatFiles
     media_max_bytes: int
     links: MediaLinks
+    broadcasting: BroadcastRules = field(default_factory=BroadcastRules)
 
     @property
     def rules(self) -> ChatRules:

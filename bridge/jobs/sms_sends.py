@@ -77,8 +77,10 @@ class SendText(JobHandler[SendSms]):
                 return
         # 3. The text as it goes, and whether it may.
         automated = message.direction in (Direction.AUTOMATED, Direction.FORWARDED)
+        # A broadcast's text was made as it goes; like a staff text, it may be refused.
+        as_written = automated or message.direction == Direction.BROADCAST
         source = message.source_text or message.text
-        text = source if automated else await self._render(source, work.case_id)
+        text = source if as_written else await self._render(source, work.case_id)
         text, image_url, file_note = self._with_file(message, media, text)
         size = measure(text)
         ref = new_client_ref(message.id)

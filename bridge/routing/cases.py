@@ -4,7 +4,7 @@ staff starting a conversation."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bridge import texts
@@ -26,6 +26,7 @@ class CaseActionRefused(Exception):
 class CaseChange:
     case_id: int
     message: str
+    message_id: int | None = None  # the text it made, if it made one
 
 
 def parse_ref(text: str) -> int:
@@ -240,8 +241,10 @@ async def start_conversation(
     by: UserId,
     inbox: Inbox,
     now: datetime,
+    send_at: datetime | None = None,
 ) -> CaseChange:
-    """Staff text a number first: its open case (or a new one) gets the text, then sends it."""
+    """Staff text a number first: its open case (or a new one) gets the text, then sends it
+    (at `send_at`, when given)."""
     if not inbox.owns(sender):
         raise CaseActionRefused(texts.NOT_OUR_NUMBER.format(number=sender))
     if not text.strip():
@@ -254,5 +257,10 @@ async def start_conversation(
     message_id = await unit.messages.add_started(case, text=text, author=by, at=now)
     await unit.messages.link(case.id, message_id)
     await unit.jobs.add(PostMessage(case.id, message_id))
-    await unit.jobs.add(sms_send(message_id, our_number=sender, contact_number=to, case_id=case.id))
-    return CaseChange(case.id, texts.STARTED_DONE.format(ref=case.id))
+    send = sms_send(message_id, our_number=sender, contact_number=to, case_id=case.id)
+    if send_at is None:
+        await unit.jobs.add(send)
+    else:
+        # A queue of its own: a text waiting for its time holds no other text back.
+        await unit.jobs.add(replace(send, lane=f"{send.queue}:at:{message_id}"), run_after=send_at)
+    return CaseChange(case.id, texts.STARTED_DONE.format(ref=case.id), message_id)

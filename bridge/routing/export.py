@@ -36,6 +36,7 @@ COLUMNS = (
     "forwarded_from_id",
     "media_file",  # the name the bridge stored a picture or file by (image-12.jpg)
     "media_type",  # what it is (image/jpeg), or the kind announced when it was not kept
+    "broadcast_id",
 )
 # Columns anyone can put words in; phone numbers and ids are left as they are.
 FREE_TEXT = ("text", "source_text", "contact_name", "error")

@@ -16,6 +16,7 @@ from bridge.domain.values import InboundSms
 from bridge.domain.work import PostMedia, PostMessage, sms_send
 from bridge.routing import forwarding
 from bridge.routing.auto_replies import auto_reply_for, hold_until
+from bridge.routing.broadcasts import link_reply_to_broadcast
 from bridge.routing.cases import open_case
 from bridge.routing.long_texts import add_part
 from bridge.routing.notices import notify_assignee
@@ -80,6 +81,7 @@ async def record_inbound(
     opened = not cases
     if opened:
         cases = [await open_case(unit, sms.sender, sms.recipient, inbox=inbox, now=now)]
+        await link_reply_to_broadcast(unit, cases[0], now=now)
     # A text naming one of the number's open cases (#12) goes to that case alone.
     named = [case for case in cases if case.id in refs_in(sms.text)]
     if named:

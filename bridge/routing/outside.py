@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from bridge.domain.broadcasts import BroadcastView
 from bridge.domain.values import (
     ChannelId,
     FoundPost,
@@ -77,6 +78,17 @@ class ChatPoster(Protocol):
         since: datetime,
     ) -> FoundPost | None:
         """A post showing the message made in the thread at or after `since`."""
+
+    async def post_broadcast(self, channel: ChannelId, view: BroadcastView) -> PostedMessage:
+        """A broadcast's post with its figures and Cancel."""
+
+    async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
+        """Redraw the broadcast's post at `ts` as `view` shows it now."""
+
+    async def find_broadcast(
+        self, channel: ChannelId, broadcast_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """The ts of broadcast `broadcast_id`'s post if made in the channel since `since`."""
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         """A reaction (`name`, without colons) on the message at `ts`."""

@@ -34,6 +34,7 @@ from bridge.domain.values import (
     SlackTs,
 )
 from bridge.domain.work import Work
+from bridge.routing.broadcast_ports import Broadcasts
 from bridge.routing.media_ports import MediaFiles
 
 
@@ -361,6 +362,7 @@ class Unit(Protocol):
     reports: Reports
     arrivals: Arrivals
     media: MediaFiles
+    broadcasts: Broadcasts
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         """Serialise decisions about one conversation, across instances, until commit."""

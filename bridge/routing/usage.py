@@ -22,7 +22,13 @@ from bridge.domain.records import TrafficGroup
 from bridge.domain.values import Direction, MessageStatus
 from bridge.routing.ports import Units
 
-DIRECTIONS = (Direction.INBOUND, Direction.OUTBOUND, Direction.FORWARDED, Direction.AUTOMATED)
+DIRECTIONS = (
+    Direction.INBOUND,
+    Direction.OUTBOUND,
+    Direction.FORWARDED,
+    Direction.AUTOMATED,
+    Direction.BROADCAST,
+)
 _UNDELIVERED = {MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.EXPIRED}
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.domain.contacts import ContactDetails, LabelledNumber
+from bridge.domain.values import PhoneNumber
 from bridge.sandbox.world import INBOX_CHANNEL, Sandbox
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,27 @@ async def seed(sandbox: Sandbox, *, timeout: float = 15.0) -> None:  # noqa: ASY
             )
     assert thread_ts is not None
     await name_contact(sandbox, thread_ts, alice.name, timeout=timeout)
+    await list_patients(sandbox)
     log.info("demo: example conversation with %s is in place", alice.name)
+
+
+# The property the phone's contacts share in the directory: `/smschat broadcast to:group=patients`.
+PATIENTS = ("group", "patients")
+
+
+async def list_patients(sandbox: Sandbox) -> None:
+    """The phone's contacts in the bridge's directory with `group=patients`, as an admin's
+    `contacts import` of the clinic's list would leave them."""
+    assert sandbox.bridge is not None
+    async with sandbox.bridge.store.unit() as unit:
+        for contact in CONTACTS:
+            await unit.contacts.upsert(
+                # Names stay the phone's: staff name a contact from its case, as Alice was.
+                ContactDetails(
+                    numbers=[LabelledNumber(PhoneNumber(contact.number), "Mobile")],
+                    properties=dict([PATIENTS]),
+                )
+            )
 
 
 async def name_contact(

@@ -155,6 +155,9 @@ class Sandbox(StaffActions, Surfaces):
             database_url=f"sqlite+aiosqlite:///{self.database}",
             host="127.0.0.1",
             log_level="INFO",
+            # A visitor's broadcast goes at once, whatever the hour where the demo runs.
+            quiet_hours="",
+            broadcast_redraw_seconds=1,
         )
         self.bridge = await build_bridge(self.settings, clock=self.clock)
         dispatcher = self.bridge.dispatcher

@@ -10,6 +10,7 @@ from bridge.domain.numbers import format_number
 from bridge.domain.values import Offer
 from bridge.domain.views import CaseView, ShownText
 from bridge.routing.replies import REOPEN_AND_SEND
+from bridge.routing.scheduled import CANCEL_SCHEDULED
 from bridge.slack.mrkdwn import escape_for_slack
 
 _STATUS_ICON = {"open": ":large_green_circle: open", "closed": ":white_circle: closed"}
@@ -23,7 +24,7 @@ REOPEN = "case_reopen"
 ADD_CONTACT = "case_add_contact"
 MARK_READ = "case_mark_read"
 # Buttons on a word told to one person; the action ids are the offers' names.
-OFFER_LABELS = {REOPEN_AND_SEND: "Reopen and send"}
+OFFER_LABELS = {REOPEN_AND_SEND: "Reopen and send", CANCEL_SCHEDULED: "Cancel"}
 
 # Slack caps plain_text in a header block at 150 characters, in a section at 3000.
 _HEADER_MAX = 150

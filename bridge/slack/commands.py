@@ -13,6 +13,7 @@ from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.ports import Unit
 from bridge.routing.usage import usage_answer
+from bridge.slack.broadcasts import broadcast_from_command
 from bridge.slack.desk import Desk
 from bridge.slack.home_blocks import thread_link
 from bridge.slack.mrkdwn import escape_for_slack
@@ -38,6 +39,8 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         if rest.strip().lower() != "log":
             return texts.SETTINGS_USAGE
         return await settings_log(desk.book, user=user, gatekeeper=desk.gatekeeper)
+    if verb.lower() == "broadcast":
+        return await broadcast_from_command(desk, rest, user=user)
     if verb.lower() == "usage":
         return await usage_answer(desk.units, rest, now=desk.clock.now(), time_zone=desk.time_zone)
     action = actions.get(verb.lower())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.clock import Clock
+from bridge.domain.broadcasts import BroadcastRules
 from bridge.domain.rules import Inbox
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.ports import Units
@@ -19,6 +20,7 @@ class Desk:
     book: SettingsBook
     clock: Clock
     gatekeeper: Gatekeeper
+    broadcasting: BroadcastRules = field(default_factory=BroadcastRules)
 
     @property
     def inbox(self) -> Inbox:

@@ -76,4 +76,6 @@ def register_home(app: AsyncApp, *, desk: Desk) -> None:
     async def on_new_text(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         trigger_id = read(Interaction, body).trigger_id
-        await client.views_open(trigger_id=trigger_id, view=new_view(desk.inbox))
+        await client.views_open(
+            trigger_id=trigger_id, view=new_view(desk.inbox, time_zone=desk.time_zone)
+        )

@@ -23,6 +23,8 @@ from bridge.routing.ports import Unit
 from bridge.routing.replies import REOPEN_AND_SEND, reopen_and_send
 from bridge.routing.threads import refresh_contact_headers, tell, tell_outside_case
 from bridge.slack import blocks
+from bridge.slack.broadcast_modal import broadcast_form, register_broadcast_modal
+from bridge.slack.broadcasts import register_broadcasts
 from bridge.slack.case_modals import ADD_CONTACT_VIEW, MOVE_VIEW, add_contact_view, move_view
 from bridge.slack.commands import run_command
 from bridge.slack.desk import Desk
@@ -48,7 +50,13 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
         text = slash.text.strip()
         if text.lower() == "new":
             await ack()
-            await client.views_open(trigger_id=slash.trigger_id, view=new_view(desk.inbox))
+            await client.views_open(
+                trigger_id=slash.trigger_id, view=new_view(desk.inbox, time_zone=desk.time_zone)
+            )
+            return
+        if text.lower() == "broadcast":
+            await ack()
+            await client.views_open(trigger_id=slash.trigger_id, view=broadcast_form(desk))
             return
         if text.lower() == "settings":
             refusal = await open_settings(
@@ -67,6 +75,8 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
         await ack(await run_command(desk, text, user=slash.user_id))
 
     register_new_conversation(app, desk=desk)
+    register_broadcasts(app, desk=desk)
+    register_broadcast_modal(app, desk=desk)
     register_forwarding(app, desk=desk)
 
     async def change(body: dict[str, Any], action: HeaderChange) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge import texts
 from bridge.clock import Clock
+from bridge.domain.broadcasts import BroadcastRules
 from bridge.domain.values import AgentReply, ChannelId, SlackTs, UserId
 from bridge.errors import InvalidInput, StoreUnavailable
 from bridge.metrics import Metrics
@@ -67,6 +68,7 @@ def build_bolt_app(
     metrics: Metrics,
     book: SettingsBook,
     clock: Clock,
+    broadcasting: BroadcastRules | None = None,
 ) -> AsyncApp:
     # A base logger of our own: Bolt's loggers then follow the levels set for `slack_bolt`
     # instead of copying the root logger's.
@@ -122,7 +124,14 @@ def build_bolt_app(
             log.debug("thread message %s not relayed: %s", reply.ts, result.reason)
 
     app.middleware(guard(gatekeeper, tell))
-    desk = Desk(units=units, outbox=outbox, book=book, clock=clock, gatekeeper=gatekeeper)
+    desk = Desk(
+        units=units,
+        outbox=outbox,
+        book=book,
+        clock=clock,
+        gatekeeper=gatekeeper,
+        broadcasting=broadcasting or BroadcastRules(),
+    )
     register_settings(app, book=book, gatekeeper=gatekeeper)
     register_interactions(app, desk=desk)
     register_home(app, desk=desk)

@@ -17,6 +17,7 @@ from bridge.domain.values import ChannelId, FoundPost, Posting, SlackTs
 
 HEADER_EVENT_TYPE = "smschat_case"
 POSTING_EVENT_TYPE = "smschat_posting"
+BROADCAST_EVENT_TYPE = "smschat_broadcast"
 # conversations.history / .replies page size (Slack allows up to 1000; fewer keeps it small).
 SEARCH_PAGE = 200
 
@@ -37,38 +38,56 @@ class FindsMarkedPosts:
         since: datetime,
     ) -> FoundPost | None:
         """Look through the thread's replies since `since` for a post showing the message."""
-        return await self._find(
-            self.client.conversations_replies,
-            channel,
-            POSTING_EVENT_TYPE,
-            lambda shown: shown.case_id == case_id and message_id in shown.message_ids,
-            since=since,
-            ts=thread_ts,
+        return _found_post(
+            await self._find(
+                self.client.conversations_replies,
+                channel,
+                POSTING_EVENT_TYPE,
+                lambda payload: _shows(payload, case_id, message_id),
+                since=since,
+                ts=thread_ts,
+            )
         )
 
     async def find_header(
         self, channel: ChannelId, case_id: int, *, since: datetime
     ) -> FoundPost | None:
         """Look through the channel since `since` for the header of case `case_id`."""
-        return await self._find(
+        return _found_post(
+            await self._find(
+                self.client.conversations_history,
+                channel,
+                HEADER_EVENT_TYPE,
+                lambda payload: _shows(payload, case_id),
+                since=since,
+            )
+        )
+
+    async def find_broadcast(
+        self, channel: ChannelId, broadcast_id: int, *, since: datetime
+    ) -> SlackTs | None:
+        """Look through the channel since `since` for the post of broadcast `broadcast_id`."""
+        found = await self._find(
             self.client.conversations_history,
             channel,
-            HEADER_EVENT_TYPE,
-            lambda shown: shown.case_id == case_id,
+            BROADCAST_EVENT_TYPE,
+            lambda payload: payload.get("broadcast_id") == broadcast_id,
             since=since,
         )
+        return found[0] if found else None
 
     async def _find(
         self,
         method: Callable[..., Awaitable[Any]],
         channel: ChannelId,
         event_type: str,
-        wanted: Callable[[Posting], bool],
+        wanted: Callable[[dict[str, Any]], bool],
         *,
         since: datetime,
         **where: Any,
-    ) -> FoundPost | None:
-        """The first message since `since` whose mark is `wanted`, page by page."""
+    ) -> tuple[SlackTs, dict[str, Any]] | None:
+        """The ts and mark of the first message since `since` marked `event_type` with a
+        payload that is `wanted`, page by page."""
         cursor: str | None = None
         while True:
             response = await self._call(
@@ -84,9 +103,13 @@ class FindsMarkedPosts:
             )
             for message in response.get("messages", []):
                 metadata = message.get("metadata") or {}
-                shown = marked(metadata.get("event_payload"))
-                if metadata.get("event_type") == event_type and shown and wanted(shown):
-                    return FoundPost(SlackTs(message["ts"]), shown.message_ids)
+                payload = metadata.get("event_payload")
+                if (
+                    metadata.get("event_type") == event_type
+                    and isinstance(payload, dict)
+                    and wanted(payload)
+                ):
+                    return SlackTs(message["ts"]), payload
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
@@ -107,3 +130,17 @@ def marked(payload: Any) -> Posting | None:
     if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
         return None
     return Posting(payload["case_id"], tuple(ids))
+
+
+def _shows(payload: dict[str, Any], case_id: int, message_id: int | None = None) -> bool:
+    shown = marked(payload)
+    return (
+        shown is not None
+        and shown.case_id == case_id
+        and (message_id is None or message_id in shown.message_ids)
+    )
+
+
+def _found_post(found: tuple[SlackTs, dict[str, Any]] | None) -> FoundPost | None:
+    shown = marked(found[1]) if found else None
+    return FoundPost(found[0], shown.message_ids) if found and shown else None

@@ -6,6 +6,8 @@ on each change; the answer is a `views.update` of the hint).
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -17,19 +19,37 @@ from bridge.domain.segments import measure
 from bridge.domain.values import PhoneNumber, UserId
 from bridge.errors import InvalidInput
 from bridge.routing import cases
+from bridge.routing.broadcasts import BroadcastRefused, parse_start
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.ports import Unit
+from bridge.routing.scheduled import CANCEL_SCHEDULED, cancel_scheduled, schedule_text
+from bridge.routing.threads import tell_outside_case
 from bridge.slack.desk import Desk
-from bridge.slack.payloads import Interaction, read
+from bridge.slack.payloads import Interaction, read, record_ids
 
 NEW_VIEW = "new_conversation"
 MESSAGE_TYPED = "new_message_typed"
 
 
 async def start_from_command(unit: Unit, desk: Desk, rest: str, user: UserId) -> CaseChange:
-    """`/smschat new [from:N] <number or name> <text>`."""
+    """`/smschat new [from:N] <number or name> <text> [at:2026-12-02 09:00]`."""
+    rest, at = _send_at(rest, time_zone=desk.time_zone)
     sender, rest = cases.split_sender(rest, inbox=desk.inbox, default_region=desk.default_region)
     recipient = await cases.resolve_recipient(unit, rest, default_region=desk.default_region)
+    if at is not None:
+        scheduled = await schedule_text(
+            unit,
+            to=recipient.number,
+            sender=sender,
+            text=recipient.text,
+            by=user,
+            at=at,
+            inbox=desk.inbox,
+            rules=desk.broadcasting,
+            time_zone=desk.time_zone,
+            now=desk.clock.now(),
+        )
+        return CaseChange(scheduled.case_id, scheduled.message + recipient.doubt)
     started = await cases.start_conversation(
         unit,
         to=recipient.number,
@@ -42,7 +62,39 @@ async def start_from_command(unit: Unit, desk: Desk, rest: str, user: UserId) ->
     return CaseChange(started.case_id, started.message + recipient.doubt)
 
 
+# `at:2026-12-02 09:00` (in TIME_ZONE) or an ISO time with its offset, anywhere in the words.
+_AT = re.compile(r"(?:^|\s)at:(\S+(?:\s+\d{1,2}:\d{2}(?!\S))?)", re.I)
+
+
+def _send_at(words: str, *, time_zone: str) -> tuple[str, datetime | None]:
+    """The words without their `at:` time, and that time (None: send now)."""
+    match = _AT.search(words)
+    if match is None:
+        return words, None
+    try:
+        at = parse_start(match.group(1), time_zone=time_zone)
+    except BroadcastRefused as refused:
+        raise CaseActionRefused(refused.reason) from None
+    return (words[: match.start()] + " " + words[match.end() :]).strip(), at
+
+
 def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
+    @app.action(CANCEL_SCHEDULED)
+    async def on_cancel_scheduled(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        pressed = read(Interaction, body)
+        [message_id] = record_ids(pressed.action.value, count=1)
+        async with desk.units.unit() as unit:
+            try:
+                done = await cancel_scheduled(unit, message_id, by=UserId(pressed.user.id))
+                said = done.message
+            except CaseActionRefused as refused:
+                said = str(refused)
+            if pressed.channel is not None:
+                await tell_outside_case(
+                    unit, channel=pressed.channel.id, user=pressed.user.id, text=said
+                )
+
     @app.action(MESSAGE_TYPED)
     async def on_typed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -52,7 +104,7 @@ def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
         await client.views_update(
             view_id=typed.view.id,
             hash=typed.view.hash,
-            view=new_view(desk.inbox, typed=typed.action.value),
+            view=new_view(desk.inbox, typed=typed.action.value, time_zone=desk.time_zone),
         )
 
     @app.view(NEW_VIEW)
@@ -72,18 +124,31 @@ def register_new_conversation(app: AsyncApp, *, desk: Desk) -> None:
             except CaseActionRefused as refused:
                 await ack(response_action="errors", errors={"to": str(refused)})
                 return
+            later = form.text("at")
             try:
-                await cases.start_conversation(
-                    unit,
-                    to=to,
-                    sender=PhoneNumber(sender),
-                    text=text,
-                    by=UserId(submitted.user.id),
-                    inbox=desk.inbox,
-                    now=desk.clock.now(),
-                )
+                at = parse_start(later, time_zone=desk.time_zone) if later else None
+            except BroadcastRefused as refused:
+                await ack(response_action="errors", errors={"at": refused.reason})
+                return
+            start = dict(to=to, sender=PhoneNumber(sender), text=text, by=UserId(submitted.user.id))
+            try:
+                if at is None:
+                    await cases.start_conversation(
+                        unit, **start, inbox=desk.inbox, now=desk.clock.now()
+                    )
+                else:
+                    await schedule_text(
+                        unit,
+                        **start,
+                        at=at,
+                        inbox=desk.inbox,
+                        rules=desk.broadcasting,
+                        time_zone=desk.time_zone,
+                        now=desk.clock.now(),
+                    )
             except CaseActionRefused as refused:
-                await ack(response_action="errors", errors={"message": str(refused)})
+                field = "at" if at is not None and at <= desk.clock.now() else "message"
+                await ack(response_action="errors", errors={field: str(refused)})
                 return
         await ack()
 
@@ -98,7 +163,7 @@ def length_hint(text: str) -> str:
     return hint
 
 
-def new_view(inbox: Inbox, *, typed: str = "") -> dict[str, Any]:
+def new_view(inbox: Inbox, *, typed: str = "", time_zone: str = "UTC") -> dict[str, Any]:
     options = [
         {"text": {"type": "plain_text", "text": format_number(n)}, "value": n}
         for n in inbox.numbers
@@ -139,6 +204,19 @@ def new_view(inbox: Inbox, *, typed: str = "") -> dict[str, Any]:
                     "max_length": 1600,
                     "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
                     **({"initial_value": typed} if typed else {}),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "at",
+                "optional": True,
+                "label": {"type": "plain_text", "text": f"Send later, at ({time_zone})"},
+                "hint": {"type": "plain_text", "text": "Leave empty to send now."},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "at",
+                    "max_length": 40,
+                    "placeholder": {"type": "plain_text", "text": "2026-12-02 09:00"},
                 },
             },
         ],

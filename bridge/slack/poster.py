@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge import texts
+from bridge.domain.broadcasts import BroadcastView
 from bridge.domain.numbers import format_number
 from bridge.domain.values import (
     ChannelId,
@@ -27,8 +28,15 @@ from bridge.domain.values import (
 from bridge.domain.views import CaseView, ForwardedText, HomeView, ShownText
 from bridge.errors import SendError
 from bridge.slack.blocks import header_blocks, header_text, offer_blocks, texts_blocks
+from bridge.slack.broadcast_blocks import broadcast_blocks, broadcast_text
 from bridge.slack.home_blocks import home_tab
-from bridge.slack.marks import HEADER_EVENT_TYPE, POSTING_EVENT_TYPE, FindsMarkedPosts, mark
+from bridge.slack.marks import (
+    BROADCAST_EVENT_TYPE,
+    HEADER_EVENT_TYPE,
+    POSTING_EVENT_TYPE,
+    FindsMarkedPosts,
+    mark,
+)
 from bridge.slack.mrkdwn import escape_for_slack, mentioned_user_ids, slack_to_plain
 from bridge.store.coordination import LocalPauses, LocalRateLimiter, Pauses, RateLimiter
 
@@ -144,6 +152,29 @@ class SlackPoster(FindsMarkedPosts):
             ts=ts,
             text=header_text(view),
             blocks=header_blocks(view),
+        )
+
+    async def post_broadcast(self, channel: ChannelId, view: BroadcastView) -> PostedMessage:
+        response = await self._post(
+            channel,
+            text=broadcast_text(view),
+            blocks=broadcast_blocks(view),
+            unfurl_links=False,
+            metadata={
+                "event_type": BROADCAST_EVENT_TYPE,
+                "event_payload": {"broadcast_id": view.broadcast.id},
+            },
+        )
+        return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
+
+    async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
+        await self._call(
+            channel,
+            self.client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=broadcast_text(view),
+            blocks=broadcast_blocks(view),
         )
 
     @asynccontextmanager

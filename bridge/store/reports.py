@@ -14,6 +14,7 @@ from bridge.domain.records import SettingChange, TrafficGroup
 from bridge.domain.values import Direction
 from bridge.store.models import CaseMessage, ChatSetting, Contact, ContactNumber, Message
 from bridge.store.models import SettingChange as SettingChangeRow
+from bridge.store.models_broadcasts import BroadcastRecipient
 from bridge.store.models_media import MediaFile
 from bridge.store.sql import insert
 
@@ -61,6 +62,11 @@ class SqlReports:
             else func.group_concat(case_id, ";")
         )
         cases = select(joined).where(CaseMessage.message_id == Message.id).scalar_subquery()
+        broadcast = (
+            select(BroadcastRecipient.broadcast_id)
+            .where(BroadcastRecipient.message_id == Message.id)
+            .scalar_subquery()
+        )
         query = (
             select(
                 *Message.__table__.columns,
@@ -68,6 +74,7 @@ class SqlReports:
                 cases.label("cases"),
                 MediaFile.name.label("media_file"),
                 func.coalesce(MediaFile.content_type, MediaFile.kind).label("media_type"),
+                broadcast.label("broadcast_id"),
             )
             .outerjoin(MediaFile, MediaFile.message_id == Message.id)
             .outerjoin(ContactNumber, ContactNumber.number == Message.contact_number)

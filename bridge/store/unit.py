@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.clock import Clock, SystemClock
 from bridge.errors import StoreUnavailable
+from bridge.store.broadcasts import SqlBroadcasts
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
 from bridge.store.db import Database
@@ -45,6 +46,7 @@ class SqlUnit:
         self.reports = SqlReports(session)
         self.arrivals = SqlInbox(session)
         self.media = SqlMedia(session, now)
+        self.broadcasts = SqlBroadcasts(session, now)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")
