@@ -34,6 +34,11 @@ ASSIGNED_DONE = "Case #{ref} is now assigned to {who}."
 ALREADY_ASSIGNED = "Case #{ref} is already assigned to {who}."
 PARTS_MISSING = " [incomplete: part {missing} of {total} never arrived]"
 EMPTY_INBOUND = "[empty message]"
+# How the thread shows a contact's email (its subject when it changes).
+EMAIL_MARK = "\u2709\ufe0f"
+EMAIL_AUTOMATED_MARK = "\u2709\ufe0f (automatic reply, not answered automatically)"
+EMAIL_SUBJECT = "{mark} Subject: {subject}"
+EMAIL_OFF = "this reply was to go by email, but SMTP_URL is not set"
 CANNOT_RECALL = (
     "That reply was already sent by SMS; a text cannot be recalled or edited. "
     "Send a correction as a new reply if needed."

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bridge.clock import Clock
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.email_ports import EmailSender
 from bridge.routing.outside import ChatPoster, ReplyRenderer, SmsSender
 from bridge.routing.ports import Units
 
@@ -19,6 +20,8 @@ class JobContext:
     renderer: ReplyRenderer
     book: SettingsBook
     clock: Clock
+    mailer: EmailSender | None = None  # staff replies by email, when SMTP_URL is set
+    our_address: str | None = None  # EMAIL_ADDRESS
 
     @property
     def rules(self) -> ChatRules:

@@ -1,7 +1,4 @@
-"""SQLAlchemy models: the single source of truth, for SQLite and PostgreSQL alike.
-
-Migrations in `bridge/store/migrations` must follow every change made here.
-"""
+"""SQLAlchemy models, for SQLite and PostgreSQL alike; migrations follow every change."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from bridge.errors import StoreUnavailable
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
 from bridge.store.db import Database
+from bridge.store.emails import SqlEmails
 from bridge.store.inbox import SqlInbox
 from bridge.store.jobs import SqlJobs
 from bridge.store.messages import SqlMessages, SqlReads
@@ -43,6 +44,7 @@ class SqlUnit:
         self.chat_settings = SqlChatSettings(session)
         self.reports = SqlReports(session)
         self.arrivals = SqlInbox(session)
+        self.emails = SqlEmails(session, now)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")
