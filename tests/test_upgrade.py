@@ -50,10 +50,15 @@ async def load(url: str, dump: dict[str, list[dict]]) -> None:
         await db.close()
 
 
+# Kinds of work that versions after the fixture's added: that version could not leave them.
+LATER_KINDS = {"email.send"}
+EARLIER_KINDS = set(KINDS) - LATER_KINDS
+
+
 def test_the_fixture_holds_a_pending_job_of_every_kind() -> None:
     dump = json.loads(FIXTURE.read_text(encoding="utf-8"))
     kinds = {job["kind"] for job in dump["outbox_jobs"] if job["status"] == "pending"}
-    assert kinds == set(KINDS)
+    assert kinds == EARLIER_KINDS
 
 
 async def test_jobs_left_by_the_earlier_version_all_run(
@@ -73,7 +78,7 @@ async def test_jobs_left_by_the_earlier_version_all_run(
             select(func.count()).select_from(OutboxJob).where(OutboxJob.status != "done")
         )
     old = {job["id"] for job in dump["outbox_jobs"]}
-    assert {(j.kind, j.status) for j in jobs if j.id in old} == {(k, "done") for k in KINDS}
+    assert {(j.kind, j.status) for j in jobs if j.id in old} == {(k, "done") for k in EARLIER_KINDS}
     assert left == 0, [j for j in jobs if j.status != "done"]
     # What they did reached Slack and Vonage.
     posted = [c.params.get("text", "") for c in fake_slack.calls("chat.postMessage")]
