@@ -25,6 +25,7 @@ from bridge.errors import ConfigError, SendError
 from bridge.jobs.context import JobContext
 from bridge.jobs.registry import job_handlers
 from bridge.jobs.router import Routed, Router
+from bridge.mail.http import mount_email, smtp_sender
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
 from bridge.routing.notices import job_settled
@@ -190,6 +191,8 @@ async def build_bridge(
         media_max_bytes=settings.media_max_bytes,
         links=links,
         broadcasting=broadcast_rules(settings),
+        mailer=smtp_sender(settings),
+        our_address=settings.email_address,
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
@@ -378,6 +381,14 @@ def build_web_app(bridge: Bridge) -> web.Application:
         app.router.add_post("/slack/events", gate.handle)
     app.router.add_route("*", "/vonage/inbound", webhooks.inbound)
     app.router.add_route("*", "/vonage/status", webhooks.status)
+    mount_email(
+        app,
+        bridge.settings,
+        intake=bridge.intake,
+        metrics=bridge.metrics,
+        seen=bridge.seen,
+        clock=bridge.clock,
+    )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/media/{token}", MediaEndpoint(bridge.links, bridge.store).serve)

@@ -8,9 +8,11 @@ from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 from sqlalchemy import make_url
 
+from bridge.config_base import Group, comma_list, not_blank
+from bridge.config_email import EmailGroup
 from bridge.domain.broadcasts import SendingHours
 from bridge.domain.numbers import known_region
 from bridge.domain.setting_forms import (
@@ -26,42 +28,8 @@ from bridge.errors import ConfigError, InvalidInput
 
 SignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
 
-# Values copied from documentation or templates that nobody replaced.
-_PLACEHOLDERS = {"changeme", "change-me", "xoxb-your-token", "your-secret", "todo", "..."}
 
-
-class _Group(BaseSettings):
-    """A group of settings, read from the environment or `.env` with the same rules."""
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
-
-    @model_validator(mode="after")
-    def _no_placeholders(self) -> Self:
-        for name, value in self:
-            text = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if isinstance(text, str) and text.strip().lower() in _PLACEHOLDERS:
-                raise ValueError(f"{name.upper()}: still holds a placeholder value")
-        return self
-
-
-def _not_blank(value: object) -> object:
-    # A template `.env` line such as `SLACK_SIGNING_SECRET=` must not quietly turn a check
-    # off: a secret that is set is a secret that is given.
-    text = value.get_secret_value() if isinstance(value, SecretStr) else value
-    if isinstance(text, str) and not text.strip():
-        raise ValueError("is set but empty; give the secret or remove the line")
-    return value
-
-
-def _comma_list(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-class SlackGroup(_Group):
+class SlackGroup(Group):
     """The Slack app: its tokens, its inbox channel, and who may change chat settings."""
 
     slack_bot_token: SecretStr = Field(description="Bot token (xoxb-...) of the Slack app")
@@ -81,8 +49,8 @@ class SlackGroup(_Group):
 
     _slack_secrets_given = field_validator(
         "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before"
-    )(_not_blank)
-    _split_admins = field_validator("settings_admins", mode="before")(_comma_list)
+    )(not_blank)
+    _split_admins = field_validator("settings_admins", mode="before")(comma_list)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -115,7 +83,7 @@ class SlackGroup(_Group):
         return self.slack_app_token is not None
 
 
-class VonageGroup(_Group):
+class VonageGroup(Group):
     """The Vonage account: credentials (SMS API or a Messages API application), our numbers."""
 
     vonage_api_key: str | None = None
@@ -135,8 +103,8 @@ class VonageGroup(_Group):
 
     _vonage_secrets_given = field_validator(
         "vonage_api_secret", "vonage_private_key", "vonage_signature_secret", mode="before"
-    )(_not_blank)
-    _split_numbers = field_validator("vonage_numbers", mode="before")(_comma_list)
+    )(not_blank)
+    _split_numbers = field_validator("vonage_numbers", mode="before")(comma_list)
 
     @field_validator("vonage_numbers")
     @classmethod
@@ -176,7 +144,7 @@ class VonageGroup(_Group):
         return Path(value).read_text(encoding="utf-8")
 
 
-class RulesGroup(_Group):
+class RulesGroup(Group):
     """How texts and cases are handled, before admins change any of it in Slack."""
 
     sms_max_segments: int = Field(default=6, ge=1, le=30)
@@ -223,7 +191,7 @@ class RulesGroup(_Group):
         return check_ref_suffix(value)
 
 
-class PlaceGroup(_Group):
+class PlaceGroup(Group):
     """Where the desk is: the region of numbers written without +, and its time zone."""
 
     default_region: str | None = Field(
@@ -251,7 +219,7 @@ class PlaceGroup(_Group):
         return known_time_zone(value)
 
 
-class StoreGroup(_Group):
+class StoreGroup(Group):
     """The database, and Redis when several instances share the work."""
 
     # Not shown in repr: a URL may hold a password (it is also kept out of logs).
@@ -287,7 +255,7 @@ class StoreGroup(_Group):
         ]
 
 
-class ServiceGroup(_Group):
+class ServiceGroup(Group):
     """The running service: where it listens, its public address, its patience, its log."""
 
     host: str = "0.0.0.0"
@@ -322,7 +290,9 @@ class OfflineSettings(StoreGroup, PlaceGroup):
     """What the commands that need neither Slack nor Vonage read (contacts, jobs, export)."""
 
 
-class Settings(ServiceGroup, StoreGroup, PlaceGroup, RulesGroup, VonageGroup, SlackGroup):
+class Settings(
+    EmailGroup, ServiceGroup, StoreGroup, PlaceGroup, RulesGroup, VonageGroup, SlackGroup
+):
     """Everything the bridge can be told at start, by group. See the table in README.md."""
 
     @model_validator(mode="after")

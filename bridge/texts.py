@@ -56,6 +56,11 @@ FILE_AS_LINK_WHY = {
 FILE_NOT_SENT = ":paperclip: The file was not sent to the contact: {reason}."
 NO_PUBLIC_URL = "the bridge has no public address to link it from (PUBLIC_URL)"
 MEDIA_NOT_FETCHED = "it could not be fetched from Vonage ({reason})"
+# How the thread shows a contact's email (its subject when it changes).
+EMAIL_MARK = "\u2709\ufe0f"
+EMAIL_AUTOMATED_MARK = "\u2709\ufe0f (automatic reply, not answered automatically)"
+EMAIL_SUBJECT = "{mark} Subject: {subject}"
+EMAIL_OFF = "this reply was to go by email, but SMTP_URL is not set"
 CANNOT_RECALL = (
     "That reply was already sent by SMS; a text cannot be recalled or edited. "
     "Send a correction as a new reply if needed."

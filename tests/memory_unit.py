@@ -411,6 +411,16 @@ class MemoryBroadcasts(_Part):
         return None
 
 
+class MemoryEmails(_Part):
+    """No case of these rules has an email side: replies go by SMS, as before email."""
+
+    async def thread(self, case_id: int) -> None:
+        return None
+
+    async def wrote_by(self, case_id: int, channel: str, **_: object) -> None:
+        return None
+
+
 class MemoryUnit:
     """One unit of work over `memory`; locks are free, as one test runs one rule at a time."""
 
@@ -427,6 +437,7 @@ class MemoryUnit:
         self.auto_replies = MemoryAutoReplies(memory)
         self.jobs = MemoryJobs(memory)
         self.broadcasts = MemoryBroadcasts(memory)
+        self.emails = MemoryEmails(memory)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         return None

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from bridge.domain.work import KINDS, DrawBroadcast, PaceBroadcast, PostMedia
+from bridge.domain.work import KINDS, DrawBroadcast, PaceBroadcast, PostMedia, SendEmail
 from bridge.store.db import Database
 from bridge.store.models import Base, OutboxJob, UtcDateTime
 from tests.conftest import ADMIN, INBOX, STAFF
 
 FIXTURE = Path(__file__).parent / "fixtures" / "upgrade" / "outbox_before_restructure.json"
 # Kinds of work added after that version: it cannot have left jobs of them.
-ADDED_SINCE = {PostMedia.kind, PaceBroadcast.kind, DrawBroadcast.kind}
+ADDED_SINCE = {PostMedia.kind, PaceBroadcast.kind, DrawBroadcast.kind, SendEmail.kind}
 EARLIER_KINDS = set(KINDS) - ADDED_SINCE
 REACTED_TS = "1700000000.000100"  # the message the fixture's reaction job names
 MANAGER = "U0MANAGER"

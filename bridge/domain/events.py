@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bridge.domain.email import InboundEmail, email_key
 from bridge.domain.media import InboundMedia
 from bridge.domain.text import split_edges, with_edges
 from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus, PhoneNumber
@@ -19,6 +20,7 @@ from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, Messag
 SMS_INBOUND = "sms.inbound"
 SMS_STATUS = "sms.status"
 MEDIA_INBOUND = "sms.media"  # a text that carries a picture or a file
+EMAIL_INBOUND = "email.inbound"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,4 +118,40 @@ def receipt_of(event: InboxEvent) -> DeliveryReceipt:
         error_text=p["error"],
         recipient_blocked=p["blocked"],
         client_ref=p["ref"],
+    )
+
+
+def email_event(email: InboundEmail, *, at: datetime) -> InboxEvent:
+    return InboxEvent(
+        kind=EMAIL_INBOUND,
+        key=f"{EMAIL_INBOUND}|{email_key(email.message_id)}",
+        # One sender's emails are routed in order, as one phone's texts are.
+        conversation=f"email|{email.sender}"[:80],
+        payload={
+            "id": email.message_id,
+            "from": email.sender,
+            "name": email.sender_name,
+            "to": list(email.recipients),
+            "subject": email.subject,
+            "text": email.text,
+            "answers": list(email.answers),
+            "at": email.received_at.isoformat(),
+            "automated": email.automated,
+        },
+        received_at=at,
+    )
+
+
+def email_of(event: InboxEvent) -> InboundEmail:
+    p = event.payload
+    return InboundEmail(
+        message_id=p["id"],
+        sender=p["from"],
+        sender_name=p["name"],
+        recipients=tuple(p["to"]),
+        subject=p["subject"],
+        text=p["text"],
+        answers=tuple(p["answers"]),
+        received_at=datetime.fromisoformat(p["at"]),
+        automated=p["automated"],
     )

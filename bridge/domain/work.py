@@ -241,6 +241,19 @@ class SendSms(Work):
 
 
 @dataclass(frozen=True, slots=True)
+class SendEmail(Work):
+    """Send a staff reply by email once, under a Message-ID chosen before the first try."""
+
+    kind: ClassVar[str] = "email.send"
+    message_id: int
+    case_id: int
+
+    @property
+    def queue(self) -> str:
+        return f"email:case:{self.case_id}"
+
+
+@dataclass(frozen=True, slots=True)
 class FlushParts(Work):
     """The rest of a long text never came: take what did."""
 
@@ -294,6 +307,7 @@ KINDS: dict[str, type[Work]] = {
         PublishHome,
         AdminNotice,
         SendSms,
+        SendEmail,
         FlushParts,
         PaceBroadcast,
         DrawBroadcast,

@@ -8,6 +8,7 @@ from bridge.clock import Clock
 from bridge.domain.broadcasts import BroadcastRules
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.email_ports import EmailSender
 from bridge.routing.media_ports import ChatFiles, MediaLinks, MediaSource
 from bridge.routing.outside import ChatPoster, ReplyRenderer, SmsSender
 from bridge.routing.ports import Units
@@ -26,6 +27,8 @@ class JobContext:
     media_max_bytes: int
     links: MediaLinks
     broadcasting: BroadcastRules = field(default_factory=BroadcastRules)
+    mailer: EmailSender | None = None  # staff replies by email, when SMTP_URL is set
+    our_address: str | None = None  # EMAIL_ADDRESS
 
     @property
     def rules(self) -> ChatRules:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bridge.domain import work as w
 from bridge.errors import SendError
-from bridge.jobs import broadcasts, media, notices, parts, slack_posts, sms_sends
+from bridge.jobs import broadcasts, emails, media, notices, parts, slack_posts, sms_sends
 from bridge.jobs.base import JobHandler
 from bridge.jobs.context import JobContext
 
@@ -25,6 +25,7 @@ HANDLERS: dict[type[w.Work], type[JobHandler[Any]]] = {
     w.PublishHome: notices.PublishAppHome,
     w.AdminNotice: notices.TellAdmins,
     w.SendSms: sms_sends.SendText,
+    w.SendEmail: emails.SendReplyByEmail,
     w.FlushParts: parts.FlushWaitingParts,
     w.PaceBroadcast: broadcasts.PaceBroadcastTexts,
     w.DrawBroadcast: broadcasts.DrawBroadcastPost,

@@ -18,16 +18,19 @@ from dataclasses import dataclass
 
 from bridge.clock import Clock
 from bridge.domain.events import (
+    EMAIL_INBOUND,
     MEDIA_INBOUND,
     SMS_INBOUND,
     SMS_STATUS,
     InboxEvent,
+    email_of,
     inbound_of,
     media_of,
     receipt_of,
 )
 from bridge.errors import StoreUnavailable
 from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.email import accept_email
 from bridge.routing.inbound import InboundResult, accept_inbound
 from bridge.routing.ports import Unit, Units
 from bridge.routing.receipts import accept_receipt
@@ -132,6 +135,15 @@ class Router:
         if event.kind == SMS_STATUS:
             await accept_receipt(unit, receipt_of(event), rules=self.book.rules)
             return 0
+        if event.kind == EMAIL_INBOUND:
+            routed = await accept_email(
+                unit,
+                email_of(event),
+                inbox=self.book.inbox,
+                rules=self.book.rules,
+                now=event.received_at,
+            )
+            return 0 if routed.duplicate else 1
         raise ValueError(f"no route for inbox events of kind {event.kind!r}")
 
     async def _set_aside(self, event_id: int, event: InboxEvent, error: Exception) -> None:

@@ -52,13 +52,14 @@ async def open_case(
     inbox: Inbox,
     now: datetime,
     previous_case_id: int | None = None,
+    contact_id: int | None = None,
 ) -> CaseRecord:
     """A new open case, linked to the number's last one; its header is the outbox's work."""
     if previous_case_id is None:
         previous = await unit.cases.last_for(contact_number, our_number)
         previous_case_id = previous.id if previous else None
     case = await unit.cases.open(
-        contact_id=await unit.contacts.holder(contact_number),
+        contact_id=contact_id or await unit.contacts.holder(contact_number),
         contact_number=contact_number,
         our_number=our_number,
         channel=inbox.channel(our_number),

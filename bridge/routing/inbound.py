@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bridge import texts
+from bridge.domain.email import Channel
 from bridge.domain.media import InboundMedia
 from bridge.domain.numbers import format_number, mask
 from bridge.domain.records import CaseRecord
@@ -91,6 +92,7 @@ async def record_inbound(
         # replies notify only those who follow the thread.
         quiet = case.thread_ts is not None and now - case.last_activity_at >= rules.quiet_thread
         await unit.messages.link(case.id, message_id)
+        await unit.emails.wrote_by(case.id, Channel.SMS)  # staff replies go by SMS again
         await unit.cases.touch(case.id, at=sms.received_at, unread=1)
         post = PostMessage if media is None else PostMedia
         await unit.jobs.add(post(case.id, message_id, broadcast=quiet))

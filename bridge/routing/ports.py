@@ -35,6 +35,7 @@ from bridge.domain.values import (
 )
 from bridge.domain.work import Work
 from bridge.routing.broadcast_ports import Broadcasts
+from bridge.routing.email_ports import Emails
 from bridge.routing.media_ports import MediaFiles
 
 
@@ -363,6 +364,7 @@ class Unit(Protocol):
     arrivals: Arrivals
     media: MediaFiles
     broadcasts: Broadcasts
+    emails: Emails
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         """Serialise decisions about one conversation, across instances, until commit."""

@@ -13,8 +13,9 @@ from bridge.domain.media import SLACK_SOURCE, InboundMedia
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules
 from bridge.domain.values import AgentReply, CaseStatus, MessageStatus, Offer, UserId
-from bridge.domain.work import React, SendSms, slack_queue, sms_send
+from bridge.domain.work import React, slack_queue
 from bridge.routing.cases import CaseActionRefused, CaseChange, read_case, reopen_case
+from bridge.routing.email import reply_work
 from bridge.routing.ports import Unit
 from bridge.routing.threads import refresh_header, tell
 
@@ -74,18 +75,9 @@ async def accept_reply(
         await tell(unit, case, reply.user, texts.CLOSED_NOT_SENT, offer=offer)
         return ReplyResult(accepted=False, reason="case closed")
     await refresh_header(unit, case.id)  # its last activity is now
-    await unit.jobs.add(_send(case, message_id))
+    await unit.jobs.add(await reply_work(unit, case, message_id))
     await _count_reply(unit, case, reply.user, rules=rules, now=now)
     return ReplyResult(accepted=True)
-
-
-def _send(case: CaseRecord, message_id: int) -> SendSms:
-    return sms_send(
-        message_id,
-        our_number=case.our_number,
-        contact_number=case.contact_number,
-        case_id=case.id,
-    )
 
 
 async def _count_reply(
@@ -111,7 +103,7 @@ async def reopen_and_send(unit: Unit, message_id: int, *, by: UserId) -> CaseCha
     if case.status == CaseStatus.CLOSED:
         await reopen_case(unit, case.id, by=by)
     await unit.messages.queue_again(message_id)
-    await unit.jobs.add(_send(case, message_id))
+    await unit.jobs.add(await reply_work(unit, case, message_id))
     return CaseChange(case.id, texts.REOPENED_AND_SENT.format(ref=case.id))
 
 

@@ -1,6 +1,5 @@
-"""SQLAlchemy models: the single source of truth, for SQLite and PostgreSQL alike.
-Migrations in `bridge/store/migrations` must follow every change made here, and in the
-model modules beside it (models_media.py), which bridge/store/__init__.py loads."""
+"""SQLAlchemy models, for SQLite and PostgreSQL alike; migrations follow every change here
+and in the model modules beside it (models_*.py), which bridge/store/__init__.py loads."""
 
 from __future__ import annotations
 

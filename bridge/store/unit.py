@@ -14,6 +14,7 @@ from bridge.store.broadcasts import SqlBroadcasts
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
 from bridge.store.db import Database
+from bridge.store.emails import SqlEmails
 from bridge.store.inbox import SqlInbox
 from bridge.store.jobs import SqlJobs
 from bridge.store.media import SqlMedia
@@ -47,6 +48,7 @@ class SqlUnit:
         self.arrivals = SqlInbox(session)
         self.media = SqlMedia(session, now)
         self.broadcasts = SqlBroadcasts(session, now)
+        self.emails = SqlEmails(session, now)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")

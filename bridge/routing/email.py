@@ -1,0 +1,159 @@
+"""A contact's email comes in: which case it joins, and how a staff reply goes back.
+
+The case: the one a `reply+<token>@` address names, else the one holding an email it
+answers (In-Reply-To, References), else the open case of the contact holding the sender's
+address, else a new case (and contact). A staff reply goes by the channel the contact last
+wrote on.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge import texts
+from bridge.domain.email import (
+    EMAIL_LINE,
+    Channel,
+    InboundEmail,
+    bare_subject,
+    case_token_in,
+    email_only_number,
+    is_email_only,
+)
+from bridge.domain.records import CaseRecord
+from bridge.domain.rules import ChatRules, Inbox
+from bridge.domain.values import CaseStatus, PhoneNumber
+from bridge.domain.work import PostMessage, SendEmail, Work, sms_send
+from bridge.routing.cases import open_case
+from bridge.routing.notices import notify_assignee
+from bridge.routing.ports import Unit
+from bridge.routing.threads import refresh_header
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailResult:
+    duplicate: bool
+    case_id: int | None = None
+
+
+async def accept_email(
+    unit: Unit, email: InboundEmail, *, inbox: Inbox, rules: ChatRules, now: datetime
+) -> EmailResult:
+    """Record a contact's email in its case (opening one when none fits), shown by email."""
+    await unit.lock(f"email|{email.sender}")
+    if await unit.emails.known(email.message_id):
+        log.info("email already stored; ignoring the repeat")
+        return EmailResult(duplicate=True)
+    case = await _case_for(unit, email, inbox=inbox, now=now)
+    await unit.lock_conversation(case.contact_number, case.our_number)
+    thread = await unit.emails.thread(case.id)
+    subject = bare_subject(email.subject)
+    changed = thread is None or subject.lower() != bare_subject(thread.subject).lower()
+    message_id = await unit.emails.add_inbound(
+        email,
+        contact_number=case.contact_number,
+        our_number=case.our_number,
+        text=shown(email, subject_changed=changed and bool(subject)),
+    )
+    if message_id is None:
+        return EmailResult(duplicate=True)
+    if thread is None:
+        token = secrets.token_hex(8)
+        await unit.emails.start_thread(case.id, token=token, subject=subject, address=email.sender)
+    # An auto-reply or a loop is kept, but staff replies still go where the contact wrote.
+    await unit.emails.wrote_by(
+        case.id, Channel.EMAIL, subject=subject or None, address=email.sender
+    )
+    await unit.messages.link(case.id, message_id)
+    await unit.cases.touch(case.id, at=email.received_at, unread=1)
+    await unit.jobs.add(PostMessage(case.id, message_id))
+    if case.thread_ts is not None:
+        await refresh_header(unit, case.id)
+    if case.assignee is not None:
+        await notify_assignee(unit, case.id, message_id, rules=rules, now=now)
+    return EmailResult(duplicate=False, case_id=case.id)
+
+
+def shown(email: InboundEmail, *, subject_changed: bool) -> str:
+    """What the thread shows of an email: it came by email, its subject when it changed."""
+    marker = texts.EMAIL_AUTOMATED_MARK if email.automated else texts.EMAIL_MARK
+    head = (
+        texts.EMAIL_SUBJECT.format(mark=marker, subject=email.subject)
+        if subject_changed
+        else marker
+    )
+    return f"{head}\n{email.text}" if email.text else head
+
+
+async def _case_for(unit: Unit, email: InboundEmail, *, inbox: Inbox, now: datetime) -> CaseRecord:
+    token = case_token_in(email.recipients)
+    found = await unit.emails.case_of_token(token) if token else None
+    if found is None and email.answers:
+        found = await unit.emails.case_answered(email.answers)
+    if found is not None:
+        if found.status == CaseStatus.OPEN:
+            return found
+        # A closed case stays closed: the email opens the next one, linked to it.
+        return await _open(
+            unit,
+            found.contact_id,
+            found.contact_number,
+            found.our_number,
+            inbox=inbox,
+            now=now,
+            previous_case_id=found.id,
+        )
+    contact_id = await unit.emails.contact_of(email.sender)
+    if contact_id is None:
+        contact_id = await unit.emails.add_contact(email.sender, email.sender_name)
+    numbers = await unit.emails.numbers_of(contact_id)
+    if numbers and inbox.numbers:
+        contact_number, our_number = numbers[0], inbox.numbers[0]
+    else:
+        contact_number, our_number = email_only_number(contact_id), EMAIL_LINE
+    open_cases = await unit.cases.open_for(contact_number, our_number)
+    if open_cases:
+        return open_cases[-1]
+    return await _open(unit, contact_id, contact_number, our_number, inbox=inbox, now=now)
+
+
+async def _open(
+    unit: Unit,
+    contact_id: int,
+    contact_number: str,
+    our_number: str,
+    *,
+    inbox: Inbox,
+    now: datetime,
+    previous_case_id: int | None = None,
+) -> CaseRecord:
+    return await open_case(
+        unit,
+        PhoneNumber(contact_number),
+        PhoneNumber(our_number),
+        inbox=inbox,
+        now=now,
+        previous_case_id=previous_case_id,
+        contact_id=contact_id,
+    )
+
+
+async def reply_work(unit: Unit, case: CaseRecord, message_id: int) -> Work:
+    """How a staff reply goes: by email when the contact last wrote by email (or has no
+    phone), by SMS otherwise."""
+    thread = await unit.emails.thread(case.id)
+    by_email = (
+        thread is not None
+        and thread.address is not None
+        and (thread.reply_channel == Channel.EMAIL or is_email_only(case.contact_number))
+    )
+    if by_email:
+        return SendEmail(message_id, case.id)
+    return sms_send(
+        message_id, our_number=case.our_number, contact_number=case.contact_number, case_id=case.id
+    )

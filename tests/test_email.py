@@ -1,0 +1,192 @@
+"""Email beside SMS, over the wire: raw and Mailgun ingress, threading, replies by SMTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from sqlalchemy import func, select
+
+from bridge.fakes.reading import thread_lines
+from bridge.fakes.smtp import FakeSmtp
+from bridge.store.dispatcher import RetryPolicy
+from bridge.store.models import Message
+from tests.conftest import INBOX, LiveBridge
+
+TOKEN = "inbound-token-for-tests"
+MAILGUN_KEY = "key-mailgun-for-tests"
+OURS = "help@help.example.org"
+FAST = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.1)
+
+
+def mail(
+    *,
+    body: str = "My boiler is broken.",
+    sender: str = "Alice Doe <alice@example.com>",
+    to: str = OURS,
+    subject: str = "Boiler",
+    message_id: str | None = None,
+    extra: str = "",
+) -> bytes:
+    message_id = message_id or f"{uuid.uuid4().hex}@example.com"
+    head = f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n"
+    return (head + extra + "\r\n" + body + "\r\n").encode()
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[FakeSmtp]:
+    async with FakeSmtp() as server:
+        yield server
+
+
+@pytest.fixture
+async def live(start_live, smtp: FakeSmtp) -> LiveBridge:
+    return await start_live(
+        retry_policy=FAST,
+        EMAIL_ADDRESS=OURS,
+        EMAIL_FROM="Help Desk <help@help.example.org>",
+        EMAIL_INBOUND_TOKEN=TOKEN,
+        MAILGUN_SIGNING_KEY=MAILGUN_KEY,
+        SMTP_URL=smtp.url,
+        EMAIL_MAX_BYTES="4096",
+    )
+
+
+async def post_raw(
+    live: LiveBridge, raw: bytes, *, token: str = TOKEN, content_type: str = "message/rfc822"
+) -> aiohttp.ClientResponse:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type}
+    response = await live.http.post(f"{live.url}/email/inbound", data=raw, headers=headers)
+    if response.status == 200:
+        await live.routed()
+    return response
+
+
+def mailgun_form(
+    raw: bytes, *, key: str = MAILGUN_KEY, age: float = 0, token: str = ""
+) -> aiohttp.FormData:
+    timestamp = str(int(time.time() - age))
+    token = token or uuid.uuid4().hex
+    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+    form = aiohttp.FormData()
+    for name, value in (("timestamp", timestamp), ("token", token), ("signature", signature)):
+        form.add_field(name, value)
+    form.add_field("body-mime", raw.decode(), content_type="text/plain")
+    return form
+
+
+async def thread_texts(live: LiveBridge) -> list[str]:
+    await live.drained()
+    [header] = live.slack.messages(INBOX)
+    return thread_lines(live.slack.thread(INBOX, header["ts"]))
+
+
+async def logged(live: LiveBridge) -> int:
+    async with live.bridge.db.reading() as session:
+        return await session.scalar(select(func.count()).select_from(Message))
+
+
+async def test_a_raw_email_opens_a_case_shown_by_email_once(live: LiveBridge) -> None:
+    raw = mail(message_id="first@example.com")
+    assert (await post_raw(live, raw)).status == 200
+    assert (await post_raw(live, raw)).status == 200  # the relay tried again
+    texts = await thread_texts(live)
+    assert len(texts) == 1
+    assert texts[0].startswith("\u2709\ufe0f Subject: Boiler")
+    assert "My boiler is broken." in texts[0]
+    assert await logged(live) == 1
+
+
+# (label, message, token, content type, status, what the reason names)
+BAD_RAW = [
+    ("bad token", mail(), "wrong", "message/rfc822", 401, "Bearer"),
+    ("no token", mail(), "", "message/rfc822", 401, "Bearer"),
+    ("not rfc822", mail(), TOKEN, "text/plain", 415, "message/rfc822"),
+    (
+        "no From",
+        b"To: help@help.example.org\r\nMessage-ID: <x@y>\r\n\r\nhi",
+        TOKEN,
+        "message/rfc822",
+        400,
+        "From",
+    ),
+    ("no Message-ID", b"From: a@example.com\r\n\r\nhi", TOKEN, "message/rfc822", 400, "Message-ID"),
+    ("too large", mail(body="x" * 5000), TOKEN, "message/rfc822", 413, "EMAIL_MAX_BYTES"),
+]
+
+
+async def test_bad_raw_email_is_refused_with_why_and_kept_nowhere(live: LiveBridge) -> None:
+    # One bridge for every row: starting one per row would cost more than the rows.
+    for label, raw, token, content_type, status, reason in BAD_RAW:
+        response = await post_raw(live, raw, token=token, content_type=content_type)
+        assert response.status == status, label
+        assert reason in (await response.json())["error"], label
+    await live.drained()
+    assert live.slack.messages(INBOX) == []
+    assert await logged(live) == 0
+
+
+async def test_mailgun_route_is_verified_and_each_token_taken_once(live: LiveBridge) -> None:
+    url = f"{live.url}/email/inbound/mailgun"
+    assert (await live.http.post(url, data=mailgun_form(mail(), key="other"))).status == 401
+    assert (await live.http.post(url, data=mailgun_form(mail(), age=600))).status == 401
+    good = mailgun_form(mail(message_id="mg@example.com"), token="tok-once")
+    assert (await live.http.post(url, data=good)).status == 200
+    replay = mailgun_form(mail(message_id="mg2@example.com"), token="tok-once")
+    refused = await live.http.post(url, data=replay)
+    assert refused.status == 401
+    assert "already accepted" in (await refused.json())["error"]
+    await live.routed()
+    assert len(await thread_texts(live)) == 1
+
+
+async def test_staff_reply_goes_by_email_threaded_and_replies_join_the_case(
+    live: LiveBridge, smtp: FakeSmtp
+) -> None:
+    assert (await post_raw(live, mail(message_id="q1@example.com"))).status == 200
+    await live.drained()
+    [header] = live.slack.messages(INBOX)
+    smtp.refuse(1)  # the mail server turns the first try away: the outbox tries again
+    await live.staff_reply(header["ts"], "We will send someone *today*.")
+    [sent] = await smtp.wait_for(1)
+    await live.drained()
+    assert len(smtp.received) == 1
+    assert sent["To"] == "alice@example.com"
+    assert sent["Subject"] == "Re: Boiler"
+    assert sent["In-Reply-To"] == "<q1@example.com>"
+    assert sent["Message-ID"].endswith("@help.example.org>")
+    reply_to = sent["Reply-To"]
+    assert reply_to.startswith("reply+") and reply_to.endswith("@help.example.org")
+    assert sent.get_body(("plain",)).get_content().strip() == "We will send someone today."
+    assert "<p>" in sent.get_body(("html",)).get_content()
+    # The contact answers from another address, to the plus-address: the same case.
+    by_token = mail(
+        sender="alice.work@example.org", to=reply_to, subject="Re: Boiler", body="Thanks"
+    )
+    assert (await post_raw(live, by_token)).status == 200
+    # A reply through a client that drops the plus-address still threads by References.
+    our_id = sent["Message-ID"]
+    by_references = mail(
+        sender="bob@example.net",
+        subject="Re: Boiler",
+        body="Me too",
+        extra=f"References: {our_id}\r\n",
+    )
+    assert (await post_raw(live, by_references)).status == 200
+    texts = await thread_texts(live)
+    assert len(live.slack.messages(INBOX)) == 1
+    assert [t.split("\n")[-1] for t in texts[-2:]] == ["Thanks", "Me too"]
+    # Neither repeats the subject: it did not change.
+    assert all("Subject:" not in t for t in texts[-2:])
+
+
+async def test_auto_replies_are_recorded_and_marked(live: LiveBridge) -> None:
+    auto = mail(subject="Out of office", extra="Auto-Submitted: auto-replied\r\n")
+    assert (await post_raw(live, auto)).status == 200
+    [text] = await thread_texts(live)
+    assert "automatic reply" in text
