@@ -26,10 +26,12 @@ from bridge.jobs.registry import job_handlers
 from bridge.jobs.router import Routed, Router
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
+from bridge.routing.erasure import keep_sweeping
 from bridge.routing.notices import job_settled
 from bridge.routing.outside import SmsSender
 from bridge.routing.ports import SeenOnce
 from bridge.slack.access import Gatekeeper
+from bridge.slack.eraser import SlackEraser
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
@@ -91,6 +93,9 @@ class Bridge:
             released = await self.outbox.release_orphans()
             if released:
                 log.info("resuming %s outbox job(s) interrupted by the last stop", released)
+        if self.settings.retention_days is not None:
+            async with self.store.unit() as unit:
+                await keep_sweeping(unit, now=self.clock.now())
         self._dispatching = self.tasks.spawn(self.dispatcher.run(), name="outbox-dispatcher")
         self._routing = self.tasks.spawn(self.router.run(), name="inbox-router")
         self.tasks.spawn(self.book.keep_current(), name="chat-settings-reload")
@@ -137,7 +142,7 @@ async def build_bridge(
     except ConfigError:
         await db.close()
         raise
-    store = Store(db, clock)
+    store = Store(db, clock, erasure_key=settings.erasure_key_bytes())
     # One HTTP session for every Slack call: connections (and TLS) are reused.
     slack_session = aiohttp.ClientSession()
     client = slack_web_client(settings, slack_session)
@@ -165,7 +170,14 @@ async def build_bridge(
     await book.reload()
     metrics = Metrics()
     ctx = JobContext(
-        units=store, poster=poster, sender=sender, renderer=poster, book=book, clock=clock
+        units=store,
+        poster=poster,
+        sender=sender,
+        renderer=poster,
+        book=book,
+        clock=clock,
+        eraser=SlackEraser(poster),
+        retention_days=settings.retention_days,
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 

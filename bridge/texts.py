@@ -97,6 +97,10 @@ HELP = "\n".join(
         " and automated, per number and per staff member",
         "• `/smschat forward` — forwarding schedules: who is told of incoming texts (by direct"
         " message or SMS) on which days and hours",
+        "• `/smschat mute #12`, `/smschat unmute #12` — no notices, broadcasts, forwarding or"
+        " auto-responses for a case's texts",
+        "• `/smschat delete #12`, `/smschat erase +44 7700 900123` — delete a case, or"
+        " everything about a person (admins; the answer shows what goes first)",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -243,3 +247,29 @@ CLOSED_NOT_SENT = (
 REOPENED_AND_SENT = "Reopened case #{ref}; sending your reply."
 NOT_HELD = "That reply is no longer waiting to be sent."
 TEXTS_FOR_ASSIGNEE = "{count} new text(s) from {contact} in case #{ref}, assigned to you: {link}"
+
+# Conversation controls: mute, delete, erase.
+MUTED_NOTE = (
+    ":no_bell: <@{user}> muted this case: its texts still arrive here, nobody else is told."
+)
+UNMUTED_NOTE = ":bell: <@{user}> unmuted this case."
+MUTED_DONE = "Muted case #{ref}."
+UNMUTED_DONE = "Unmuted case #{ref}."
+ALREADY_MUTED = "Case #{ref} is already muted."
+NOT_MUTED = "Case #{ref} is not muted."
+DELETE_ADMINS_ONLY = "Only admins (those who may change the chat settings) can delete or erase."
+DELETE_CONFIRM_TITLE = "Delete case #{ref}?"
+DELETE_CONFIRM_TEXT = (
+    "Deletes the bot's posts in this thread (the header stays, saying the case was deleted) "
+    "and every text, note and pending job of case #{ref} from the store. Staff replies stay "
+    "in Slack until its retention removes them. This cannot be undone."
+)
+TOMBSTONE = ":wastebasket: Case #{ref} was deleted on {day}; its texts are no longer kept."
+DELETED_DONE = "Deleted case #{ref}: {what}."
+ERASE_USAGE = "Say whose data to erase: `/smschat erase +44 7700 900123`."
+ERASE_NOBODY = "No contact holds {number}; nothing is stored under it."
+ERASE_PREVIEW = (
+    "Erasing {number} would remove: {what}. Opt-outs are kept as keyed hashes only. "
+    "To erase, type `/smschat erase {given} confirm`."
+)
+ERASE_DONE = "Erased {number}: {what}."

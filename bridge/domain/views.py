@@ -28,6 +28,7 @@ class CaseView:
     last_activity: datetime
     contact_named: bool
     opted_out: bool = False  # the contact texted STOP to our number (or blocks it)
+    muted: bool = False  # nobody is told of its texts but its thread
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,6 +240,36 @@ class FlushParts(Work):
         return f"parts:{self.recipient}:{self.sender}:{self.ref}"
 
 
+@dataclass(frozen=True, slots=True)
+class DeleteCasePosts(Work):
+    """Delete the bot's posts in an erased case's thread and leave its header a tombstone.
+
+    The case is gone from the store: the payload carries where its thread was.
+    """
+
+    kind: ClassVar[str] = "slack.delete_case_posts"
+    case_id: int
+    channel: str
+    thread_ts: str
+    tombstone: str
+
+    @property
+    def queue(self) -> str:
+        return slack_queue(self.case_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSweep(Work):
+    """Erase a batch of closed cases past the retention period; then the next batch, or the
+    next day's sweep."""
+
+    kind: ClassVar[str] = "store.retention_sweep"
+
+    @property
+    def queue(self) -> str:
+        return "store:retention"
+
+
 KINDS: dict[str, type[Work]] = {
     work.kind: work
     for work in (
@@ -256,6 +286,8 @@ KINDS: dict[str, type[Work]] = {
         AdminNotice,
         SendSms,
         FlushParts,
+        DeleteCasePosts,
+        RetentionSweep,
     )
 }
 

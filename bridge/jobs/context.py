@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bridge.clock import Clock
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.outside import ChatPoster, ReplyRenderer, SmsSender
+from bridge.routing.outside import ChatEraser, ChatPoster, ReplyRenderer, SmsSender
 from bridge.routing.ports import Units
 
 
@@ -19,6 +19,8 @@ class JobContext:
     renderer: ReplyRenderer
     book: SettingsBook
     clock: Clock
+    eraser: ChatEraser
+    retention_days: int | None = None  # closed cases older than this are erased
 
     @property
     def rules(self) -> ChatRules:

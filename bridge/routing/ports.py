@@ -34,6 +34,7 @@ from bridge.domain.values import (
     SlackTs,
 )
 from bridge.domain.work import Work
+from bridge.routing.ports_controls import Erasure, Mutes
 
 
 class Cases(Protocol):
@@ -349,6 +350,8 @@ class Unit(Protocol):
     chat_settings: ChatSettingsStore
     reports: Reports
     arrivals: Arrivals
+    mutes: Mutes
+    erasure: Erasure
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         """Serialise decisions about one conversation, across instances, until commit."""

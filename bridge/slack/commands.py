@@ -13,6 +13,7 @@ from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.ports import Unit
 from bridge.routing.usage import usage_answer
+from bridge.slack.controls import delete_command, erase_command, mute_command, unmute_command
 from bridge.slack.desk import Desk
 from bridge.slack.home_blocks import thread_link
 from bridge.slack.mrkdwn import escape_for_slack
@@ -31,6 +32,8 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         "reopen": _reopen,
         "assign": _assign,
         "new": start_from_command,
+        "mute": mute_command,
+        "unmute": unmute_command,
     }
     if verb.lower() in ("search", "list"):
         return await find(desk, verb.lower(), rest, user=UserId(user))
@@ -38,6 +41,10 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         if rest.strip().lower() != "log":
             return texts.SETTINGS_USAGE
         return await settings_log(desk.book, user=user, gatekeeper=desk.gatekeeper)
+    if verb.lower() == "delete":
+        return await delete_command(desk, rest, UserId(user))
+    if verb.lower() == "erase":
+        return await erase_command(desk, rest, UserId(user))
     if verb.lower() == "usage":
         return await usage_answer(desk.units, rest, now=desk.clock.now(), time_zone=desk.time_zone)
     action = actions.get(verb.lower())

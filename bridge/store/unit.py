@@ -12,7 +12,9 @@ from bridge.clock import Clock, SystemClock
 from bridge.errors import StoreUnavailable
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
+from bridge.store.controls import HashKey, SqlMutes
 from bridge.store.db import Database
+from bridge.store.erasure import SqlErasure
 from bridge.store.inbox import SqlInbox
 from bridge.store.jobs import SqlJobs
 from bridge.store.messages import SqlMessages, SqlReads
@@ -27,15 +29,16 @@ from bridge.store.sql import lock
 class SqlUnit:
     """The store as one transaction sees it."""
 
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, key: HashKey | None = None) -> None:
         self.session = session
+        key = key or HashKey()
         now = clock.now
         self.cases = SqlCases(session)
         self.messages = SqlMessages(session, now)
         self.reads = SqlReads(session)
         self.sends = SqlSends(session, now)
         self.parts = SqlParts(session)
-        self.opt_outs = SqlOptOuts(session, now)
+        self.opt_outs = SqlOptOuts(session, now, key)
         self.contacts = SqlContacts(session)
         self.schedules = SqlSchedules(session)
         self.auto_replies = SqlAutoReplies(session)
@@ -43,6 +46,8 @@ class SqlUnit:
         self.chat_settings = SqlChatSettings(session)
         self.reports = SqlReports(session)
         self.arrivals = SqlInbox(session)
+        self.mutes = SqlMutes(session)
+        self.erasure = SqlErasure(session, key)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")
@@ -54,9 +59,12 @@ class SqlUnit:
 class Store:
     """Units of work over the database; wakes the dispatcher when one commits new jobs."""
 
-    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+    def __init__(
+        self, db: Database, clock: Clock | None = None, *, erasure_key: bytes | None = None
+    ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.key = HashKey(erasure_key)
         self._listeners: list[Callable[[int], None]] = []
 
     def on_enqueued(self, listener: Callable[[int], None]) -> None:
@@ -67,7 +75,7 @@ class Store:
     async def unit(self) -> AsyncIterator[SqlUnit]:
         with _unavailable_as_such():
             async with self.db.transaction() as session:
-                unit = SqlUnit(session, self.clock)
+                unit = SqlUnit(session, self.clock, self.key)
                 yield unit
         if unit.jobs.added:
             for listener in self._listeners:
@@ -78,7 +86,7 @@ class Store:
         """A unit for reads only (on SQLite it does not take the write lock)."""
         with _unavailable_as_such():
             async with self.db.reading() as session:
-                yield SqlUnit(session, self.clock)
+                yield SqlUnit(session, self.clock, self.key)
 
 
 @contextmanager
