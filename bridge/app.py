@@ -28,7 +28,7 @@ from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import ChatSettings, SettingsBook
 from bridge.routing.erasure import keep_sweeping
 from bridge.routing.notices import job_settled
-from bridge.routing.outside import SmsSender
+from bridge.routing.outside import SmsSender, VoiceCaller
 from bridge.routing.ports import SeenOnce
 from bridge.slack.access import Gatekeeper
 from bridge.slack.eraser import SlackEraser
@@ -38,6 +38,8 @@ from bridge.slack.poster import SlackPoster
 from bridge.sms.client import VonageClient
 from bridge.sms.http import VonageWebhooks
 from bridge.sms.sender import VonageSender, vonage_auth
+from bridge.sms.voice import EVENT_PATH as VOICE_EVENT_PATH
+from bridge.sms.voice import VonageVoice
 from bridge.store.checks import sqlite_unwritable
 from bridge.store.coordination import INBOX_CHANNEL, LocalPauses, LocalRateLimiter, Wakeups
 from bridge.store.db import Database, migrate, schema_behind
@@ -84,6 +86,7 @@ class Bridge:
     slack_session: aiohttp.ClientSession
     tasks: TaskKeeper
     clock: Clock
+    caller: VoiceCaller | None = None
     _dispatching: asyncio.Task[None] | None = None
     _routing: asyncio.Task[None] | None = None
 
@@ -118,9 +121,10 @@ class Bridge:
         await self.slack_session.close()
         if self.redis is not None:
             await self.redis.close()
-        close = getattr(self.sender, "close", None)
-        if close is not None:
-            await close()
+        for client in (self.sender, self.caller):
+            close = getattr(client, "close", None)
+            if close is not None:
+                await close()
         await self.db.close()
 
 
@@ -178,6 +182,7 @@ async def build_bridge(
         clock=clock,
         eraser=SlackEraser(poster),
         retention_days=settings.retention_days,
+        caller=voice_caller(settings),
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
@@ -210,6 +215,7 @@ async def build_bridge(
         clock=clock,
     )
     return Bridge(
+        caller=ctx.caller,
         settings=settings,
         db=db,
         store=store,
@@ -290,6 +296,14 @@ def vonage_client(settings: Settings) -> VonageClient:
     )
 
 
+def voice_caller(settings: Settings) -> VonageVoice | None:
+    """Calls go through the Voice API of the Vonage application, when one is set."""
+    if not settings.uses_messages_api:
+        return None
+    event_url = f"{settings.public_url}{VOICE_EVENT_PATH}" if settings.public_url else None
+    return VonageVoice(vonage_client(settings), event_url=event_url)
+
+
 def chat_rules(settings: Settings) -> ChatRules:
     return ChatRules(
         max_segments=settings.sms_max_segments,
@@ -353,6 +367,7 @@ def build_web_app(bridge: Bridge) -> web.Application:
         app.router.add_post("/slack/events", gate.handle)
     app.router.add_route("*", "/vonage/inbound", webhooks.inbound)
     app.router.add_route("*", "/vonage/status", webhooks.status)
+    app.router.add_route("*", VOICE_EVENT_PATH, webhooks.voice_event)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app

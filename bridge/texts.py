@@ -101,6 +101,8 @@ HELP = "\n".join(
         " auto-responses for a case's texts",
         "• `/smschat delete #12`, `/smschat erase +44 7700 900123` — delete a case, or"
         " everything about a person (admins; the answer shows what goes first)",
+        "• `/smschat me phone +44 7700 900555` — the phone **Call** rings; `/smschat call #12`"
+        " rings it and connects you to case #12's contact",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -273,3 +275,32 @@ ERASE_PREVIEW = (
     "To erase, type `/smschat erase {given} confirm`."
 )
 ERASE_DONE = "Erased {number}: {what}."
+
+# Click-to-call.
+MY_PHONE_USAGE = "Give your phone: `/smschat me phone +44 7700 900555`."
+MY_PHONE_SET = "Calls from SMS Chat will ring {number}."
+CALL_NEEDS_PHONE = "Say which phone to ring first: `/smschat me phone +44 7700 900555`."
+CALL_PLACING = "Calling {number}: answer it to be connected to case #{ref}'s contact."
+CALL_GREETING = "Connecting you to the contact of case {ref}."
+CALL_NOT_CONFIGURED = (
+    "Calls need the Voice API: set VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY "
+    "(`smschat-bridge doctor` says what is missing)."
+)
+CALL_FAILED = "The call to your phone could not be placed: {reason}."
+CALL_MAYBE_PLACED = (
+    "The call to your phone may not have gone through (no answer from Vonage); it is not "
+    "placed again by itself. Press Call again if your phone did not ring."
+)
+CALL_STARTED_NOTE = ":telephone_receiver: <@{user}> is calling the contact."
+CALL_EVENT_NOTES = {
+    "ringing": ":telephone_receiver: The call is ringing.",
+    "answered": ":telephone_receiver: The call was answered.",
+    "completed": ":telephone_receiver: The call ended after {duration}.",
+    "busy": ":telephone_receiver: The phone was busy.",
+    "failed": ":telephone_receiver: The call failed.",
+    "rejected": ":telephone_receiver: The call was rejected.",
+    "timeout": ":telephone_receiver: The call was not answered in time.",
+    "unanswered": ":telephone_receiver: The call was not answered.",
+    "cancelled": ":telephone_receiver: The call was cancelled.",
+    "machine": ":telephone_receiver: An answering machine took the call.",
+}

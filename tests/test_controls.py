@@ -86,7 +86,7 @@ async def test_a_muted_case_gets_its_texts_and_nobody_hears_of_them(
         await live.command(f"assign #1 <@{ADMIN}|ada>") == f"Case #1 is now assigned to <@{ADMIN}>."
     )
     await live.drained()
-    assert buttons(header(live))[-2:] == [blocks.MUTE, blocks.DELETE]
+    assert buttons(header(live))[-3:] == [blocks.CALL, blocks.MUTE, blocks.DELETE]
 
     assert (await live.press(blocks.MUTE, 1)).status == 200
     await live.drained()

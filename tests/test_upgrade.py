@@ -14,14 +14,14 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from bridge.domain.work import KINDS, DeleteCasePosts, RetentionSweep
+from bridge.domain.work import KINDS, DeleteCasePosts, PlaceCall, RetentionSweep
 from bridge.store.db import Database
 from bridge.store.models import Base, OutboxJob, UtcDateTime
 from tests.conftest import ADMIN, INBOX, STAFF
 
 FIXTURE = Path(__file__).parent / "fixtures" / "upgrade" / "outbox_before_restructure.json"
 # Kinds of work made after the fixture's version: it can hold none of them.
-LATER_KINDS = {DeleteCasePosts.kind, RetentionSweep.kind}
+LATER_KINDS = {DeleteCasePosts.kind, RetentionSweep.kind, PlaceCall.kind}
 EARLIER_KINDS = set(KINDS) - LATER_KINDS
 REACTED_TS = "1700000000.000100"  # the message the fixture's reaction job names
 MANAGER = "U0MANAGER"

@@ -17,6 +17,7 @@ from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, Messag
 
 SMS_INBOUND = "sms.inbound"
 SMS_STATUS = "sms.status"
+VOICE_EVENT = "voice.event"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +103,27 @@ def receipt_of(event: InboxEvent) -> DeliveryReceipt:
         recipient_blocked=p["blocked"],
         client_ref=p["ref"],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Vonage's word on a call it placed: ringing, answered, completed (with its length), ..."""
+
+    call_uuid: str
+    status: str
+    duration: int | None = None  # seconds, on completed
+
+
+def call_event(event: CallEvent, *, at: datetime) -> InboxEvent:
+    return InboxEvent(
+        kind=VOICE_EVENT,
+        key=f"{VOICE_EVENT}|{event.call_uuid}|{event.status}",  # each state shown once
+        conversation=f"call|{event.call_uuid}",
+        payload={"uuid": event.call_uuid, "status": event.status, "duration": event.duration},
+        received_at=at,
+    )
+
+
+def call_event_of(event: InboxEvent) -> CallEvent:
+    p = event.payload
+    return CallEvent(call_uuid=p["uuid"], status=p["status"], duration=p["duration"])

@@ -270,6 +270,18 @@ class RetentionSweep(Work):
         return "store:retention"
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceCall(Work):
+    """Ring a staff member's phone and connect them to a case's contact: at most once."""
+
+    kind: ClassVar[str] = "voice.place_call"
+    call_id: int
+
+    @property
+    def queue(self) -> str:
+        return f"voice:{self.call_id}"
+
+
 KINDS: dict[str, type[Work]] = {
     work.kind: work
     for work in (
@@ -288,6 +300,7 @@ KINDS: dict[str, type[Work]] = {
         FlushParts,
         DeleteCasePosts,
         RetentionSweep,
+        PlaceCall,
     )
 }
 

@@ -27,6 +27,7 @@ from aiohttp import web
 from bridge.fakes.tls import TestTls, TrackedProtocol
 from bridge.fakes.vonage_account import VonageAccount, basic_credentials
 from bridge.fakes.vonage_payloads import messages_status_json, sms_receipt_params
+from bridge.fakes.vonage_voice import FakeVoice
 from bridge.fakes.vonage_wire import (
     NETWORK_CODE,
     PRICE_PER_PART,
@@ -92,6 +93,7 @@ class FakeVonage:
         self.signature_secret, self.signature_method = signature_secret, signature_method
         # Balance, owned numbers and webhook settings, as the account API tells them.
         self.account = VonageAccount(api_key, api_secret, application_id, balance=balance)
+        self.voice = FakeVoice(application_id)  # the Voice API: calls it placed in `calls`
         self.tls = tls or TestTls()
         self.sends: list[VonageSend] = []
         self.rate_limited_count = 0
@@ -114,6 +116,7 @@ class FakeVonage:
         app.router.add_post("/sms/json", self._sms)
         app.router.add_post("/v1/messages", self._messages)
         self.account.add_routes(app)
+        self.voice.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

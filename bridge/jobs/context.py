@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bridge.clock import Clock
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.routing.chat_settings import SettingsBook
-from bridge.routing.outside import ChatEraser, ChatPoster, ReplyRenderer, SmsSender
+from bridge.routing.outside import ChatEraser, ChatPoster, ReplyRenderer, SmsSender, VoiceCaller
 from bridge.routing.ports import Units
 
 
@@ -21,6 +21,7 @@ class JobContext:
     clock: Clock
     eraser: ChatEraser
     retention_days: int | None = None  # closed cases older than this are erased
+    caller: VoiceCaller | None = None  # None without a Vonage application (no Voice API)
 
     @property
     def rules(self) -> ChatRules:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bridge.domain import work as w
 from bridge.errors import SendError
-from bridge.jobs import erasure, notices, parts, slack_posts, sms_sends
+from bridge.jobs import calls, erasure, notices, parts, slack_posts, sms_sends
 from bridge.jobs.base import JobHandler
 from bridge.jobs.context import JobContext
 
@@ -27,6 +27,7 @@ HANDLERS: dict[type[w.Work], type[JobHandler[Any]]] = {
     w.FlushParts: parts.FlushWaitingParts,
     w.DeleteCasePosts: erasure.DeleteThreadPosts,
     w.RetentionSweep: erasure.SweepExpiredCases,
+    w.PlaceCall: calls.PlaceStaffCall,
 }
 
 

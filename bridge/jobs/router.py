@@ -17,8 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.clock import Clock
-from bridge.domain.events import SMS_INBOUND, SMS_STATUS, InboxEvent, inbound_of, receipt_of
+from bridge.domain.events import (
+    SMS_INBOUND,
+    SMS_STATUS,
+    VOICE_EVENT,
+    InboxEvent,
+    call_event_of,
+    inbound_of,
+    receipt_of,
+)
 from bridge.errors import StoreUnavailable
+from bridge.routing.calls import accept_call_event
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.inbound import InboundResult, accept_inbound
 from bridge.routing.ports import Unit, Units
@@ -120,6 +129,9 @@ class Router:
             return 0 if result.duplicate else 1
         if event.kind == SMS_STATUS:
             await accept_receipt(unit, receipt_of(event), rules=self.book.rules)
+            return 0
+        if event.kind == VOICE_EVENT:
+            await accept_call_event(unit, call_event_of(event))
             return 0
         raise ValueError(f"no route for inbox events of kind {event.kind!r}")
 

@@ -97,6 +97,21 @@ class ChatEraser(Protocol):
         """Replace the bot's message at `ts` by `text` alone: no blocks, no buttons."""
 
 
+class VoiceCaller(Protocol):
+    """Places calls; raises `SendError` (retryable when the call may have been placed)."""
+
+    async def call(
+        self,
+        *,
+        staff_phone: PhoneNumber,
+        contact: PhoneNumber,
+        our_number: PhoneNumber,
+        greeting: str,
+    ) -> str:
+        """Ring `staff_phone` from `our_number`; answered, say `greeting` and connect the
+        contact with our number as caller id. The carrier's call id."""
+
+
 class ReplyRenderer(Protocol):
     """Turns a staff message as the chat stores it into the plain text an SMS carries."""
 

@@ -34,7 +34,7 @@ from bridge.domain.values import (
     SlackTs,
 )
 from bridge.domain.work import Work
-from bridge.routing.ports_controls import Erasure, Mutes
+from bridge.routing.ports_controls import Calls, Erasure, Mutes
 
 
 class Cases(Protocol):
@@ -352,6 +352,7 @@ class Unit(Protocol):
     arrivals: Arrivals
     mutes: Mutes
     erasure: Erasure
+    calls: Calls
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         """Serialise decisions about one conversation, across instances, until commit."""

@@ -1,5 +1,5 @@
-"""The store's ports for the conversation controls: muted cases, and erasing what is kept
-about a case or a person (see bridge/routing/ports.py for the others)."""
+"""The store's ports for the conversation controls: muted cases, staff phones and calls,
+and erasing what is kept about a case or a person (bridge/routing/ports.py has the others)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,24 @@ class Erasure(Protocol):
 
     async def about(self, contact_id: int) -> dict[str, Any]:
         """Everything stored about the contact, as JSON values (an access request)."""
+
+
+class Calls(Protocol):
+    async def staff_phone(self, user: str) -> str | None:
+        """The number `user` is called on, if they gave one."""
+
+    async def set_staff_phone(self, user: str, number: str, *, at: datetime) -> None:
+        """`user` is called on `number` from now on."""
+
+    async def start(self, case_id: int, user: str, *, at: datetime) -> int:
+        """A call to place to `user` for the case; its id."""
+
+    async def get(self, call_id: int) -> tuple[int, str, str | None] | None:
+        """(case id, user, Vonage's call uuid once taken) of a call."""
+
+    async def taken(self, call_id: int, call_uuid: str) -> None:
+        """Vonage took the call under `call_uuid`."""
+
+    async def first_word(self, call_uuid: str, status: str) -> int | None:
+        """The case of the call with Vonage's uuid, if this state of it is new (it is then
+        recorded as shown); None for a state told before, or a call of no case."""

@@ -25,6 +25,7 @@ MARK_READ = "case_mark_read"
 MUTE = "case_mute"
 UNMUTE = "case_unmute"
 DELETE = "case_delete"
+CALL = "case_call"
 _MUTED = " · :no_bell: muted"
 # Buttons on a word told to one person; the action ids are the offers' names.
 OFFER_LABELS = {REOPEN_AND_SEND: "Reopen and send"}
@@ -113,7 +114,8 @@ def _buttons(view: CaseView) -> list[dict[str, Any]]:
 
 
 def _control_buttons(view: CaseView) -> list[dict[str, Any]]:
-    """Mute or Unmute, and Delete case (for admins; Slack asks the presser to confirm)."""
+    """Call (rings the presser's phone), Mute or Unmute, and Delete case (for admins; Slack
+    asks the presser to confirm)."""
     value = str(view.case_id)
     mute = _button("Unmute", UNMUTE, value) if view.muted else _button("Mute", MUTE, value)
     confirm = {
@@ -123,7 +125,8 @@ def _control_buttons(view: CaseView) -> list[dict[str, Any]]:
         "deny": {"type": "plain_text", "text": "Keep"},
         "style": "danger",
     }
-    return [mute, _button("Delete case", DELETE, value, style="danger") | {"confirm": confirm}]
+    delete = _button("Delete case", DELETE, value, style="danger") | {"confirm": confirm}
+    return [_button("Call", CALL, value), mute, delete]
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict:

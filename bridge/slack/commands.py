@@ -13,7 +13,14 @@ from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.ports import Unit
 from bridge.routing.usage import usage_answer
-from bridge.slack.controls import delete_command, erase_command, mute_command, unmute_command
+from bridge.slack.controls import (
+    call_command,
+    delete_command,
+    erase_command,
+    me_command,
+    mute_command,
+    unmute_command,
+)
 from bridge.slack.desk import Desk
 from bridge.slack.home_blocks import thread_link
 from bridge.slack.mrkdwn import escape_for_slack
@@ -34,6 +41,7 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         "new": start_from_command,
         "mute": mute_command,
         "unmute": unmute_command,
+        "call": call_command,
     }
     if verb.lower() in ("search", "list"):
         return await find(desk, verb.lower(), rest, user=UserId(user))
@@ -41,6 +49,8 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         if rest.strip().lower() != "log":
             return texts.SETTINGS_USAGE
         return await settings_log(desk.book, user=user, gatekeeper=desk.gatekeeper)
+    if verb.lower() == "me":
+        return await me_command(desk, rest, UserId(user))
     if verb.lower() == "delete":
         return await delete_command(desk, rest, UserId(user))
     if verb.lower() == "erase":

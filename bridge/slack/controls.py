@@ -1,5 +1,6 @@
-"""The conversation controls in Slack: Mute / Unmute and Delete case on a case header, and
-`/smschat mute|unmute|delete #12` and `/smschat erase +44...` (deleting is for admins)."""
+"""The conversation controls in Slack: Call, Mute / Unmute and Delete case on a case header;
+`/smschat call|mute|unmute|delete #12`, `/smschat me phone +44...` and `/smschat erase +44...`
+(deleting and erasing are for admins)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from bridge.domain.numbers import format_number, typed_number
 from bridge.domain.values import UserId
 from bridge.errors import InvalidInput
 from bridge.routing import cases
+from bridge.routing.calls import call_case, set_my_phone
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.controls import mute_case, unmute_case
 from bridge.routing.erasure import delete_case, dry_run, erase_person
 from bridge.routing.ports import Unit
-from bridge.routing.threads import tell_outside_case
+from bridge.routing.threads import tell, tell_outside_case
 from bridge.slack import blocks
 from bridge.slack.desk import Desk
 from bridge.slack.payloads import Interaction, case_of, read
@@ -42,6 +44,20 @@ def register_controls(app: AsyncApp, *, desk: Desk, change: ApplyChange) -> None
         await ack()
         await change(body, lambda unit, user, case_id: unmute_case(unit, case_id, by=user))
 
+    @app.action(blocks.CALL)
+    async def on_call(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        pressed = read(Interaction, body)
+        user, case_id = UserId(pressed.user.id), case_of(pressed.action)
+        async with desk.units.unit() as unit:
+            try:
+                said = (await call_case(unit, case_id, by=user, now=desk.clock.now())).message
+            except CaseActionRefused as refused:
+                said = str(refused)
+            case = await unit.cases.get(case_id)
+            if case is not None:
+                await tell(unit, case, user, said)
+
     @app.action(blocks.DELETE)
     async def on_delete(ack: AsyncAck, body: dict[str, Any]) -> None:
         # Slack asked the presser to confirm (the button's `confirm`) before sending this.
@@ -53,6 +69,24 @@ def register_controls(app: AsyncApp, *, desk: Desk, change: ApplyChange) -> None
         if channel is not None:
             async with desk.units.unit() as unit:
                 await tell_outside_case(unit, channel=channel, user=user, text=answer)
+
+
+async def call_command(unit: Unit, desk: Desk, rest: str, user: UserId) -> CaseChange:
+    return await call_case(unit, cases.parse_ref(rest), by=user, now=desk.clock.now())
+
+
+async def me_command(desk: Desk, rest: str, user: UserId) -> str:
+    """`me phone +44...`: the phone Call rings for this person."""
+    what, _, given = rest.strip().partition(" ")
+    if what.lower() != "phone":
+        return texts.MY_PHONE_USAGE
+    async with desk.units.unit() as unit:
+        try:
+            return await set_my_phone(
+                unit, user, given, default_region=desk.default_region, now=desk.clock.now()
+            )
+        except CaseActionRefused as refused:
+            return str(refused)
 
 
 async def mute_command(unit: Unit, desk: Desk, rest: str, user: UserId) -> CaseChange:

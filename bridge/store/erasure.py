@@ -29,7 +29,7 @@ from bridge.store.models import (
     OutboxJob,
     SentPart,
 )
-from bridge.store.models_controls import CaseErasure, CaseMute, ErasedOptOut
+from bridge.store.models_controls import CaseErasure, CaseMute, ErasedOptOut, StaffCall
 from bridge.store.sql import insert
 
 # Payload keys through which a job names the texts it is about.
@@ -61,7 +61,7 @@ class SqlErasure:
             case_id=case_id,
             message_ids=linked - shared,
         )
-        for table in (CaseRead, CaseMute, AutoReplySent, CaseMessage):
+        for table in (CaseRead, CaseMute, StaffCall, AutoReplySent, CaseMessage):
             await s.execute(delete(table).where(table.case_id == case_id))
         messages, receipts = await self._drop_messages(linked - shared)
         await s.execute(

@@ -50,3 +50,30 @@ class StoreKey(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
+
+
+class StaffPhone(Base):
+    """The phone a staff member is called on when they press Call."""
+
+    __tablename__ = "staff_phones"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class StaffCall(Base):
+    """A call the bridge placed to a staff member's phone, to connect them to a case's contact.
+
+    `call_uuid` is Vonage's, once the call was taken; its events find the case through it.
+    """
+
+    __tablename__ = "staff_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    call_uuid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The call's states shown in its thread so far, comma-separated: each is shown once.
+    shown: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from bridge.clock import Clock, SystemClock
 from bridge.errors import StoreUnavailable
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
-from bridge.store.controls import HashKey, SqlMutes
+from bridge.store.controls import HashKey, SqlCalls, SqlMutes
 from bridge.store.db import Database
 from bridge.store.erasure import SqlErasure
 from bridge.store.inbox import SqlInbox
@@ -48,6 +48,7 @@ class SqlUnit:
         self.arrivals = SqlInbox(session)
         self.mutes = SqlMutes(session)
         self.erasure = SqlErasure(session, key)
+        self.calls = SqlCalls(session)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")
