@@ -85,6 +85,8 @@ async def test_call_rings_my_phone_and_its_events_reach_the_thread_once_each(
     ]
 
 
+# Refusals are the webhook's, before any store: one store is enough.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
     ("label", "body", "signed", "status"),
     [
@@ -119,6 +121,7 @@ async def test_a_bad_call_event_is_refused_and_changes_nothing(
     assert len(thread(calling)) == before
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_without_a_vonage_application_call_says_what_is_missing(live: LiveBridge) -> None:
     assert (await live.command(f"new {CONTACT} Hello")).startswith("Sending your text in case #1")
     assert (await live.command(f"me phone {STAFF_PHONE}")).startswith("Calls from SMS Chat")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.privacy import Erased, number_hash
 from bridge.domain.values import CaseStatus
-from bridge.domain.work import slack_queue
+from bridge.domain.work import ForwardDm, NotifyAssigneeOfTexts, PostMessage, SendSms, slack_queue
 from bridge.store.controls import HashKey
 from bridge.store.models import (
     AutoReplySent,
@@ -32,8 +32,10 @@ from bridge.store.models import (
 from bridge.store.models_controls import CaseErasure, CaseMute, ErasedOptOut, StaffCall
 from bridge.store.sql import insert
 
-# Payload keys through which a job names the texts it is about.
+# Payload keys through which a job names the texts it is about, and the kinds that do (the
+# others are found by their queue): only those jobs' payloads are read.
 _MESSAGE_KEYS = ("message_id", "first_message_id")
+_NAMING_KINDS = (SendSms.kind, ForwardDm.kind, NotifyAssigneeOfTexts.kind, PostMessage.kind)
 _RUNNING = "running"  # a running job finishes first (it finds nothing left to show)
 
 
@@ -106,13 +108,13 @@ class SqlErasure:
         """Delete the jobs `where` says, and those whose payload names the case or a text."""
         s = self.session
         rows = await s.execute(
-            select(OutboxJob.id, OutboxJob.queue, OutboxJob.payload).where(
-                OutboxJob.status != _RUNNING
+            select(OutboxJob.id, OutboxJob.payload).where(
+                OutboxJob.status != _RUNNING, OutboxJob.kind.in_(_NAMING_KINDS)
             )
         )
         doomed = [
             job_id
-            for job_id, queue, payload in rows
+            for job_id, payload in rows
             if (case_id is not None and _names_case(payload, case_id))
             or any(payload.get(key) in message_ids for key in _MESSAGE_KEYS)
         ]
