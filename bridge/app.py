@@ -18,8 +18,6 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
-from bridge.domain.broadcasts import BroadcastRules, SendingHours
-from bridge.domain.rules import ChatRules
 from bridge.domain.values import ChannelId
 from bridge.errors import ConfigError, SendError
 from bridge.jobs.context import JobContext
@@ -27,11 +25,14 @@ from bridge.jobs.registry import job_handlers
 from bridge.jobs.router import Routed, Router
 from bridge.mail.http import mount_email, smtp_sender
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
-from bridge.routing.chat_settings import ChatSettings, SettingsBook
+from bridge.routing.chat_settings import SettingsBook
+from bridge.routing.erasure import keep_sweeping
 from bridge.routing.notices import job_settled
-from bridge.routing.outside import SmsSender
+from bridge.routing.outside import SmsSender, VoiceCaller
 from bridge.routing.ports import SeenOnce
+from bridge.settings_rules import broadcast_rules, chat_rules, chat_settings_defaults
 from bridge.slack.access import Gatekeeper
+from bridge.slack.eraser import SlackEraser
 from bridge.slack.files import SlackFiles
 from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
@@ -41,6 +42,8 @@ from bridge.sms.http import VonageWebhooks
 from bridge.sms.media import VonageMedia
 from bridge.sms.media_links import MediaEndpoint, SignedMediaLinks
 from bridge.sms.sender import VonageSender, vonage_auth
+from bridge.sms.voice import EVENT_PATH as VOICE_EVENT_PATH
+from bridge.sms.voice import VonageVoice
 from bridge.store.checks import sqlite_unwritable
 from bridge.store.coordination import INBOX_CHANNEL, LocalPauses, LocalRateLimiter, Wakeups
 from bridge.store.db import Database, migrate, schema_behind
@@ -89,6 +92,7 @@ class Bridge:
     links: SignedMediaLinks  # staff members' files, as carriers fetch them
     tasks: TaskKeeper
     clock: Clock
+    caller: VoiceCaller | None = None
     _dispatching: asyncio.Task[None] | None = None
     _routing: asyncio.Task[None] | None = None
 
@@ -98,6 +102,9 @@ class Bridge:
             released = await self.outbox.release_orphans()
             if released:
                 log.info("resuming %s outbox job(s) interrupted by the last stop", released)
+        if self.settings.retention_days is not None:
+            async with self.store.unit() as unit:
+                await keep_sweeping(unit, now=self.clock.now())
         self._dispatching = self.tasks.spawn(self.dispatcher.run(), name="outbox-dispatcher")
         self._routing = self.tasks.spawn(self.router.run(), name="inbox-router")
         self.tasks.spawn(self.book.keep_current(), name="chat-settings-reload")
@@ -121,9 +128,10 @@ class Bridge:
         if self.redis is not None:
             await self.redis.close()
         await self.media_client.close()
-        close = getattr(self.sender, "close", None)
-        if close is not None:
-            await close()
+        for client in (self.sender, self.caller):
+            close = getattr(client, "close", None)
+            if close is not None:
+                await close()
         await self.db.close()
 
 
@@ -145,7 +153,7 @@ async def build_bridge(
     except ConfigError:
         await db.close()
         raise
-    store = Store(db, clock)
+    store = Store(db, clock, erasure_key=settings.erasure_key_bytes())
     # One HTTP session for every Slack call: connections (and TLS) are reused.
     slack_session = aiohttp.ClientSession()
     client = slack_web_client(settings, slack_session)
@@ -193,6 +201,9 @@ async def build_bridge(
         broadcasting=broadcast_rules(settings),
         mailer=smtp_sender(settings),
         our_address=settings.email_address,
+        eraser=SlackEraser(poster),
+        retention_days=settings.retention_days,
+        caller=voice_caller(settings),
     )
     outbox = Outbox(db, lease=timedelta(seconds=settings.outbox_lease_seconds), clock=clock)
 
@@ -226,6 +237,7 @@ async def build_bridge(
         broadcasting=broadcast_rules(settings),
     )
     return Bridge(
+        caller=ctx.caller,
         settings=settings,
         db=db,
         store=store,
@@ -308,41 +320,12 @@ def vonage_client(settings: Settings) -> VonageClient:
     )
 
 
-def broadcast_rules(settings: Settings) -> BroadcastRules:
-    return BroadcastRules(
-        opt_out_line=settings.broadcast_opt_out_line,
-        hours=SendingHours.parse(settings.quiet_hours),
-        requests_per_second=settings.vonage_requests_per_second,
-        fallback_zone=settings.time_zone,
-        redraw_every=timedelta(seconds=settings.broadcast_redraw_seconds),
-    )
-
-
-def chat_rules(settings: Settings) -> ChatRules:
-    return ChatRules(
-        max_segments=settings.sms_max_segments,
-        normalize_typography=settings.sms_normalize_typography,
-        notes_prefix=settings.notes_prefix,
-        help_text=settings.sms_help_text,
-        concat_timeout=timedelta(seconds=settings.concat_timeout_seconds),
-        quiet_thread=timedelta(minutes=settings.quiet_thread_minutes),
-        assignee_notice_every=timedelta(minutes=settings.assignee_notify_minutes),
-        case_ref_suffix=settings.case_ref_suffix,
-    )
-
-
-def chat_settings_defaults(settings: Settings) -> ChatSettings:
-    """The chat settings before any admin changed them: what the environment says."""
-    return ChatSettings(
-        case_title=settings.case_title,
-        case_ref_suffix=settings.case_ref_suffix,
-        max_segments=settings.sms_max_segments,
-        notes_prefix=settings.notes_prefix,
-        time_zone=settings.time_zone,
-        number_channels=dict(settings.number_channels),
-        default_region=settings.default_region,
-        settings_admins=list(settings.settings_admins),
-    )
+def voice_caller(settings: Settings) -> VonageVoice | None:
+    """Calls go through the Voice API of the Vonage application, when one is set."""
+    if not settings.uses_messages_api:
+        return None
+    event_url = f"{settings.public_url}{VOICE_EVENT_PATH}" if settings.public_url else None
+    return VonageVoice(vonage_client(settings), event_url=event_url)
 
 
 def build_web_app(bridge: Bridge) -> web.Application:
@@ -389,6 +372,7 @@ def build_web_app(bridge: Bridge) -> web.Application:
         seen=bridge.seen,
         clock=bridge.clock,
     )
+    app.router.add_route("*", VOICE_EVENT_PATH, webhooks.voice_event)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/media/{token}", MediaEndpoint(bridge.links, bridge.store).serve)

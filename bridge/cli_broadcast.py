@@ -64,7 +64,6 @@ def broadcast(args: argparse.Namespace) -> int:
 
 async def _queue(settings: Settings, args: argparse.Namespace, numbers: list[str]) -> int:
     from bridge import texts
-    from bridge.app import broadcast_rules, chat_rules
     from bridge.domain.numbers import typed_number
     from bridge.domain.rules import Inbox
     from bridge.domain.values import ChannelId
@@ -75,6 +74,7 @@ async def _queue(settings: Settings, args: argparse.Namespace, numbers: list[str
         plan_broadcast,
         queue_broadcast,
     )
+    from bridge.settings_rules import broadcast_rules, chat_rules
     from bridge.store.db import Database, migrate
     from bridge.store.unit import Store
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
+from bridge.cli_privacy import add_privacy_parsers, privacy
 from bridge.config import OfflineSettings, describe
 from bridge.errors import BridgeError, InvalidInput, StoreUnavailable
 
@@ -41,6 +42,7 @@ def add_contacts_parser(commands: argparse._SubParsersAction) -> None:
         "database unavailable).",
     )
     importing.add_argument("file", type=Path, metavar="FILE.csv")
+    add_privacy_parsers(actions)
     importing.add_argument(
         "--default-region",
         type=_region,
@@ -60,7 +62,8 @@ def _region(value: str) -> str:
 
 
 def contacts(args: argparse.Namespace) -> int:
-    """`contacts import FILE`: validate the whole file, then store it row by row."""
+    """`contacts import FILE`: validate the whole file, then store it row by row (`erase`
+    and `export` are bridge/cli_privacy.py's)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from bridge.routing.contacts_import import parse_contacts
@@ -68,6 +71,8 @@ def contacts(args: argparse.Namespace) -> int:
     settings = _read_settings()
     if settings is None:
         return 2
+    if args.contacts_command != "import":
+        return privacy(args, settings)
     try:
         parsed = parse_contacts(
             args.file.read_bytes(), default_region=args.default_region or settings.default_region

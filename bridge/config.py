@@ -225,6 +225,15 @@ class StoreGroup(Group):
     # Not shown in repr: a URL may hold a password (it is also kept out of logs).
     database_url: str = Field(default="sqlite+aiosqlite:///smschat.db", repr=False)
     redis_url: str | None = Field(default=None, repr=False)
+    # Closed cases whose last activity is older than this many days are erased (unset: kept).
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    # The key erased numbers' opt-outs are hashed with; unset, the store makes and keeps one.
+    erasure_key: SecretStr | None = Field(default=None, min_length=16)
+
+    _erasure_key_given = field_validator("erasure_key", mode="before")(not_blank)
+
+    def erasure_key_bytes(self) -> bytes | None:
+        return self.erasure_key.get_secret_value().encode() if self.erasure_key else None
 
     @field_validator("redis_url")
     @classmethod

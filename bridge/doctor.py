@@ -6,7 +6,7 @@ import aiohttp
 
 from bridge.app import Bridge, slack_web_client, vonage_client
 from bridge.config import Settings
-from bridge.domain.checks import Check
+from bridge.domain.checks import Check, passed, skipped
 from bridge.slack.checks import channel_checks, slack_checks, token_checks
 from bridge.sms.checks import VonageSetup, vonage_checks
 from bridge.store.checks import redis_check, store_checks
@@ -35,7 +35,17 @@ async def all_checks(settings: Settings) -> list[Check]:
     finally:
         await vonage.close()
     store = await store_checks(settings.database_url)
-    return [*slack, *sms, *store, await redis_check(settings.redis_url)]
+    return [*slack, *sms, *store, await redis_check(settings.redis_url), call_check(settings)]
+
+
+def call_check(settings: Settings) -> Check:
+    """Click-to-call needs the Voice API, that is a Vonage application and its key."""
+    what = "Click-to-call (Voice API)"
+    if not settings.uses_messages_api:
+        return skipped(what, "set VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY to call contacts")
+    if settings.public_url is None:
+        return skipped(what, "call events go to the application's event URL; set PUBLIC_URL")
+    return passed(f"{what} through application {settings.vonage_application_id}")
 
 
 async def start_checks(bridge: Bridge) -> list[Check]:

@@ -127,6 +127,12 @@ HELP = "\n".join(
         "• `/smschat broadcast to:tag=volunteers [from:+14155550100] [at:2026-12-02 09:00]"
         " Your text` — one text to every contact with that property (or `to:` numbers);"
         " replies open cases",
+        "• `/smschat mute #12`, `/smschat unmute #12` — no notices, broadcasts, forwarding or"
+        " auto-responses for a case's texts",
+        "• `/smschat delete #12`, `/smschat erase +44 7700 900123` — delete a case, or"
+        " everything about a person (admins; the answer shows what goes first)",
+        "• `/smschat me phone +44 7700 900555` — the phone **Call** rings; `/smschat call #12`"
+        " rings it and connects you to case #12's contact",
         "• `/smschat help` — this list",
         "In a case thread, start a message with the notes prefix (default `//`) to keep it"
         " internal.",
@@ -315,3 +321,58 @@ SCHEDULED_DONE = "Scheduled in case #{ref} for {when}."
 SCHEDULED_GONE = "That text is no longer waiting: it was sent or cancelled."
 SCHEDULED_CANCELLED = ":no_entry_sign: <@{user}> cancelled the scheduled text; it was not sent."
 SCHEDULED_CANCELLED_REASON = "cancelled by {user} before its time"
+
+# Conversation controls: mute, delete, erase.
+MUTED_NOTE = (
+    ":no_bell: <@{user}> muted this case: its texts still arrive here, nobody else is told."
+)
+UNMUTED_NOTE = ":bell: <@{user}> unmuted this case."
+MUTED_DONE = "Muted case #{ref}."
+UNMUTED_DONE = "Unmuted case #{ref}."
+ALREADY_MUTED = "Case #{ref} is already muted."
+NOT_MUTED = "Case #{ref} is not muted."
+DELETE_ADMINS_ONLY = "Only admins (those who may change the chat settings) can delete or erase."
+DELETE_CONFIRM_TITLE = "Delete case #{ref}?"
+DELETE_CONFIRM_TEXT = (
+    "Deletes the bot's posts in this thread (the header stays, saying the case was deleted) "
+    "and every text, note and pending job of case #{ref} from the store. Staff replies stay "
+    "in Slack until its retention removes them. This cannot be undone."
+)
+TOMBSTONE = ":wastebasket: Case #{ref} was deleted on {day}; its texts are no longer kept."
+DELETED_DONE = "Deleted case #{ref}: {what}."
+ERASE_USAGE = "Say whose data to erase: `/smschat erase +44 7700 900123`."
+ERASE_NOBODY = "No contact holds {number}; nothing is stored under it."
+ERASE_PREVIEW = (
+    "Erasing {number} would remove: {what}. Opt-outs are kept as keyed hashes only. "
+    "To erase, type `/smschat erase {given} confirm`."
+)
+ERASE_DONE = "Erased {number}: {what}."
+
+# Click-to-call.
+MY_PHONE_USAGE = "Give your phone: `/smschat me phone +44 7700 900555`."
+MY_PHONE_SET = "Calls from SMS Chat will ring {number}."
+CALL_NEEDS_PHONE = "Say which phone to ring first: `/smschat me phone +44 7700 900555`."
+CALL_PLACING = "Calling {number}: answer it to be connected to case #{ref}'s contact."
+CALL_GREETING = "Connecting you to the contact of case {ref}."
+CALL_NOT_CONFIGURED = (
+    "Calls need the Voice API: set VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY "
+    "(`smschat-bridge doctor` says what is missing)."
+)
+CALL_FAILED = "The call to your phone could not be placed: {reason}."
+CALL_MAYBE_PLACED = (
+    "The call to your phone may not have gone through (no answer from Vonage); it is not "
+    "placed again by itself. Press Call again if your phone did not ring."
+)
+CALL_STARTED_NOTE = ":telephone_receiver: <@{user}> is calling the contact."
+CALL_EVENT_NOTES = {
+    "ringing": ":telephone_receiver: The call is ringing.",
+    "answered": ":telephone_receiver: The call was answered.",
+    "completed": ":telephone_receiver: The call ended after {duration}.",
+    "busy": ":telephone_receiver: The phone was busy.",
+    "failed": ":telephone_receiver: The call failed.",
+    "rejected": ":telephone_receiver: The call was rejected.",
+    "timeout": ":telephone_receiver: The call was not answered in time.",
+    "unanswered": ":telephone_receiver: The call was not answered.",
+    "cancelled": ":telephone_receiver: The call was cancelled.",
+    "machine": ":telephone_receiver: An answering machine took the call.",
+}

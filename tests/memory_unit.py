@@ -56,6 +56,7 @@ class Memory:
     names: dict[int, str] = field(default_factory=dict)
     schedules: list[ScheduleRecord] = field(default_factory=list)
     auto_replies: set[tuple[int, str, str]] = field(default_factory=set)
+    muted: set[int] = field(default_factory=set)
     jobs: list[Queued] = field(default_factory=list)
     done: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (kind, queue)
     reads: dict[tuple[int, str], datetime] = field(default_factory=dict)
@@ -390,6 +391,11 @@ class MemoryAutoReplies(_Part):
         self.m.auto_replies.add((case_id, kind, window))
 
 
+class MemoryMutes(_Part):
+    async def is_muted(self, case_id: int) -> bool:
+        return case_id in self.m.muted
+
+
 class MemoryJobs(_Part):
     async def add(self, work: Work, *, run_after: datetime | None = None) -> None:
         self.m.jobs.append(Queued(work, run_after))
@@ -438,6 +444,7 @@ class MemoryUnit:
         self.jobs = MemoryJobs(memory)
         self.broadcasts = MemoryBroadcasts(memory)
         self.emails = MemoryEmails(memory)
+        self.mutes = MemoryMutes(memory)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         return None

@@ -42,6 +42,7 @@ def test_every_event_and_command_the_code_listens_to_is_declared() -> None:
 METHOD_SCOPES = {
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
+    "chat_delete": "chat:write",  # the bot's own posts
     "chat_postEphemeral": "chat:write",
     "chat_getPermalink": None,
     "reactions_add": "reactions:write",

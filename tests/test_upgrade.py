@@ -14,14 +14,31 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 
-from bridge.domain.work import KINDS, DrawBroadcast, PaceBroadcast, PostMedia, SendEmail
+from bridge.domain.work import (
+    KINDS,
+    DeleteCasePosts,
+    DrawBroadcast,
+    PaceBroadcast,
+    PlaceCall,
+    PostMedia,
+    RetentionSweep,
+    SendEmail,
+)
 from bridge.store.db import Database
 from bridge.store.models import Base, OutboxJob, UtcDateTime
 from tests.conftest import ADMIN, INBOX, STAFF
 
 FIXTURE = Path(__file__).parent / "fixtures" / "upgrade" / "outbox_before_restructure.json"
 # Kinds of work added after that version: it cannot have left jobs of them.
-ADDED_SINCE = {PostMedia.kind, PaceBroadcast.kind, DrawBroadcast.kind, SendEmail.kind}
+ADDED_SINCE = {
+    PostMedia.kind,
+    PaceBroadcast.kind,
+    DrawBroadcast.kind,
+    SendEmail.kind,
+    DeleteCasePosts.kind,
+    RetentionSweep.kind,
+    PlaceCall.kind,
+}
 EARLIER_KINDS = set(KINDS) - ADDED_SINCE
 REACTED_TS = "1700000000.000100"  # the message the fixture's reaction job names
 MANAGER = "U0MANAGER"

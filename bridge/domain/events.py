@@ -21,6 +21,7 @@ SMS_INBOUND = "sms.inbound"
 SMS_STATUS = "sms.status"
 MEDIA_INBOUND = "sms.media"  # a text that carries a picture or a file
 EMAIL_INBOUND = "email.inbound"
+VOICE_EVENT = "voice.event"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,25 @@ def email_event(email: InboundEmail, *, at: datetime) -> InboxEvent:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Vonage's word on a call it placed: ringing, answered, completed (with its length), ..."""
+
+    call_uuid: str
+    status: str
+    duration: int | None = None  # seconds, on completed
+
+
+def call_event(event: CallEvent, *, at: datetime) -> InboxEvent:
+    return InboxEvent(
+        kind=VOICE_EVENT,
+        key=f"{VOICE_EVENT}|{event.call_uuid}|{event.status}",  # each state shown once
+        conversation=f"call|{event.call_uuid}",
+        payload={"uuid": event.call_uuid, "status": event.status, "duration": event.duration},
+        received_at=at,
+    )
+
+
 def email_of(event: InboxEvent) -> InboundEmail:
     p = event.payload
     return InboundEmail(
@@ -155,3 +175,8 @@ def email_of(event: InboxEvent) -> InboundEmail:
         received_at=datetime.fromisoformat(p["at"]),
         automated=p["automated"],
     )
+
+
+def call_event_of(event: InboxEvent) -> CallEvent:
+    p = event.payload
+    return CallEvent(call_uuid=p["uuid"], status=p["status"], duration=p["duration"])

@@ -28,6 +28,7 @@ class CaseView:
     last_activity: datetime
     contact_named: bool
     opted_out: bool = False  # the contact texted STOP to our number (or blocks it)
+    muted: bool = False  # nobody is told of its texts but its thread
     # The case's first texts, shown in the header's own post (one post instead of two).
     texts: tuple[ShownText, ...] = ()
 

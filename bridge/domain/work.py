@@ -291,6 +291,48 @@ class DrawBroadcast(Work):
         return f"slack:broadcast:{self.broadcast_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class DeleteCasePosts(Work):
+    """Delete the bot's posts in an erased case's thread and leave its header a tombstone.
+
+    The case is gone from the store: the payload carries where its thread was.
+    """
+
+    kind: ClassVar[str] = "slack.delete_case_posts"
+    case_id: int
+    channel: str
+    thread_ts: str
+    tombstone: str
+
+    @property
+    def queue(self) -> str:
+        return slack_queue(self.case_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSweep(Work):
+    """Erase a batch of closed cases past the retention period; then the next batch, or the
+    next day's sweep."""
+
+    kind: ClassVar[str] = "store.retention_sweep"
+
+    @property
+    def queue(self) -> str:
+        return "store:retention"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceCall(Work):
+    """Ring a staff member's phone and connect them to a case's contact: at most once."""
+
+    kind: ClassVar[str] = "voice.place_call"
+    call_id: int
+
+    @property
+    def queue(self) -> str:
+        return f"voice:{self.call_id}"
+
+
 KINDS: dict[str, type[Work]] = {
     work.kind: work
     for work in (
@@ -311,6 +353,9 @@ KINDS: dict[str, type[Work]] = {
         FlushParts,
         PaceBroadcast,
         DrawBroadcast,
+        DeleteCasePosts,
+        RetentionSweep,
+        PlaceCall,
     )
 }
 

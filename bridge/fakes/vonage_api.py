@@ -18,7 +18,7 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
@@ -28,9 +28,12 @@ from bridge.fakes.tls import TestTls, TrackedProtocol
 from bridge.fakes.vonage_account import VonageAccount, basic_credentials
 from bridge.fakes.vonage_media import VonageMediaServer
 from bridge.fakes.vonage_payloads import messages_status_json, sms_receipt_params
+from bridge.fakes.vonage_voice import FakeVoice
 from bridge.fakes.vonage_wire import (
     NETWORK_CODE,
     PRICE_PER_PART,
+    Bucket,
+    Failure,
     jwt_claims,
     problem,
     read_params,
@@ -57,22 +60,6 @@ class VonageSend:
     image_url: str | None = None  # an MMS: the picture Vonage fetches
 
 
-@dataclass(slots=True)
-class _Failure:
-    sms_status: str | None
-    http_status: int | None
-    error_text: str | None
-    remaining: int
-
-
-@dataclass(slots=True)
-class _Bucket:
-    per_second: float
-    burst: int
-    tokens: float
-    stamp: float = field(default_factory=time.monotonic)
-
-
 class FakeVonage:
     """An aiohttp app over TLS on 127.0.0.1 taking sends as Vonage would.
 
@@ -95,12 +82,13 @@ class FakeVonage:
         self.signature_secret, self.signature_method = signature_secret, signature_method
         # Balance, owned numbers and webhook settings, as the account API tells them.
         self.account = VonageAccount(api_key, api_secret, application_id, balance=balance)
+        self.voice = FakeVoice(application_id)  # the Voice API: calls it placed in `calls`
         self.tls = tls or TestTls()
         self.media = VonageMediaServer(lambda: self.host, application_id)
         self.sends: list[VonageSend] = []
         self.rate_limited_count = 0
-        self._failures: list[_Failure] = []
-        self._bucket: _Bucket | None = None
+        self._failures: list[Failure] = []
+        self._bucket: Bucket | None = None
         self._throttle_sms_with_http = False
         self._receipts: tuple[list[str], str, str] | None = None
         self._receipts_sent = 0
@@ -119,6 +107,7 @@ class FakeVonage:
         app.router.add_post("/v1/messages", self._messages)
         self.account.add_routes(app)
         self.media.add_routes(app)
+        self.voice.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -175,7 +164,7 @@ class FakeVonage:
         """Fail the next `times` sends: an SMS API status (SMS API only) or an HTTP status."""
         if (sms_status is None) == (http_status is None):
             raise ValueError("give exactly one of sms_status and http_status")
-        self._failures.append(_Failure(sms_status, http_status, error_text, times))
+        self._failures.append(Failure(sms_status, http_status, error_text, times))
 
     def rate_limit(self, per_second: float, burst: int, *, sms_as_http_429: bool = False) -> None:
         """One account-wide token bucket for both APIs.
@@ -183,7 +172,7 @@ class FakeVonage:
         Beyond it the Messages API answers HTTP 429; the SMS API answers status "1"
         Throttled as Vonage documents, or HTTP 429 with `sms_as_http_429=True`.
         """
-        self._bucket = _Bucket(per_second, burst, float(burst))
+        self._bucket = Bucket(per_second, burst, float(burst))
         self._throttle_sms_with_http = sms_as_http_429
 
     def send_receipts_to(
@@ -377,7 +366,7 @@ class FakeVonage:
         async with self._changed:
             self._changed.notify_all()
 
-    def _take_failure(self, api: str) -> _Failure | None:
+    def _take_failure(self, api: str) -> Failure | None:
         # An SMS status only makes sense for the SMS API; HTTP failures hit either API.
         failure = next((f for f in self._failures if api == "sms" or f.http_status), None)
         if failure is not None:

@@ -10,7 +10,9 @@ import base64
 import binascii
 import json
 import math
+import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -103,3 +105,20 @@ def unfit_message_fields(body: dict[str, Any]) -> list[str]:
         wanted, needed, bad = {"channel": "sms", "message_type": "text"}, ("to", "from", "text"), []
     bad += [name for name, value in wanted.items() if body.get(name) != value]
     return bad + [name for name in needed if not body.get(name)]
+
+
+# What the fake keeps about failures it was asked for and about its rate limit.
+@dataclass(slots=True)
+class Failure:
+    sms_status: str | None
+    http_status: int | None
+    error_text: str | None
+    remaining: int
+
+
+@dataclass(slots=True)
+class Bucket:
+    per_second: float
+    burst: int
+    tokens: float
+    stamp: float = field(default_factory=time.monotonic)

@@ -7,7 +7,17 @@ from typing import Any
 
 from bridge.domain import work as w
 from bridge.errors import SendError
-from bridge.jobs import broadcasts, emails, media, notices, parts, slack_posts, sms_sends
+from bridge.jobs import (
+    broadcasts,
+    calls,
+    emails,
+    erasure,
+    media,
+    notices,
+    parts,
+    slack_posts,
+    sms_sends,
+)
 from bridge.jobs.base import JobHandler
 from bridge.jobs.context import JobContext
 
@@ -29,6 +39,9 @@ HANDLERS: dict[type[w.Work], type[JobHandler[Any]]] = {
     w.FlushParts: parts.FlushWaitingParts,
     w.PaceBroadcast: broadcasts.PaceBroadcastTexts,
     w.DrawBroadcast: broadcasts.DrawBroadcastPost,
+    w.DeleteCasePosts: erasure.DeleteThreadPosts,
+    w.RetentionSweep: erasure.SweepExpiredCases,
+    w.PlaceCall: calls.PlaceStaffCall,
 }
 
 

@@ -22,13 +22,16 @@ from bridge.domain.events import (
     MEDIA_INBOUND,
     SMS_INBOUND,
     SMS_STATUS,
+    VOICE_EVENT,
     InboxEvent,
+    call_event_of,
     email_of,
     inbound_of,
     media_of,
     receipt_of,
 )
 from bridge.errors import StoreUnavailable
+from bridge.routing.calls import accept_call_event
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.email import accept_email
 from bridge.routing.inbound import InboundResult, accept_inbound
@@ -144,6 +147,9 @@ class Router:
                 now=event.received_at,
             )
             return 0 if routed.duplicate else 1
+        if event.kind == VOICE_EVENT:
+            await accept_call_event(unit, call_event_of(event))
+            return 0
         raise ValueError(f"no route for inbox events of kind {event.kind!r}")
 
     async def _set_aside(self, event_id: int, event: InboxEvent, error: Exception) -> None:

@@ -19,6 +19,7 @@ from bridge.routing import forwarding
 from bridge.routing.auto_replies import auto_reply_for, hold_until
 from bridge.routing.broadcasts import link_reply_to_broadcast
 from bridge.routing.cases import open_case
+from bridge.routing.controls import unmuted
 from bridge.routing.long_texts import add_part
 from bridge.routing.notices import notify_assignee
 from bridge.routing.ports import Unit
@@ -87,6 +88,8 @@ async def record_inbound(
     named = [case for case in cases if case.id in refs_in(sms.text)]
     if named:
         cases = named
+    # A muted case's texts reach its thread alone: no notice, broadcast, copy or auto-response.
+    heard = await unmuted(unit, cases)
     for case in cases:
         # After a long silence a thread's new text is shown in the channel too: thread
         # replies notify only those who follow the thread.
@@ -95,14 +98,15 @@ async def record_inbound(
         await unit.emails.wrote_by(case.id, Channel.SMS)  # staff replies go by SMS again
         await unit.cases.touch(case.id, at=sms.received_at, unread=1)
         post = PostMessage if media is None else PostMedia
-        await unit.jobs.add(post(case.id, message_id, broadcast=quiet))
+        await unit.jobs.add(post(case.id, message_id, broadcast=quiet and case in heard))
         if case.thread_ts is not None:
             await refresh_header(unit, case.id)
-        if case.assignee is not None:
+        if case.assignee is not None and case in heard:
             await notify_assignee(unit, case.id, message_id, rules=rules, now=now)
-    await forwarding.forward_inbound(unit, message_id=message_id, sms=sms, cases=cases, now=now)
+    if heard:
+        await forwarding.forward_inbound(unit, message_id=message_id, sms=sms, cases=heard, now=now)
     await _answer_keyword(unit, sms, cases, rules=rules, now=now)
-    await _auto_respond(unit, sms, cases, opened=opened, rules=rules, now=now)
+    await _auto_respond(unit, sms, heard, opened=opened, rules=rules, now=now)
     return InboundResult(duplicate=False, case_ids=tuple(case.id for case in cases))
 
 

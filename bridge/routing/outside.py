@@ -120,6 +120,34 @@ class ChatPoster(Protocol):
         """A direct message telling `user` of a contact's text."""
 
 
+class ChatEraser(Protocol):
+    """Removes the bot's posts; raises `SendError` saying whether a retry can help."""
+
+    async def own_replies(self, channel: ChannelId, thread_ts: SlackTs) -> list[SlackTs]:
+        """The ts of every reply the bot itself posted in the thread (its parent left out)."""
+
+    async def delete(self, channel: ChannelId, ts: SlackTs) -> None:
+        """Delete the bot's message at `ts`; one already gone counts as deleted."""
+
+    async def tombstone(self, channel: ChannelId, ts: SlackTs, text: str) -> None:
+        """Replace the bot's message at `ts` by `text` alone: no blocks, no buttons."""
+
+
+class VoiceCaller(Protocol):
+    """Places calls; raises `SendError` (retryable when the call may have been placed)."""
+
+    async def call(
+        self,
+        *,
+        staff_phone: PhoneNumber,
+        contact: PhoneNumber,
+        our_number: PhoneNumber,
+        greeting: str,
+    ) -> str:
+        """Ring `staff_phone` from `our_number`; answered, say `greeting` and connect the
+        contact with our number as caller id. The carrier's call id."""
+
+
 class ReplyRenderer(Protocol):
     """Turns a staff message as the chat stores it into the plain text an SMS carries."""
 

@@ -37,6 +37,7 @@ from bridge.domain.work import Work
 from bridge.routing.broadcast_ports import Broadcasts
 from bridge.routing.email_ports import Emails
 from bridge.routing.media_ports import MediaFiles
+from bridge.routing.ports_controls import Calls, Erasure, Mutes
 
 
 class Cases(Protocol):
@@ -365,6 +366,9 @@ class Unit(Protocol):
     media: MediaFiles
     broadcasts: Broadcasts
     emails: Emails
+    mutes: Mutes
+    erasure: Erasure
+    calls: Calls
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         """Serialise decisions about one conversation, across instances, until commit."""

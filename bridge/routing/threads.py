@@ -31,6 +31,7 @@ async def case_view(
         last_activity=case.last_activity_at,
         contact_named=bool(name),
         opted_out=await unit.opt_outs.is_opted_out(case.contact_number, case.our_number),
+        muted=await unit.mutes.is_muted(case.id),
     )
 
 

@@ -23,6 +23,12 @@ CLOSE = "case_close"
 REOPEN = "case_reopen"
 ADD_CONTACT = "case_add_contact"
 MARK_READ = "case_mark_read"
+# The conversation controls' buttons (bridge/slack/controls.py listens to them).
+MUTE = "case_mute"
+UNMUTE = "case_unmute"
+DELETE = "case_delete"
+CALL = "case_call"
+_MUTED = " · :no_bell: muted"
 # Buttons on a word told to one person; the action ids are the offers' names.
 OFFER_LABELS = {REOPEN_AND_SEND: "Reopen and send", CANCEL_SCHEDULED: "Cancel"}
 
@@ -89,8 +95,10 @@ def texts_blocks(shown: Sequence[ShownText]) -> list[dict[str, Any]]:
 
 def _status(view: CaseView) -> str:
     if view.opted_out:
-        return _OPTED_OUT.format(status=view.status)
-    return _STATUS_ICON.get(view.status, view.status)
+        shown = _OPTED_OUT.format(status=view.status)
+    else:
+        shown = _STATUS_ICON.get(view.status, view.status)
+    return shown + (_MUTED if view.muted else "")
 
 
 def offer_blocks(text: str, offer: Offer) -> list[dict[str, Any]]:
@@ -123,7 +131,23 @@ def _buttons(view: CaseView) -> list[dict[str, Any]]:
     if not view.contact_named:
         buttons.append(_button("Add contact", ADD_CONTACT, value))
     buttons.append(_button("Mark read", MARK_READ, value))
-    return buttons
+    return buttons + _control_buttons(view)
+
+
+def _control_buttons(view: CaseView) -> list[dict[str, Any]]:
+    """Call (rings the presser's phone), Mute or Unmute, and Delete case (for admins; Slack
+    asks the presser to confirm)."""
+    value = str(view.case_id)
+    mute = _button("Unmute", UNMUTE, value) if view.muted else _button("Mute", MUTE, value)
+    confirm = {
+        "title": {"type": "plain_text", "text": texts.DELETE_CONFIRM_TITLE.format(ref=value)},
+        "text": {"type": "plain_text", "text": texts.DELETE_CONFIRM_TEXT.format(ref=value)},
+        "confirm": {"type": "plain_text", "text": "Delete"},
+        "deny": {"type": "plain_text", "text": "Keep"},
+        "style": "danger",
+    }
+    delete = _button("Delete case", DELETE, value, style="danger") | {"confirm": confirm}
+    return [_button("Call", CALL, value), mute, delete]
 
 
 def _button(label: str, action_id: str, value: str, *, style: str | None = None) -> dict:

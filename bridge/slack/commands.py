@@ -14,6 +14,14 @@ from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.ports import Unit
 from bridge.routing.usage import usage_answer
 from bridge.slack.broadcasts import broadcast_from_command
+from bridge.slack.controls import (
+    call_command,
+    delete_command,
+    erase_command,
+    me_command,
+    mute_command,
+    unmute_command,
+)
 from bridge.slack.desk import Desk
 from bridge.slack.home_blocks import thread_link
 from bridge.slack.mrkdwn import escape_for_slack
@@ -32,6 +40,9 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         "reopen": _reopen,
         "assign": _assign,
         "new": start_from_command,
+        "mute": mute_command,
+        "unmute": unmute_command,
+        "call": call_command,
     }
     if verb.lower() in ("search", "list"):
         return await find(desk, verb.lower(), rest, user=UserId(user))
@@ -41,6 +52,12 @@ async def run_command(desk: Desk, text: str, *, user: str) -> str:
         return await settings_log(desk.book, user=user, gatekeeper=desk.gatekeeper)
     if verb.lower() == "broadcast":
         return await broadcast_from_command(desk, rest, user=user)
+    if verb.lower() == "me":
+        return await me_command(desk, rest, UserId(user))
+    if verb.lower() == "delete":
+        return await delete_command(desk, rest, UserId(user))
+    if verb.lower() == "erase":
+        return await erase_command(desk, rest, UserId(user))
     if verb.lower() == "usage":
         return await usage_answer(desk.units, rest, now=desk.clock.now(), time_zone=desk.time_zone)
     action = actions.get(verb.lower())

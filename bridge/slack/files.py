@@ -32,7 +32,7 @@ class SlackFiles:
         self.client = poster.client
 
     async def _api(self, method: str, **kwargs: Any) -> Any:
-        return await self.poster._call(FILES_GATE, getattr(self.client, method), **kwargs)
+        return await self.poster.call(FILES_GATE, getattr(self.client, method), **kwargs)
 
     async def start_upload(self, *, name: str, size: int) -> tuple[str, str]:
         answer = await self._api("files_getUploadURLExternal", filename=name, length=size)

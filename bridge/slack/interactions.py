@@ -27,6 +27,7 @@ from bridge.slack.broadcast_modal import broadcast_form, register_broadcast_moda
 from bridge.slack.broadcasts import register_broadcasts
 from bridge.slack.case_modals import ADD_CONTACT_VIEW, MOVE_VIEW, add_contact_view, move_view
 from bridge.slack.commands import run_command
+from bridge.slack.controls import register_controls
 from bridge.slack.desk import Desk
 from bridge.slack.forwarding import open_forwarding, register_forwarding
 from bridge.slack.new_conversation import new_view, register_new_conversation
@@ -90,6 +91,8 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
                 case = await unit.cases.get(case_id)
                 if case is not None:
                     await tell(unit, case, user, str(refused))
+
+    register_controls(app, desk=desk, change=change)
 
     @app.action(blocks.ASSIGN_ME)
     async def on_assign_me(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ class FindsMarkedPosts:
     """Looks through a channel or a thread for a marked post (part of `SlackPoster`)."""
 
     client: AsyncWebClient
-    _call: Callable[..., Awaitable[Any]]
+    call: Callable[..., Awaitable[Any]]
 
     async def find_posting(
         self,
@@ -90,7 +90,7 @@ class FindsMarkedPosts:
         payload that is `wanted`, page by page."""
         cursor: str | None = None
         while True:
-            response = await self._call(
+            response = await self.call(
                 channel,
                 method,
                 channel=channel,

@@ -103,7 +103,7 @@ class SlackPoster(FindsMarkedPosts):
         self._names: dict[str, str] = {}
         self._admins: tuple[float, list[UserId]] | None = None
 
-    async def _call(
+    async def call(
         self, gate_key: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
     ) -> Any:
         """Call Slack unless `gate_key` (a channel) is waiting out a rate limit."""
@@ -145,7 +145,7 @@ class SlackPoster(FindsMarkedPosts):
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
     async def update_header(self, channel: ChannelId, ts: SlackTs, view: CaseView) -> None:
-        await self._call(
+        await self.call(
             channel,
             self.client.chat_update,
             channel=channel,
@@ -168,7 +168,7 @@ class SlackPoster(FindsMarkedPosts):
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
     async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
-        await self._call(
+        await self.call(
             channel,
             self.client.chat_update,
             channel=channel,
@@ -206,7 +206,7 @@ class SlackPoster(FindsMarkedPosts):
             _reserved.set(None)  # one post per turn
         else:
             await self._wait_for_budget(channel)
-        return await self._call(channel, self.client.chat_postMessage, channel=channel, **kwargs)
+        return await self.call(channel, self.client.chat_postMessage, channel=channel, **kwargs)
 
     async def post_in_thread(
         self,
@@ -267,7 +267,7 @@ class SlackPoster(FindsMarkedPosts):
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
-        await self._call(
+        await self.call(
             channel, self.client.reactions_add, channel=channel, timestamp=ts, name=name
         )
 
@@ -280,7 +280,7 @@ class SlackPoster(FindsMarkedPosts):
         thread_ts: SlackTs | None,
         offer: Offer | None = None,
     ) -> None:
-        await self._call(
+        await self.call(
             channel,
             self.client.chat_postEphemeral,
             channel=channel,
@@ -291,7 +291,7 @@ class SlackPoster(FindsMarkedPosts):
         )
 
     async def direct_message(self, user: UserId, text: str) -> None:
-        opened = await self._call("conversations", self.client.conversations_open, users=user)
+        opened = await self.call("conversations", self.client.conversations_open, users=user)
         channel = opened["channel"]["id"]
         await self._post(channel, text=text)
 
@@ -313,7 +313,7 @@ class SlackPoster(FindsMarkedPosts):
         await self.direct_message(user, text)
 
     async def publish_home(self, home: HomeView) -> None:
-        await self._call("views", self.client.views_publish, user_id=home.user, view=home_tab(home))
+        await self.call("views", self.client.views_publish, user_id=home.user, view=home_tab(home))
 
     async def workspace_admins(self) -> list[UserId]:
         """The workspace's admins and owners (people, not bots), asked now and then."""
@@ -322,7 +322,7 @@ class SlackPoster(FindsMarkedPosts):
             admins: list[UserId] = []
             cursor: str | None = None
             while True:
-                page = await self._call("users", self.client.users_list, cursor=cursor, limit=200)
+                page = await self.call("users", self.client.users_list, cursor=cursor, limit=200)
                 for member in (page or {}).get("members", []):
                     if (member.get("is_admin") or member.get("is_owner")) and not (
                         member.get("is_bot") or member.get("deleted")
@@ -336,7 +336,7 @@ class SlackPoster(FindsMarkedPosts):
 
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
         try:
-            response = await self._call(
+            response = await self.call(
                 channel, self.client.chat_getPermalink, channel=channel, message_ts=ts
             )
         except SendError as error:
@@ -351,7 +351,7 @@ class SlackPoster(FindsMarkedPosts):
 
     async def _display_name(self, user: str) -> str:
         if user not in self._names:
-            response = await self._call("users", self.client.users_info, user=user)
+            response = await self.call("users", self.client.users_info, user=user)
             profile = (response or {}).get("user", {}).get("profile", {})
             self._names[user] = profile.get("display_name") or profile.get("real_name") or "someone"
         return self._names[user]

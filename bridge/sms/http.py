@@ -19,12 +19,13 @@ from pydantic import SecretStr
 
 from bridge.clock import Clock
 from bridge.config import SignatureMethod
-from bridge.domain.events import inbound_event, media_event, receipt_event
+from bridge.domain.events import call_event, inbound_event, media_event, receipt_event
 from bridge.errors import InvalidInput
 from bridge.metrics import Metrics
 from bridge.routing.ports import EventIntake, SeenOnce
 from bridge.sms.requests import WebhookRequest, body_params, form_params, webhook_params
 from bridge.sms.signatures import JWT_VALIDITY_SECONDS, verify_messages_jwt, verify_sms_signature
+from bridge.sms.voice import parse_call_event
 from bridge.sms.webhooks import parse_inbound, parse_media, parse_receipt
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,14 @@ class VonageWebhooks:
             await self.intake.keep(receipt_event(parse_receipt(params), at=self.clock.now()))
 
         return await self._handle(request, "status", keep_receipt)
+
+    async def voice_event(self, request: web.Request) -> web.Response:
+        """A Voice API call event: signed with the same JWT as the Messages API's webhooks."""
+
+        async def keep_call_event(params: dict[str, Any]) -> None:
+            await self.intake.keep(call_event(parse_call_event(params), at=self.clock.now()))
+
+        return await self._handle(request, "voice event", keep_call_event)
 
     async def _handle(
         self,

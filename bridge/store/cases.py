@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.records import CaseFilter, CaseRecord
 from bridge.domain.values import CaseStatus, Direction
+from bridge.store.erasure import next_case_ref
 from bridge.store.models import (
     CONTACT_SEARCH,
     Case,
@@ -126,6 +127,8 @@ class SqlCases:
             opened_at=at,
             last_activity_at=at,
         )
+        if self.session.bind.dialect.name == "sqlite":
+            case.id = await next_case_ref(self.session)
         self.session.add(case)
         await self.session.flush()
         return case_record(case)

@@ -8,16 +8,22 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge.domain.privacy import number_hash
+from bridge.store.controls import HashKey
 from bridge.store.models import OptOut
+from bridge.store.models_controls import ErasedOptOut
 from bridge.store.sql import insert
 
 
 class SqlOptOuts:
     """`OptOuts` over one transaction."""
 
-    def __init__(self, session: AsyncSession, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, session: AsyncSession, now: Callable[[], datetime], key: HashKey | None = None
+    ) -> None:
         self.session = session
         self.now = now
+        self.key = key or HashKey()
 
     async def opt_out(self, contact_number: str, our_number: str, *, reason: str) -> bool:
         statement = (
@@ -39,7 +45,19 @@ class SqlOptOuts:
                 OptOut.contact_number == contact_number, OptOut.our_number == our_number
             )
         )
-        return bool(result.rowcount)
+        erased = await self._erased(contact_number, our_number)
+        if erased is not None:
+            await self.session.delete(erased)
+        return bool(result.rowcount) or erased is not None
 
     async def is_opted_out(self, contact_number: str, our_number: str) -> bool:
-        return (await self.session.get(OptOut, (contact_number, our_number))) is not None
+        if (await self.session.get(OptOut, (contact_number, our_number))) is not None:
+            return True
+        return await self._erased(contact_number, our_number) is not None
+
+    async def _erased(self, contact_number: str, our_number: str) -> ErasedOptOut | None:
+        """The opt-out a number left when it was erased, found by its keyed hash."""
+        key = await self.key.get(self.session, create=False)
+        if key is None:
+            return None
+        return await self.session.get(ErasedOptOut, (number_hash(key, contact_number), our_number))

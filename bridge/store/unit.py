@@ -13,8 +13,10 @@ from bridge.errors import StoreUnavailable
 from bridge.store.broadcasts import SqlBroadcasts
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
+from bridge.store.controls import HashKey, SqlCalls, SqlMutes
 from bridge.store.db import Database
 from bridge.store.emails import SqlEmails
+from bridge.store.erasure import SqlErasure
 from bridge.store.inbox import SqlInbox
 from bridge.store.jobs import SqlJobs
 from bridge.store.media import SqlMedia
@@ -30,15 +32,16 @@ from bridge.store.sql import lock
 class SqlUnit:
     """The store as one transaction sees it."""
 
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock, key: HashKey | None = None) -> None:
         self.session = session
+        key = key or HashKey()
         now = clock.now
         self.cases = SqlCases(session)
         self.messages = SqlMessages(session, now)
         self.reads = SqlReads(session)
         self.sends = SqlSends(session, now)
         self.parts = SqlParts(session)
-        self.opt_outs = SqlOptOuts(session, now)
+        self.opt_outs = SqlOptOuts(session, now, key)
         self.contacts = SqlContacts(session)
         self.schedules = SqlSchedules(session)
         self.auto_replies = SqlAutoReplies(session)
@@ -49,6 +52,9 @@ class SqlUnit:
         self.media = SqlMedia(session, now)
         self.broadcasts = SqlBroadcasts(session, now)
         self.emails = SqlEmails(session, now)
+        self.mutes = SqlMutes(session)
+        self.erasure = SqlErasure(session, key)
+        self.calls = SqlCalls(session)
 
     async def lock_conversation(self, contact_number: str, our_number: str) -> None:
         await self.lock(f"conversation|{contact_number}|{our_number}")
@@ -60,9 +66,12 @@ class SqlUnit:
 class Store:
     """Units of work over the database; wakes the dispatcher when one commits new jobs."""
 
-    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+    def __init__(
+        self, db: Database, clock: Clock | None = None, *, erasure_key: bytes | None = None
+    ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self.key = HashKey(erasure_key)
         self._listeners: list[Callable[[int], None]] = []
 
     def on_enqueued(self, listener: Callable[[int], None]) -> None:
@@ -73,7 +82,7 @@ class Store:
     async def unit(self) -> AsyncIterator[SqlUnit]:
         with _unavailable_as_such():
             async with self.db.transaction() as session:
-                unit = SqlUnit(session, self.clock)
+                unit = SqlUnit(session, self.clock, self.key)
                 yield unit
         if unit.jobs.added:
             for listener in self._listeners:
@@ -84,7 +93,7 @@ class Store:
         """A unit for reads only (on SQLite it does not take the write lock)."""
         with _unavailable_as_such():
             async with self.db.reading() as session:
-                yield SqlUnit(session, self.clock)
+                yield SqlUnit(session, self.clock, self.key)
 
 
 @contextmanager
