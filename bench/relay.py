@@ -154,7 +154,7 @@ def spread(seconds: Sequence[float]) -> dict[str, float]:
 
 # -- watching the fakes ---------------------------------------------------------------------
 class SlackWatch:
-    """The bot's thread posts FakeSlack stores, by text: when (time.time) and in which thread.
+    """The contacts' texts the bot's posts show, by text: when (time.time), in which thread.
 
     Stamped in the fake's `on_message` listener, which the fake awaits right after recording
     the call (its `SlackCall.at` is time.time() as well).
@@ -167,16 +167,24 @@ class SlackWatch:
         self.all_counted = asyncio.Event()
         self.last_counted_at = 0.0
         self._waiting: dict[str, asyncio.Future[None]] = {}
+        from bridge.fakes.reading import shown_texts
+
+        self._shown = shown_texts
         slack.on_message(self._seen)
 
     async def _seen(self, kind: str, message: dict[str, Any]) -> None:
-        if kind != "posted" or message.get("user") != self.bot or "thread_ts" not in message:
-            return  # headers, staff messages typed into the fake, reactions
-        found = TOKEN.search(message.get("text") or "")
-        if found is None:
-            return
-        now, text = time.time(), found.group()
-        self.posted[text] = (now, message["thread_ts"])
+        if kind != "posted" or message.get("user") != self.bot:
+            return  # staff messages typed into the fake, reactions
+        # A new case's header shows its first texts; texts that waited share a post.
+        thread = message.get("thread_ts") or message["ts"]
+        now = time.time()
+        for shown in self._shown([message]):
+            found = TOKEN.search(shown)
+            if found is not None:
+                self._record(found.group(), now, thread)
+
+    def _record(self, text: str, now: float, thread: str) -> None:
+        self.posted[text] = (now, thread)
         if text.startswith(self.counted_prefixes):
             self.last_counted_at = now
             self.counted += 1
