@@ -95,6 +95,8 @@ class Router:
                     self.on_routed(routed)
                 continue
             self._wake.clear()
+            if self._stopping:  # stopped while routing: that wake-up was just cleared
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.max_idle)
 
