@@ -19,7 +19,7 @@ from bridge.domain.values import MessageStatus
 from bridge.domain.work import React, SendEmail, slack_queue
 from bridge.errors import SendError
 from bridge.jobs.base import JobHandler
-from bridge.routing.receipts import note_failure
+from bridge.routing.receipts import gave_up
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,10 @@ class SendReplyByEmail(JobHandler[SendEmail]):
 
     async def give_up(self, work: SendEmail, error: SendError) -> None:
         async with self.ctx.units.unit() as unit:
-            message = await unit.messages.get(work.message_id)
-            if message is None:
-                return
-            await unit.messages.set_status(message.id, MessageStatus.FAILED, error=error.reason)
-            failure = texts.SEND_GAVE_UP if error.retryable else texts.SEND_FAILED
-            for case, ts in await unit.messages.postings(message.id):
-                await unit.jobs.add(React(case.channel, ts, "x", lane=slack_queue(case.id)))
-                await note_failure(unit, case.id, message, failure, reason=error.reason)
+            await gave_up(
+                unit,
+                work.message_id,
+                reason=error.reason,
+                retryable=error.retryable,
+                rules=self.ctx.rules,
+            )

@@ -40,7 +40,7 @@ from bridge.routing.receipts import accept_receipt
 
 log = logging.getLogger(__name__)
 
-BATCH = 100  # events routed in one transaction at most
+BATCH = 10  # events routed in one transaction at most: on SQLite it holds the one writer
 STORE_AWAY_SECONDS = 1.0  # how long to wait before trying a store that was away again
 
 

@@ -39,11 +39,11 @@ from bridge.domain.numbers import format_number
 from bridge.domain.records import MessageRecord
 from bridge.domain.segments import SmsMeasure, measure, normalize_typography
 from bridge.domain.values import Direction, MessageStatus
-from bridge.domain.work import PostMessage, React, SendSms, slack_queue
+from bridge.domain.work import PostMessage, SendSms
 from bridge.errors import MediaRefused, SendError
 from bridge.jobs.base import JobHandler
 from bridge.routing.ports import Unit
-from bridge.routing.receipts import accept_receipt, note_failure, show_failed_automated
+from bridge.routing.receipts import accept_receipt, gave_up
 from bridge.routing.threads import note, tell
 
 log = logging.getLogger(__name__)
@@ -255,19 +255,13 @@ class SendText(JobHandler[SendSms]):
 
     async def give_up(self, work: SendSms, error: SendError) -> None:
         async with self.ctx.units.unit() as unit:
-            message = await unit.messages.get(work.message_id)
-            if message is None:
-                return
-            await unit.messages.set_status(message.id, MessageStatus.FAILED, error=error.reason)
-            failure = texts.SEND_GAVE_UP if error.retryable else texts.SEND_FAILED
-            postings = await unit.messages.postings(message.id)
-            for case, ts in postings:
-                await unit.jobs.add(React(case.channel, ts, "x", lane=slack_queue(case.id)))
-                await note_failure(unit, case.id, message, failure, reason=error.reason)
-            if not postings:
-                await show_failed_automated(
-                    unit, message, rules=self.ctx.rules, note=failure, reason=error.reason
-                )
+            await gave_up(
+                unit,
+                work.message_id,
+                reason=error.reason,
+                retryable=error.retryable,
+                rules=self.ctx.rules,
+            )
 
 
 async def _tell_author(unit: Unit, message: MessageRecord, text: str) -> None:

@@ -55,6 +55,23 @@ async def accept_receipt(unit: Unit, receipt: DeliveryReceipt, *, rules: ChatRul
         )
 
 
+async def gave_up(
+    unit: Unit, message_id: int, *, reason: str, retryable: bool, rules: ChatRules
+) -> None:
+    """The outbox gave up sending a message: it failed, with ❌ and a note where it shows."""
+    message = await unit.messages.get(message_id)
+    if message is None:
+        return
+    await unit.messages.set_status(message.id, MessageStatus.FAILED, error=reason)
+    failure = texts.SEND_GAVE_UP if retryable else texts.SEND_FAILED
+    postings = await unit.messages.postings(message.id)
+    for case, ts in postings:
+        await unit.jobs.add(React(case.channel, ts, "x", lane=slack_queue(case.id)))
+        await note_failure(unit, case.id, message, failure, reason=reason)
+    if not postings:
+        await show_failed_automated(unit, message, rules=rules, note=failure, reason=reason)
+
+
 async def note_failure(
     unit: Unit, case_id: int, message: MessageRecord, failure: str, *, reason: str | None
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -80,6 +81,46 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class WriterTurns:
+    """One writer at a time, in order of arrival, urgent writers before the others."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def turn(self, *, urgent: bool) -> AsyncIterator[None]:
+        if self._busy:
+            waiting = asyncio.get_running_loop().create_future()
+            line = self._urgent if urgent else self._others
+            line.append(waiting)
+            try:
+                await waiting
+            except asyncio.CancelledError:
+                if waiting.done() and not waiting.cancelled():
+                    self._pass_on()  # the turn came as the wait was cancelled: pass it on
+                else:
+                    with contextlib.suppress(ValueError):  # passed over already
+                        line.remove(waiting)
+                raise
+        else:
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._pass_on()
+
+    def _pass_on(self) -> None:
+        for line in (self._urgent, self._others):
+            while line:
+                waiting = line.popleft()
+                if not waiting.done():
+                    waiting.set_result(None)  # still busy: the turn is handed over
+                    return
+        self._busy = False
+
+
 class Database:
     """The engine and its session factory; passed in wherever the store is needed."""
 
@@ -92,17 +133,19 @@ class Database:
         )
         # SQLite has one writer at a time. Waiting for it here, in order, is much cheaper
         # than SQLite's busy handler, which sleeps and polls in each waiting connection.
-        self._one_writer = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._one_writer = WriterTurns() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A write transaction; on SQLite an `urgent` one (a webhook waits on it) takes the
+        writer's turn before the others waiting."""
         async with contextlib.AsyncExitStack() as stack:
             if self._one_writer is not None:
-                await stack.enter_async_context(self._one_writer)
+                await stack.enter_async_context(self._one_writer.turn(urgent=urgent))
             session = await stack.enter_async_context(self.sessions())
             await stack.enter_async_context(session.begin())
             yield session

@@ -89,7 +89,7 @@ class InboxWriter:
             }
             for e in events
         ]
-        async with self.db.transaction() as session:
+        async with self.db.transaction(urgent=True) as session:
             # A repeat (the carrier retried a webhook whose answer it lost) is kept once.
             await session.execute(
                 insert(session, InboxEventRow).on_conflict_do_nothing(index_elements=["key"]),
