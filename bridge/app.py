@@ -22,7 +22,7 @@ from bridge.domain.values import ChannelId
 from bridge.errors import ConfigError, SendError
 from bridge.jobs.context import JobContext
 from bridge.jobs.registry import job_handlers
-from bridge.jobs.router import Routed, Router
+from bridge.jobs.router import BATCH_BY_STORE, Routed, Router
 from bridge.mail.http import mount_email, smtp_sender
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import SettingsBook
@@ -221,7 +221,7 @@ async def build_bridge(
     def routed(done: Routed) -> None:
         metrics.messages_in.inc(done.texts)
 
-    router = Router(store, book, clock, on_routed=routed)
+    router = Router(store, book, clock, batch=BATCH_BY_STORE[db.dialect], on_routed=routed)
     shared_arrivals = RedisWakeups(redis, router.notify, channel=INBOX_CHANNEL) if redis else None
     arrivals = Wakeups(router.notify, shared_arrivals, tasks=tasks)
     intake = InboxWriter(db, on_committed=arrivals.committed)
