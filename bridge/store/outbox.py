@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bridge.clock import Clock, SystemClock
@@ -57,17 +57,22 @@ class Outbox:
         self.lease = lease
         self.clock = clock or SystemClock()
         self._listeners: list[Callable[[int], None]] = []
+        self._claim: Any = None
 
     def on_revived(self, listener: Callable[[int], None]) -> None:
         """`listener(n)` is called after n given-up jobs were put back to run."""
         self._listeners.append(listener)
 
-    def _claim_statement(self, now: datetime) -> Any:
+    def _claim_statement(self) -> Any:
         """One statement claims the oldest runnable job whose queue has nothing older waiting.
 
         So a job in backoff holds its conversation back, and two workers (or instances)
-        never run jobs of one queue at the same time.
+        never run jobs of one queue at the same time. Built once (every claim would build
+        it anew: a good part of a worker's CPU), with the moment as parameters.
         """
+        if self._claim is not None:
+            return self._claim
+        now, lease_until = bindparam("now"), bindparam("lease_until")
         job, earlier = aliased(OutboxJob), aliased(OutboxJob)
         blocked = (
             select(earlier.id)
@@ -85,10 +90,10 @@ class Outbox:
         candidate = select(job.id).where(runnable, ~blocked).order_by(job.id).limit(1)
         if self.db.dialect == "postgresql":
             candidate = candidate.with_for_update(skip_locked=True)
-        return (
+        self._claim = (
             update(OutboxJob)
             .where(OutboxJob.id == candidate.scalar_subquery())
-            .values(status=RUNNING, attempts=OutboxJob.attempts + 1, lease_until=now + self.lease)
+            .values(status=RUNNING, attempts=OutboxJob.attempts + 1, lease_until=lease_until)
             .returning(
                 OutboxJob.id,
                 OutboxJob.kind,
@@ -99,10 +104,15 @@ class Outbox:
             )
             .execution_options(synchronize_session=False)
         )
+        return self._claim
 
     async def claim(self) -> ClaimedJob | None:
         async with self.db.transaction() as session:
-            row = (await session.execute(self._claim_statement(self.clock.now()))).first()
+            now = self.clock.now()
+            claim = self._claim_statement()
+            row = (
+                await session.execute(claim, {"now": now, "lease_until": now + self.lease})
+            ).first()
         if row is None:
             return None
         return ClaimedJob(row.id, row.kind, row.queue, row.payload, row.attempts, row.created_at)
