@@ -110,7 +110,17 @@ def fields(keys: list[str], values: st.SearchStrategy[Any]) -> st.SearchStrategy
     return st.dictionaries(st.sampled_from(keys) | names, values, max_size=8)
 
 
-ENDPOINTS = ["/slack/events", "/vonage/inbound", "/vonage/status", "/healthz", "/metrics"]
+# Those that take what the outside sends, and answer nothing unsigned.
+SIGNED_ENDPOINTS = [
+    "/slack/events",
+    "/vonage/inbound",
+    "/vonage/status",
+    "/vonage/voice/event",
+    "/email/inbound",
+    "/email/inbound/mailgun",
+]
+ENDPOINTS = [*SIGNED_ENDPOINTS, "/media/x.y.z", "/healthz", "/metrics"]
+EMAIL_TOKEN = "fuzz-email-token-0123456789"
 CONTENT_TYPES = [
     "application/json",
     "application/x-www-form-urlencoded",
@@ -323,8 +333,14 @@ async def fuzzed(start_live) -> AsyncIterator[tuple[LiveBridge, io.StringIO]]:
     """A bridge with its secrets set, logging as `run` sets it up at INFO, into a buffer."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    live = await start_live(VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET, LOG_LEVEL="INFO")
-    configure_logging("INFO", [SIGNING_SECRET, SIGNATURE_SECRET])
+    live = await start_live(
+        VONAGE_SIGNATURE_SECRET=SIGNATURE_SECRET,
+        LOG_LEVEL="INFO",
+        EMAIL_ADDRESS="help@example.org",
+        EMAIL_INBOUND_TOKEN=EMAIL_TOKEN,
+        MAILGUN_SIGNING_KEY=SIGNATURE_SECRET,
+    )
+    configure_logging("INFO", [SIGNING_SECRET, SIGNATURE_SECRET, EMAIL_TOKEN])
     buffer = io.StringIO()
     [handler] = root.handlers
     assert isinstance(handler, logging.StreamHandler)
@@ -378,7 +394,7 @@ async def test_noise_is_refused_without_a_trace(fuzzed, request: dict[str, Any])
     live, buffer = fuzzed
     status = await send(live, request)
     await assert_harmless(live, buffer, request, status)
-    if request["path"] in ("/slack/events", "/vonage/inbound", "/vonage/status"):
+    if request["path"] in SIGNED_ENDPOINTS:
         assert 400 <= status < 500  # unsigned, whatever else it is
 
 
@@ -394,6 +410,40 @@ async def test_signed_noise_is_answered_without_harm(fuzzed, request: dict[str, 
 async def test_half_valid_payloads_are_refused_without_harm(fuzzed, request: dict) -> None:
     live, buffer = fuzzed
     await assert_harmless(live, buffer, request, await send(live, request))
+
+
+@st.composite
+def raw_email(draw: st.DrawFn) -> dict[str, Any]:
+    """What a mail relay may post with the right token: broken MIME, headers of any shape.
+    No Message-ID line is ever whole, so nothing generated can become a contact's email."""
+    header_names = st.sampled_from(
+        ["From", "To", "Subject", "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
+         "In-Reply-To", "References", "Auto-Submitted", "Message-I"]
+    )  # fmt: skip
+    lines = st.lists(
+        st.tuples(header_names, texts.map(lambda t: t.replace("\x00", ""))), max_size=8
+    )
+    head = "".join(f"{name}: {value}\r\n" for name, value in draw(lines))
+    body = draw(st.binary(max_size=400) | texts.map(lambda t: t.encode("utf-8", "surrogatepass")))
+    return {
+        "method": "POST",
+        "path": "/email/inbound",
+        "query": {},
+        "headers": {
+            "Content-Type": "message/rfc822",
+            "Authorization": f"Bearer {EMAIL_TOKEN}",
+        },
+        "body": head.encode("utf-8", "surrogatepass") + b"\r\n" + body,
+    }
+
+
+@FUZZ
+@given(request=raw_email())
+async def test_raw_email_of_any_shape_is_refused_without_harm(fuzzed, request: dict) -> None:
+    live, buffer = fuzzed
+    status = await send(live, request)
+    await assert_harmless(live, buffer, request, status)
+    assert 400 <= status < 500
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -38,14 +38,16 @@ def parse_email(raw: bytes, *, at: datetime, our_address: str | None) -> Inbound
         )
         subject = one_line(str(message.get("Subject", "")))
         text = _text(message)
+        # Headers are parsed when first read: every read stays inside this guard.
+        message_id = _ids(message, "Message-ID")
+        answers = _ids(message, "In-Reply-To") + list(reversed(_ids(message, "References")))
+        automated = _automated(message, sender.addr_spec.lower(), our_address)
     except InvalidInput:
         raise
     except Exception as exc:  # the email package raises many kinds on broken MIME
         raise InvalidInput(f"the message is not readable MIME: {type(exc).__name__}") from exc
-    message_id = _ids(message, "Message-ID")
     if not message_id:
         raise InvalidInput("the message has no Message-ID")
-    answers = _ids(message, "In-Reply-To") + list(reversed(_ids(message, "References")))
     return InboundEmail(
         message_id=message_id[0],
         sender=sender.addr_spec.lower(),
@@ -55,7 +57,7 @@ def parse_email(raw: bytes, *, at: datetime, our_address: str | None) -> Inbound
         text=text,
         answers=tuple(dict.fromkeys(answers)),
         received_at=at,
-        automated=_automated(message, sender.addr_spec.lower(), our_address),
+        automated=automated,
     )
 
 
