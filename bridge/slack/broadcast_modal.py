@@ -15,19 +15,23 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bridge.domain.broadcasts import with_opt_out_line
-from bridge.domain.numbers import format_number
 from bridge.errors import InvalidInput
 from bridge.routing.broadcasts import BroadcastRefused
 from bridge.slack.broadcasts import plan_from_words, queue_plan
 from bridge.slack.desk import Desk
-from bridge.slack.new_conversation import length_hint
+from bridge.slack.new_conversation import (
+    MESSAGE_MAX,
+    length_hint,
+    message_block,
+    sending_number_block,
+)
 from bridge.slack.payloads import Interaction, read
 
 FORM_VIEW = "broadcast_form"
 CONFIRM_VIEW = "broadcast_confirm"
 MESSAGE_TYPED = "broadcast_message_typed"
 # The inputs must fit in the summary's private_metadata (3,000 characters at most).
-_MAX_MESSAGE, _MAX_NUMBERS = 1600, 900
+_MAX_NUMBERS = 900
 
 
 def form_words(inputs: dict[str, str]) -> str:
@@ -71,7 +75,7 @@ def register_broadcast_modal(app: AsyncApp, *, desk: Desk) -> None:
             "when": form.option("when") or "now",
             "at": form.text("at") or "",
         }
-        if len(inputs["numbers"]) > _MAX_NUMBERS or len(inputs["message"]) > _MAX_MESSAGE:
+        if len(inputs["numbers"]) > _MAX_NUMBERS or len(inputs["message"]) > MESSAGE_MAX:
             raise InvalidInput("view_submission: longer than the form allows")
         try:
             plan = await plan_from_words(desk, form_words(inputs), user=submitted.user.id)
@@ -107,7 +111,6 @@ def _plain(text: str) -> dict[str, Any]:
 
 
 def broadcast_form(desk: Desk, *, typed: str = "") -> dict[str, Any]:
-    options = [{"text": _plain(format_number(n)), "value": n} for n in desk.inbox.numbers]
     when = [
         {"text": _plain("Send now"), "value": "now"},
         {"text": _plain("Send later"), "value": "later"},
@@ -129,32 +132,12 @@ def broadcast_form(desk: Desk, *, typed: str = "") -> dict[str, Any]:
                 multiline=True,
                 max_length=_MAX_NUMBERS,
             ),
-            {
-                "type": "input",
-                "block_id": "from",
-                "label": _plain("From"),
-                "element": {
-                    "type": "static_select",
-                    "action_id": "from",
-                    "initial_option": options[0],
-                    "options": options,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "message",
-                "dispatch_action": True,
-                "label": _plain("Message"),
-                "hint": _plain(f"{hint} · with “{line}” on a first text" if line else hint),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": MESSAGE_TYPED,
-                    "multiline": True,
-                    "max_length": _MAX_MESSAGE,
-                    "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
-                    **({"initial_value": typed} if typed else {}),
-                },
-            },
+            sending_number_block(desk.inbox.numbers),
+            message_block(
+                MESSAGE_TYPED,
+                typed,
+                hint=f"{hint} · with “{line}” on a first text" if line else hint,
+            ),
             {
                 "type": "input",
                 "block_id": "when",

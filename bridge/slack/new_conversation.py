@@ -7,6 +7,7 @@ on each change; the answer is a `views.update` of the hint).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from bridge.slack.payloads import Interaction, read, record_ids
 
 NEW_VIEW = "new_conversation"
 MESSAGE_TYPED = "new_message_typed"
+MESSAGE_MAX = 1600  # characters a form's message may hold
 
 
 async def start_from_command(unit: Unit, desk: Desk, rest: str, user: UserId) -> CaseChange:
@@ -163,11 +165,44 @@ def length_hint(text: str) -> str:
     return hint
 
 
-def new_view(inbox: Inbox, *, typed: str = "", time_zone: str = "UTC") -> dict[str, Any]:
+def sending_number_block(numbers: Sequence[str]) -> dict[str, Any]:
+    """The input choosing which of our numbers a text goes from (the first by default)."""
     options = [
-        {"text": {"type": "plain_text", "text": format_number(n)}, "value": n}
-        for n in inbox.numbers
+        {"text": {"type": "plain_text", "text": format_number(n)}, "value": n} for n in numbers
     ]
+    return {
+        "type": "input",
+        "block_id": "from",
+        "label": {"type": "plain_text", "text": "From"},
+        "element": {
+            "type": "static_select",
+            "action_id": "from",
+            "initial_option": options[0],
+            "options": options,
+        },
+    }
+
+
+def message_block(action_id: str, typed: str, *, hint: str) -> dict[str, Any]:
+    """The text being written, reporting each keystroke (`action_id`) for its live hint."""
+    return {
+        "type": "input",
+        "block_id": "message",
+        "dispatch_action": True,
+        "label": {"type": "plain_text", "text": "Message"},
+        "hint": {"type": "plain_text", "text": hint},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": action_id,
+            "multiline": True,
+            "max_length": MESSAGE_MAX,
+            "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
+            **({"initial_value": typed} if typed else {}),
+        },
+    }
+
+
+def new_view(inbox: Inbox, *, typed: str = "", time_zone: str = "UTC") -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": NEW_VIEW,
@@ -180,32 +215,8 @@ def new_view(inbox: Inbox, *, typed: str = "", time_zone: str = "UTC") -> dict[s
                 "label": {"type": "plain_text", "text": "To (number or contact name)"},
                 "element": {"type": "plain_text_input", "action_id": "to", "max_length": 200},
             },
-            {
-                "type": "input",
-                "block_id": "from",
-                "label": {"type": "plain_text", "text": "From"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "from",
-                    "initial_option": options[0],
-                    "options": options,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": "message",
-                "dispatch_action": True,
-                "label": {"type": "plain_text", "text": "Message"},
-                "hint": {"type": "plain_text", "text": length_hint(typed)},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": MESSAGE_TYPED,
-                    "multiline": True,
-                    "max_length": 1600,
-                    "dispatch_action_config": {"trigger_actions_on": ["on_character_entered"]},
-                    **({"initial_value": typed} if typed else {}),
-                },
-            },
+            sending_number_block(inbox.numbers),
+            message_block(MESSAGE_TYPED, typed, hint=length_hint(typed)),
             {
                 "type": "input",
                 "block_id": "at",
