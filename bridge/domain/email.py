@@ -97,6 +97,20 @@ class EmailThreadRecord:
     reply_channel: Channel
 
 
+def goes_both_ways(thread: EmailThreadRecord | None, contact_number: str) -> bool:
+    """Whether staff may choose how replies go: the case has the contact's email address
+    and a phone number."""
+    return thread is not None and thread.address is not None and not is_email_only(contact_number)
+
+
+def reply_channel(thread: EmailThreadRecord | None, contact_number: str) -> Channel:
+    """How the next staff reply goes: by email when the case has the contact's address and
+    they last wrote by email (or staff chose email since), or have no phone; else by SMS."""
+    if thread is None or thread.address is None:
+        return Channel.SMS
+    return Channel.EMAIL if is_email_only(contact_number) else thread.reply_channel
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingEmail:
     """A staff reply as it goes by email; every header value is one line already."""

@@ -3,7 +3,7 @@
 The case: the one a `reply+<token>@` address names, else the one holding an email it
 answers (In-Reply-To, References), else the open case of the contact holding the sender's
 address, else a new case (and contact). A staff reply goes by the channel the contact last
-wrote on.
+wrote on, or, until the contact next writes, the one staff switched to on the case header.
 """
 
 from __future__ import annotations
@@ -21,16 +21,18 @@ from bridge.domain.email import (
     bare_subject,
     case_token_in,
     email_only_number,
+    goes_both_ways,
     is_email_only,
+    reply_channel,
 )
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules, Inbox
-from bridge.domain.values import CaseStatus, PhoneNumber
+from bridge.domain.values import CaseStatus, PhoneNumber, UserId
 from bridge.domain.work import PostMessage, SendEmail, Work, sms_send
-from bridge.routing.cases import open_case
+from bridge.routing.cases import CaseActionRefused, CaseChange, existing_case, open_case
 from bridge.routing.notices import notify_assignee
 from bridge.routing.ports import Unit
-from bridge.routing.threads import refresh_header
+from bridge.routing.threads import note, refresh_header
 
 log = logging.getLogger(__name__)
 
@@ -144,16 +146,29 @@ async def _open(
 
 
 async def reply_work(unit: Unit, case: CaseRecord, message_id: int) -> Work:
-    """How a staff reply goes: by email when the contact last wrote by email (or has no
-    phone), by SMS otherwise."""
-    thread = await unit.emails.thread(case.id)
-    by_email = (
-        thread is not None
-        and thread.address is not None
-        and (thread.reply_channel == Channel.EMAIL or is_email_only(case.contact_number))
-    )
-    if by_email:
+    """How a staff reply goes: by the channel the contact last wrote on (or staff chose
+    since), by email for a contact with no phone."""
+    if reply_channel(await unit.emails.thread(case.id), case.contact_number) == Channel.EMAIL:
         return SendEmail(message_id, case.id)
     return sms_send(
         message_id, our_number=case.our_number, contact_number=case.contact_number, case_id=case.id
     )
+
+
+async def switch_replies(unit: Unit, case_id: int, *, to: Channel, by: UserId) -> CaseChange:
+    """Staff replies in the case go by `to` until the contact next writes (the case header's
+    Reply by SMS / Reply by email)."""
+    case = await existing_case(unit, case_id)
+    # Serialized with the contact's messages, which set the channel too.
+    await unit.lock_conversation(case.contact_number, case.our_number)
+    thread = await unit.emails.thread(case.id)
+    if not goes_both_ways(thread, case.contact_number):
+        missing = "phone number" if is_email_only(case.contact_number) else "email address"
+        raise CaseActionRefused(texts.REPLIES_ONE_WAY.format(ref=case.id, missing=missing))
+    channel = texts.REPLY_CHANNEL_NAMES[to]
+    if reply_channel(thread, case.contact_number) == to:
+        raise CaseActionRefused(texts.REPLIES_ALREADY.format(ref=case.id, channel=channel))
+    await unit.emails.reply_by(case.id, to)
+    await note(unit, case.id, texts.REPLIES_SWITCHED_NOTE.format(user=by, channel=channel))
+    await refresh_header(unit, case.id)
+    return CaseChange(case.id, texts.REPLIES_SWITCHED.format(ref=case.id, channel=channel))

@@ -49,6 +49,9 @@ class Emails(Protocol):
     ) -> None:
         """The contact last wrote by `channel` (by email: from `address`, about `subject`)."""
 
+    async def reply_by(self, case_id: int, channel: Channel) -> None:
+        """Staff chose `channel` for the case's replies (until the contact next writes)."""
+
     async def message_ids(self, case_id: int) -> list[str]:
         """The Message-IDs of the case's emails, in and out, oldest first."""
 

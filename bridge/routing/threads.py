@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from bridge.domain.email import Channel, goes_both_ways, reply_channel
 from bridge.domain.numbers import format_number
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import Inbox
 from bridge.domain.values import Offer
-from bridge.domain.views import CaseView
+from bridge.domain.views import CaseView, ReplyRoute
 from bridge.domain.work import TellUser, ThreadNote, UpdateHeader, slack_queue, user_queue
 from bridge.routing.ports import Unit
 
@@ -32,7 +33,17 @@ async def case_view(
         contact_named=bool(name),
         opted_out=await unit.opt_outs.is_opted_out(case.contact_number, case.our_number),
         muted=await unit.mutes.is_muted(case.id),
+        reply_route=await _reply_route(unit, case),
     )
+
+
+async def _reply_route(unit: Unit, case: CaseRecord) -> ReplyRoute | None:
+    thread = await unit.emails.thread(case.id)
+    if not goes_both_ways(thread, case.contact_number):
+        return None
+    if reply_channel(thread, case.contact_number) == Channel.EMAIL:
+        return ReplyRoute(Channel.EMAIL, str(thread.address))
+    return ReplyRoute(Channel.SMS, format_number(case.contact_number))
 
 
 async def refresh_header(unit: Unit, case_id: int) -> None:
