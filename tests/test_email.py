@@ -285,3 +285,24 @@ async def test_a_switch_that_cannot_be_made_is_told_to_the_presser_and_changes_n
     assert len(live.slack.calls("chat.update")) == updates
     assert len(live.slack.calls("chat.postMessage")) == posts
     assert "Replies go by email" in context_of(header_of(live, 1))
+
+
+async def test_an_email_only_contact_is_shown_by_address_never_by_its_key(
+    live: LiveBridge,
+) -> None:
+    assert (await post_raw(live, mail(sender="bob@example.net"))).status == 200
+    assert (await post_raw(live, mail(sender="Alice Doe <alice@example.com>"))).status == 200
+    await live.drained()
+    bob, alice = header_of(live, 1), header_of(live, 2)
+    assert bob["text"].startswith("Case #1: email from bob@example.net")
+    assert alice["blocks"][0]["text"]["text"] == "#2 · Alice Doe – alice@example.com"
+    for header in (bob, alice):
+        shown = f"{header['text']} {header['blocks']}"
+        assert "*Our number*\\nnone: by email" in shown
+        assert "email:" not in shown and ":warning:" not in shown
+        assert blocks.REPLY_BY_SMS not in buttons(header)
+    listed = await live.command("list")
+    assert "bob@example.net" in listed and "Alice Doe" in listed
+    home = str(await live.open_home())
+    assert "bob@example.net" in home
+    assert "email:" not in listed + home

@@ -58,6 +58,12 @@ def is_email_only(contact_number: str) -> bool:
     return contact_number.startswith(EMAIL_ONLY_PREFIX)
 
 
+def email_only_contact(contact_number: str) -> int | None:
+    """The contact an email-only key stands for (`email:12` → 12); None for a phone number."""
+    key = contact_number.removeprefix(EMAIL_ONLY_PREFIX)
+    return int(key) if is_email_only(contact_number) and key.isdigit() else None
+
+
 def case_token_in(addresses: tuple[str, ...]) -> str | None:
     """The case token of the first `reply+<token>@` address, if one is there."""
     for address in addresses:

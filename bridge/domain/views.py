@@ -20,6 +20,7 @@ class CaseView:
     status: str
     contact_label: str
     contact_number: PhoneNumber
+    contact_address: str  # the number formatted, or an email-only contact's address
     our_number: PhoneNumber
     our_number_configured: bool
     assignee: UserId | None

@@ -30,6 +30,9 @@ class Emails(Protocol):
     async def add_contact(self, address: str, name: str | None) -> int:
         """A new contact with this address (and name)."""
 
+    async def address_of(self, contact_id: int) -> str | None:
+        """The contact's email address, if it has one."""
+
     async def numbers_of(self, contact_id: int) -> list[str]:
         """The contact's phone numbers, first given first."""
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bridge.domain.email import Channel, goes_both_ways, reply_channel
+from bridge import texts
+from bridge.domain.email import Channel, email_only_contact, goes_both_ways, reply_channel
 from bridge.domain.numbers import format_number
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import Inbox
@@ -17,14 +18,18 @@ async def case_view(
 ) -> CaseView:
     """The case as its header shows it now."""
     name, label = await unit.contacts.title(case.contact_number, inbox.title_property)
-    number = format_number(case.contact_number)
+    address = await contact_address(unit, case.contact_number)
+    email_only = email_only_contact(case.contact_number) is not None
+    if email_only:
+        label = address  # a contact known by an address has no number's label
     return CaseView(
         case_id=case.id,
         status=case.status,
-        contact_label=f"{name} – {label}" if name else number,
+        contact_label=f"{name} – {label}" if name else address,
         contact_number=case.contact_number,
+        contact_address=address,
         our_number=case.our_number,
-        our_number_configured=inbox.owns(case.our_number),
+        our_number_configured=email_only or inbox.owns(case.our_number),
         assignee=case.assignee,
         unread=case.unread,
         previous_case_id=case.previous_case_id,
@@ -35,6 +40,15 @@ async def case_view(
         muted=await unit.mutes.is_muted(case.id),
         reply_route=await _reply_route(unit, case),
     )
+
+
+async def contact_address(unit: Unit, contact_number: str) -> str:
+    """A contact's address as staff read it: the number, formatted, or for a contact who
+    writes only by email, the email address (never the key standing in for a number)."""
+    contact_id = email_only_contact(contact_number)
+    if contact_id is None:
+        return format_number(contact_number)
+    return await unit.emails.address_of(contact_id) or texts.EMAIL_CONTACT_UNKNOWN
 
 
 async def _reply_route(unit: Unit, case: CaseRecord) -> ReplyRoute | None:

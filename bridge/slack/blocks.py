@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridge import texts
-from bridge.domain.email import Channel
+from bridge.domain.email import EMAIL_LINE, Channel, is_email_only
 from bridge.domain.numbers import format_number
 from bridge.domain.values import Offer
 from bridge.domain.views import CaseView, ShownText
@@ -43,15 +43,19 @@ _SECTION_MAX = 3000
 
 def header_text(view: CaseView) -> str:
     """The notification text of a header (shown where blocks are not), with its texts."""
-    title = f"Case #{view.case_id}: SMS from {escape_for_slack(view.contact_label)}"
+    by = "email" if is_email_only(view.contact_number) else "SMS"
+    title = f"Case #{view.case_id}: {by} from {escape_for_slack(view.contact_label)}"
     return "\n".join([title, *(escape_for_slack(text.text) for text in view.texts)])
 
 
 def header_blocks(view: CaseView) -> list[dict[str, Any]]:
     assignee = f"<@{view.assignee}>" if view.assignee else "nobody"
+    ours = (
+        texts.EMAIL_ONLY_LINE if view.our_number == EMAIL_LINE else format_number(view.our_number)
+    )
     fields = [
         f"*Contact*\n{escape_for_slack(view.contact_label)}",
-        f"*Our number*\n{format_number(view.our_number)}",
+        f"*Our number*\n{ours}",
         f"*Status*\n{_status(view)}",
         f"*Assignee*\n{assignee}",
         f"*Unread*\n{view.unread}",

@@ -100,6 +100,9 @@ class SqlEmails:
         await self.session.flush()
         return contact.id
 
+    async def address_of(self, contact_id: int) -> str | None:
+        return await self.session.scalar(select(Contact.email).where(Contact.id == contact_id))
+
     async def numbers_of(self, contact_id: int) -> list[str]:
         found = await self.session.scalars(
             select(ContactNumber.number)
