@@ -73,6 +73,16 @@ def case_token_in(addresses: tuple[str, ...]) -> str | None:
     return None
 
 
+def is_ours(address: str, our_address: str) -> bool:
+    """Whether mail to `address` is for us: our address, or a `reply+<token>@` address on
+    its domain."""
+    address, our_address = address.strip().lower(), our_address.lower()
+    domain = our_address.rpartition("@")[2]
+    return address == our_address or (
+        case_token_in((address,)) is not None and address.rpartition("@")[2] == domain
+    )
+
+
 def reply_address(token: str, our_address: str) -> str:
     """`help@example.org` → `reply+<token>@example.org`."""
     return f"reply+{token}@{our_address.rpartition('@')[2]}"
