@@ -70,6 +70,11 @@ class PhoneMessage:
     detail: str = ""
     parts: list[str] = field(default_factory=list)  # carrier message ids of what it received
     part_states: dict[str, str] = field(default_factory=dict)
+    # The picture or file it carries, kept by the phone: its type, size, and the address it
+    # was fetched from (an MMS's picture, or a link in the text; empty for one it sent).
+    file_type: str = ""
+    file_size: int = 0
+    file_link: str = ""
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from bridge.fakes.reading import shown_texts
 from bridge.routing.export import log_range, write_log
 from bridge.sandbox import views
 from bridge.sandbox.phones import Phones
-from bridge.sandbox.relay import CallbackRelay, serve_on_loopback
+from bridge.sandbox.relay import CallbackRelay, loopback_socket, serve_on_loopback
 from bridge.sandbox.scene import (
     COMMAND,
     INBOX_CHANNEL,
@@ -95,6 +96,7 @@ class Sandbox(StaffActions, Surfaces):
         self.phones = Phones(
             vonage=self.vonage,
             post=self._post,
+            fetch=self._get,
             emit=self._emit,
             signature_secret=vonage_signature_secret,
             signature_method=SIGNATURE_METHOD,
@@ -106,6 +108,7 @@ class Sandbox(StaffActions, Surfaces):
             tasks=self.tasks,
         )
         self._bridge_site: web.AppRunner | None = None
+        self._bridge_socket: socket.socket | None = None
         self._http: aiohttp.ClientSession | None = None
         self._old_ca_bundle: str | None = None
         self._ca_bundle_set = False
@@ -140,6 +143,10 @@ class Sandbox(StaffActions, Surfaces):
         self.slack.on_message(self._on_slack)
         await self.vonage.start()
         await self.relay.start()
+        # The bridge's public address is its own loopback one, known before it is built:
+        # the links to staff members' files (GET /media/{token}) are made from it.
+        self._bridge_socket = loopback_socket()
+        public_url = f"http://127.0.0.1:{self._bridge_socket.getsockname()[1]}"
         self.settings = SandboxSettings(
             slack_bot_token=self.bot_token,
             slack_signing_secret=self.signing_secret,
@@ -154,6 +161,7 @@ class Sandbox(StaffActions, Surfaces):
             vonage_api_host=self.vonage.host,
             database_url=f"sqlite+aiosqlite:///{self.database}",
             host="127.0.0.1",
+            public_url=public_url,
             log_level="INFO",
             # A visitor's broadcast goes at once, whatever the hour where the demo runs.
             quiet_hours="",
@@ -163,7 +171,10 @@ class Sandbox(StaffActions, Surfaces):
         dispatcher = self.bridge.dispatcher
         # Jobs that waited for a later hour are due once the clock gets there.
         self.clock.on_change(lambda: dispatcher.notify(dispatcher.workers))
-        self._bridge_site, self.bridge_url = await serve_on_loopback(build_web_app(self.bridge))
+        self._bridge_site, self.bridge_url = await serve_on_loopback(
+            build_web_app(self.bridge), self._bridge_socket
+        )
+        self.phones.bridge_url = public_url
         await self.bridge.start_background()
         self.vonage.send_receipts_to(f"{self.relay.url}/vonage/status")
         self.tasks.spawn(self.phones.watch_sends(), name="sandbox-phone")
@@ -174,6 +185,9 @@ class Sandbox(StaffActions, Surfaces):
         if self._bridge_site is not None:
             await self._bridge_site.cleanup()
             self._bridge_site = None
+        if self._bridge_socket is not None:
+            self._bridge_socket.close()
+            self._bridge_socket = None
         if self.bridge is not None:
             await self.bridge.close(grace=5.0)
             self.bridge = None
@@ -287,6 +301,16 @@ class Sandbox(StaffActions, Surfaces):
         assert self._http is not None
         async with self._http.post(f"{self.bridge_url}{path}", data=body, headers=headers) as r:
             return r.status, (await r.text()).strip()
+
+    async def _get(self, url: str) -> tuple[int, str, bytes]:
+        """What a phone gets at `url` (status, type, body); 502 when nobody answers."""
+        assert self._http is not None
+        try:
+            async with self._http.get(url) as response:
+                return response.status, response.content_type, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as failed:
+            log.warning("sandbox: %s did not open: %s", url, failed)
+            return 502, "", b""
 
     async def _responded(self, text: str, blocks: list[Any]) -> None:
         await self._notice("response", views.emojize(text), blocks=views.emojize(blocks))

@@ -269,12 +269,17 @@ function renderMessage(msg) {
     `<div class="msg-body"><div class="msg-meta"><span class="author">${escapeHtml(msg.author)}</span>` +
     `${badge}<span class="time">${clock(msg.ts)}</span>${chip}${note}${shortcutMenu(msg)}</div>` +
     `<div class="msg-content">${content}${edited}</div>` +
-    (msg.files || [])
-      .map((f) => `<img class="msg-file" src="/api/slack/files/${encodeURIComponent(f.id)}" alt="${escapeHtml(f.title)}">`)
-      .join("") +
+    (msg.files || []).map(renderFile).join("") +
     (reactions ? `<div class="reactions">${reactions}</div>` : "") +
     `</div></div>`
   );
+}
+
+// A file shared in a message: a picture is drawn, anything else is a chip to download.
+function renderFile(f) {
+  const url = `/api/slack/files/${encodeURIComponent(f.id)}`;
+  if (/^image\//.test(f.mimetype)) return `<img class="msg-file" src="${url}" alt="${escapeHtml(f.title)}">`;
+  return `<a class="file-chip" href="${url}" download="${escapeHtml(f.title)}">📄 <span>${escapeHtml(f.title)}</span></a>`;
 }
 
 function renderNotice(n) {
@@ -316,6 +321,8 @@ function caseElement(feed, top) {
     `<div class="thread"><button type="button" class="thread-toggle"></button>` +
     `<div class="replies"></div>` +
     `<form class="thread-form" autocomplete="off"><input class="thread-input" placeholder="Reply…" aria-label="Reply in thread">` +
+    `<button type="button" class="thread-attach" title="Share a file in the thread (what is typed goes with it)" aria-label="Share a file">📎</button>` +
+    `<input type="file" class="thread-file" hidden>` +
     `<button type="submit" class="thread-send">Reply</button>` +
     `<button type="button" class="thread-note" title="Post as a staff note: it stays in Slack">Note</button></form>` +
     `<div class="thread-error" role="alert"></div></div>`;
@@ -324,6 +331,9 @@ function caseElement(feed, top) {
     event.preventDefault();
     replyInThread(el, top.ts, false);
   });
+  const fileInput = el.querySelector(".thread-file");
+  el.querySelector(".thread-attach").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => shareInThread(el, top.ts, fileInput));
   const noteButton = el.querySelector(".thread-note");
   noteButton.hidden = !model.notesPrefix;
   noteButton.addEventListener("click", () => replyInThread(el, top.ts, true));
@@ -380,7 +390,8 @@ function phoneState(msg) {
     if (msg.state === "sent") return msg.detail ? `Sent · ${msg.detail}` : "Sent";
     return `Not sent: ${msg.detail || msg.state}`;
   }
-  return RECEIPT_WORDS[msg.state] || msg.state;
+  const state = RECEIPT_WORDS[msg.state] || msg.state;
+  return msg.detail ? `${state} · ${msg.detail}` : state;
 }
 
 function knownNumbers() {
@@ -407,6 +418,29 @@ function renderContacts() {
   $("contact-number").hidden = select.value !== OTHER;
 }
 
+// What a bubble carries, as the phone kept it: a picture drawn inline, any other file a link.
+function bubbleFile(m) {
+  if (!m.file_type) return "";
+  const url = `/api/phone/files/${encodeURIComponent(m.id)}`;
+  if (/^image\//.test(m.file_type)) return `<img class="bubble-picture" src="${url}" alt="Picture">`;
+  const kind = m.file_type.split("/").pop().toUpperCase();
+  return `<a class="bubble-file" href="${url}" download>📎 ${escapeHtml(kind)} file · ${escapeHtml(fileSize(m.file_size))}</a>`;
+}
+
+function fileSize(bytes) {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// A phone links what looks like a web address; the link to a file it fetched opens its copy.
+function bubbleText(m) {
+  if (!m.text) return "";
+  const html = escapeHtml(m.text).replace(/https?:\/\/[^\s<]+/g, (url) => {
+    const href = decodeEntities(url) === m.file_link ? `/api/phone/files/${encodeURIComponent(m.id)}` : url;
+    return `<a href="${href}" target="_blank" rel="noopener">${url}</a>`;
+  });
+  return `<div class="bubble-text">${html.replace(/\n/g, "<br>")}</div>`;
+}
+
 function renderPhone() {
   const feed = $("phone-feed");
   const mine = [...model.phone.values()]
@@ -416,7 +450,7 @@ function renderPhone() {
     .map(
       (m) =>
         `<li class="bubble ${m.direction} state-${escapeHtml(m.state.replace(/\s+/g, "-"))}" data-id="${escapeHtml(m.id)}">` +
-        `<div class="bubble-text">${escapeHtml(m.text).replace(/\n/g, "<br>")}</div>` +
+        bubbleFile(m) + bubbleText(m) +
         `<div class="bubble-meta"><span class="time">${clock(m.at)}</span> · <span class="state">${escapeHtml(phoneState(m))}</span></div></li>`,
     )
     .join("");
@@ -677,6 +711,33 @@ async function replyInThread(caseEl, threadTs, asNote) {
   } catch (error) {
     errorBox.textContent = error.message;
   }
+}
+
+// Staff share a file in a thread, as Slack's upload does: the typed text is its message.
+async function shareInThread(caseEl, threadTs, fileInput) {
+  const [file] = fileInput.files;
+  const input = caseEl.querySelector(".thread-input");
+  const errorBox = caseEl.querySelector(".thread-error");
+  if (!file) return;
+  errorBox.textContent = "";
+  try {
+    const data = await base64Of(file);
+    await post("/api/slack/file", { thread_ts: threadTs, text: input.value, name: file.name, mimetype: file.type, data });
+    input.value = "";
+  } catch (error) {
+    errorBox.textContent = error.message;
+  } finally {
+    fileInput.value = "";
+  }
+}
+
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+    reader.onerror = () => reject(new Error(`${file.name} could not be read`));
+    reader.readAsDataURL(file);
+  });
 }
 
 async function sendFromComposer(event) {
