@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from bridge.sandbox.phones import sample_picture
 from bridge.sandbox.server import Demo, DemoOptions
-from bridge.sandbox.world import sample_picture
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -179,6 +179,46 @@ async def test_files_staff_share_show_in_the_thread_and_on_the_phone(
         await expect(leaflet).to_have_text(re.compile(r"^📎 PDF file · \d+ B$"))
         await expect(bubble.locator(".state")).to_have_text("Delivered ✓")
         await page.screenshot(path=str(shots_dir(tmp_path) / "media-outbound-picture.png"))
+        assert errors == []
+
+
+async def test_an_email_from_the_mail_client_and_the_reply_in_its_inbox(
+    demo: Demo, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    async with demo_page(demo, width=1400, height=1000) as (page, errors):
+        await expect(page.locator("#live")).to_have_text("live")
+        await page.click("#tour-close")
+        # Chen writes to the clinic's address from the mail client beside the phone.
+        await page.click(".device-tab[data-device='mail']")
+        await page.select_option("#mailbox-select", label="Chen Wei · chen.wei@example.com")
+        await page.fill("#mail-subject", "Portal password")
+        await page.fill("#mail-text", "I cannot sign in to the patient portal.")
+        await page.click("#mail-send")
+        sent = page.locator("#mail-feed .mail-item.sent")
+        await expect(sent.locator(".state")).to_have_text("Sent")
+        case = page.locator(".case", has_text="I cannot sign in to the patient portal.")
+        await expect(case.locator(".msg.via-sms")).to_contain_text("✉️ Subject: Portal password")
+
+        # Sam answers in the thread; the answer reaches Chen's inbox by email.
+        await case.locator(".thread-input").fill("We have reset it: check your email.")
+        await case.locator(".thread-input").press("Enter")
+        reply = page.locator("#mail-feed .mail-item.received")
+        await expect(reply.locator(".mail-from")).to_have_text(
+            "Demo Clinic <help@clinic.example.org>"
+        )
+        await expect(reply.locator(".mail-subject")).to_have_text("Re: Portal password")
+        await expect(reply.locator(".mail-body")).to_contain_text("We have reset it")
+
+        # Chen answers the reply: it joins the same thread, threaded by its headers.
+        await reply.locator(".mail-reply").click()
+        await expect(page.locator("#mail-subject")).to_have_value("Re: Portal password")
+        await page.fill("#mail-text", "It works now, thank you!")
+        await page.click("#mail-send")
+        await expect(case.locator(".replies")).to_contain_text("It works now, thank you!")
+        await expect(page.locator(".case")).to_have_count(2)  # Alice's, and this one
+        await page.screenshot(path=str(shots_dir(tmp_path) / "email-sandbox.png"))
         assert errors == []
 
 

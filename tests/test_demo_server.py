@@ -287,6 +287,8 @@ async def test_a_button_click_reaches_the_bridge_as_a_signed_block_actions_paylo
         ("slack/post", ["not", "an", "object"], "JSON object"),
         ("slack/file", {"thread_ts": "1.000001", "name": "a.txt", "data": "aGk="}, "no such"),
         ("slack/file", {"thread_ts": "1.000001", "name": "a.txt", "data": "h!"}, "base64"),
+        ("mail/send", {"from": "alice at example.com", "text": "hi"}, "email address"),
+        ("mail/send", {"from": "a@example.com", "text": "hi", "answering": "m9"}, "no such"),
     ],
     ids=[
         "short-number",
@@ -296,6 +298,8 @@ async def test_a_button_click_reaches_the_bridge_as_a_signed_block_actions_paylo
         "not-an-object",
         "file-to-unknown-thread",
         "file-not-base64",
+        "mail-from-no-address",
+        "mail-answering-nothing",
     ],
 )
 async def test_bad_input_is_refused_with_a_reason(

@@ -6,11 +6,14 @@ and kept for the page to draw."""
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
+
+from PIL import Image, ImageDraw
 
 from bridge.fakes import FakeVonage, VonageSend
 from bridge.fakes.vonage_payloads import (
@@ -157,3 +160,15 @@ class Phones(Feed[PhoneMessage]):
                 else:
                     msg.state = wire.overall_receipt_state(msg.part_states.values())
                 await self._update(msg)
+
+
+def sample_picture() -> bytes:
+    """A picture a phone might send: a little landscape, drawn here."""
+    image = Image.new("RGB", (320, 200), (135, 190, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 140, 320, 200), fill=(90, 160, 80))
+    draw.ellipse((230, 25, 290, 85), fill=(250, 215, 80))
+    draw.polygon([(40, 140), (120, 60), (200, 140)], fill=(120, 110, 100))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

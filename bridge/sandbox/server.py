@@ -6,9 +6,12 @@ bridge the way Slack and Vonage would; the stream carries every change in the fa
     GET  /                   the page (static/index.html, app.js, style.css)
     GET  /api/state          everything to draw: channel messages, phone, notices, contacts
     GET  /api/export.csv     today's messaging log, as `smschat-bridge export` writes it
-    GET  /api/events         text/event-stream of "slack", "phone", "notice", "modal" changes
+    GET  /api/events         text/event-stream of "slack", "phone", "mail", "notice", "modal"
+                             changes
     POST /api/phone/send     {"contact": "+447400900123", "text": "..."}
     GET  /api/phone/files/{id}  the picture or file a phone's bubble carries
+    POST /api/mail/send      {"from": "alice@example.com", "subject": "...", "text": "...",
+                              "answering": "m3"}  (answering: the id of a reply it got)
     POST /api/slack/post     {"text": "...", "thread_ts": "..."}  (thread_ts: a reply)
     POST /api/slack/file     {"thread_ts": "...", "text": "...", "name": "map.png",
                               "mimetype": "image/png", "data": "<base64>"}  (an upload)
@@ -145,6 +148,15 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
         contact, caption = str(body.get("contact", "")), str(body.get("text", ""))
         return {"message": asdict(await sandbox.phone_send_picture(contact, caption))}
 
+    async def mail_send(body: dict[str, Any]) -> dict[str, Any]:
+        sent = await sandbox.mail_send(
+            str(body.get("from", "")),
+            str(body.get("subject", "")),
+            str(body.get("text", "")),
+            answering=str(body["answering"]) if body.get("answering") else None,
+        )
+        return {"message": asdict(sent)}
+
     async def phone_file(request: web.Request) -> web.Response:
         found = sandbox.phones.files.get(request.match_info["message_id"])
         if found is None:
@@ -231,6 +243,7 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
     app.router.add_post("/api/phone/send", _json_endpoint(phone_send))
     app.router.add_post("/api/phone/picture", _json_endpoint(phone_picture))
     app.router.add_get("/api/phone/files/{message_id}", phone_file)
+    app.router.add_post("/api/mail/send", _json_endpoint(mail_send))
     app.router.add_get("/api/slack/files/{file_id}", slack_file)
     app.router.add_post("/api/slack/file", _json_endpoint(slack_share_file))
     app.router.add_post("/api/slack/post", _json_endpoint(slack_post))

@@ -20,6 +20,7 @@ from bridge.domain.segments import (
 from bridge.fakes.views import submitted_state
 
 _E164 = re.compile(r"\+?[1-9][0-9]{6,14}")
+_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+")
 _HANDLE = re.compile(r"(?<![\w<])@([A-Za-z][\w.-]*)")
 # The largest file the page uploads as staff (the page sends it as base64 in JSON).
 MOST_FILE_BYTES = 5_000_000
@@ -57,6 +58,16 @@ def media_link(text: str, *, bridge_url: str) -> str | None:
         return None
     found = re.search(re.escape(bridge_url) + r"/media/[0-9a-f-]+", text)
     return found.group(0) if found else None
+
+
+def mail_address(raw: str, *, ours: str) -> str:
+    """An email address typed in the mailbox, lower-cased; ValueError if it is not one."""
+    address = (raw or "").strip().lower()
+    if not _EMAIL.fullmatch(address):
+        raise ValueError("enter an email address, such as alice@example.com")
+    if address.rpartition("@")[2] == ours.rpartition("@")[2]:
+        raise ValueError("that is the clinic's own domain; pick a contact's address")
+    return address
 
 
 def typed_in_slack(

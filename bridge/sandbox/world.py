@@ -30,21 +30,24 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
-from PIL import Image, ImageDraw
 
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.reading import shown_texts
+from bridge.fakes.smtp import FakeSmtp
 from bridge.routing.export import log_range, write_log
 from bridge.sandbox import views
-from bridge.sandbox.phones import Phones
+from bridge.sandbox.mailboxes import Mailboxes
+from bridge.sandbox.phones import Phones, sample_picture
 from bridge.sandbox.relay import CallbackRelay, loopback_socket, serve_on_loopback
 from bridge.sandbox.scene import (
     COMMAND,
     INBOX_CHANNEL,
     INBOX_NAME,
+    OUR_EMAIL,
+    OUR_EMAIL_FROM,
     OUR_NUMBER,
     PEOPLE,
     SIGNATURE_METHOD,
@@ -52,6 +55,7 @@ from bridge.sandbox.scene import (
     VONAGE_API_KEY,
     WORKSPACE_NAME,
     Listener,
+    MailMessage,
     Notice,
     PhoneMessage,
     SandboxSettings,
@@ -77,6 +81,7 @@ class Sandbox(StaffActions, Surfaces):
         # a bridge holding a signature secret refuses unsigned ones.
         self.vonage_signature_secret = vonage_signature_secret
         self.bot_token = "xoxb-demo-" + secrets.token_hex(12)
+        self.email_token = secrets.token_hex(16)
         self.tls = TestTls()
         self.slack = FakeSlack(token=self.bot_token)
         self.vonage = FakeVonage(
@@ -100,6 +105,10 @@ class Sandbox(StaffActions, Surfaces):
             emit=self._emit,
             signature_secret=vonage_signature_secret,
             signature_method=SIGNATURE_METHOD,
+        )
+        self.smtp = FakeSmtp()
+        self.mailboxes = Mailboxes(
+            smtp=self.smtp, post=self._post, emit=self._emit, inbound_token=self.email_token
         )
         self.relay = CallbackRelay(
             post=self._post,
@@ -143,6 +152,7 @@ class Sandbox(StaffActions, Surfaces):
         self.slack.on_message(self._on_slack)
         await self.vonage.start()
         await self.relay.start()
+        await self.smtp.start()
         # The bridge's public address is its own loopback one, known before it is built:
         # the links to staff members' files (GET /media/{token}) are made from it.
         self._bridge_socket = loopback_socket()
@@ -162,6 +172,11 @@ class Sandbox(StaffActions, Surfaces):
             database_url=f"sqlite+aiosqlite:///{self.database}",
             host="127.0.0.1",
             public_url=public_url,
+            # Email beside SMS, with no account: replies go to the fake mail server.
+            email_address=OUR_EMAIL,
+            email_from=OUR_EMAIL_FROM,
+            email_inbound_token=self.email_token,
+            smtp_url=self.smtp.url,
             log_level="INFO",
             # A visitor's broadcast goes at once, whatever the hour where the demo runs.
             quiet_hours="",
@@ -178,6 +193,7 @@ class Sandbox(StaffActions, Surfaces):
         await self.bridge.start_background()
         self.vonage.send_receipts_to(f"{self.relay.url}/vonage/status")
         self.tasks.spawn(self.phones.watch_sends(), name="sandbox-phone")
+        self.tasks.spawn(self.mailboxes.watch_sends(), name="sandbox-mail")
         log.info("sandbox: bridge on %s, fake Slack on %s", self.bridge_url, self.slack.base_url)
 
     async def close(self) -> None:
@@ -195,6 +211,7 @@ class Sandbox(StaffActions, Surfaces):
         await self.vonage.stop()
         await self.slack.stop()
         await self.relay.close()
+        await self.smtp.stop()
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -207,13 +224,13 @@ class Sandbox(StaffActions, Surfaces):
 
     def secret_values(self) -> list[str]:
         """The demo's own secrets, for the log filter (dummies, but kept out of logs too)."""
-        found = [self.signing_secret, self.bot_token, self.vonage.api_secret]
+        found = [self.signing_secret, self.bot_token, self.vonage.api_secret, self.email_token]
         return found + ([self.vonage_signature_secret] if self.vonage_signature_secret else [])
 
     # -- what the page sees --------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
-        """Call `listener(kind, data)` on every change: "slack", "dm", "phone", "notice",
-        "modal", "home", "me" or "clock"."""
+        """Call `listener(kind, data)` on every change: "slack", "dm", "phone", "mail",
+        "notice", "modal", "home", "me" or "clock"."""
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
@@ -242,6 +259,8 @@ class Sandbox(StaffActions, Surfaces):
             "bots": [uid for uid, u in self.slack.users.items() if u.get("is_bot")],
             "slack": messages,
             "phone": [asdict(m) for m in self.phone],
+            "our_email": OUR_EMAIL,
+            "mail": [asdict(m) for m in self.mailboxes.messages],
             "notices": [asdict(n) for n in self.notices],
             "modal": self.modal,
             "homes": self.homes(),
@@ -287,6 +306,13 @@ class Sandbox(StaffActions, Surfaces):
         """The phone `contact` sends a picture with a caption (an MMS)."""
         assert self.settings is not None, "start() the sandbox first"
         return await self.phones.send_picture(contact, caption, sample_picture())
+
+    async def mail_send(
+        self, sender: str, subject: str, text: str, *, answering: str | None = None
+    ) -> MailMessage:
+        """The mailbox `sender` writes to our address, or answers a reply it received."""
+        assert self.settings is not None, "start() the sandbox first"
+        return await self.mailboxes.send(sender, subject, text, answering=answering)
 
     async def wait_for_phone(
         self,
@@ -365,15 +391,3 @@ class Sandbox(StaffActions, Surfaces):
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
-
-
-def sample_picture() -> bytes:
-    """A picture a phone might send: a little landscape, drawn here."""
-    image = Image.new("RGB", (320, 200), (135, 190, 235))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 140, 320, 200), fill=(90, 160, 80))
-    draw.ellipse((230, 25, 290, 85), fill=(250, 215, 80))
-    draw.polygon([(40, 140), (120, 60), (200, 140)], fill=(120, 110, 100))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()

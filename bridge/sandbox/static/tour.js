@@ -21,6 +21,7 @@ function until(test, what, ms = 12000) {
 const caseOf = (ref) => until(() => [...document.querySelectorAll(".case")].find((c) => c.querySelector(".bk-header")?.textContent.startsWith(`#${ref} `)), `case #${ref}`);
 
 async function phoneTexts(number, text) {
+  showDevice("phone");
   $("contact-select").value = number;
   $("contact-select").dispatchEvent(new Event("change"));
   $("phone-text").value = text;
