@@ -238,6 +238,7 @@ TOUR_CHECKS = [
     ("Search", ".notice.command", "#3"),
     ("Usage", ".notice.command", "SMS usage"),
     ("Export the log", ".tour-result", "messages"),
+    ("Email in the same threads", "#mail-feed .mail-item.received", "reset link"),
 ]
 
 
