@@ -24,6 +24,8 @@ from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.store.dispatcher import RetryPolicy
 from tests.bridge_process import AnswerHolder
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
+from tests.test_exactly_once import completes_upload
+from tests.test_media import media_webhook, png, send_media
 from tests.test_media_out import PUBLIC, US_CONTACT, gif, pdf, picture, share_files_in_case
 
 CONTACT = "447400123456"
@@ -207,3 +209,20 @@ async def test_a_files_send_whose_answer_was_lost_goes_once_and_the_rest_follow(
     ]
     assert len({s.client_ref for s in sends}) == 3
     assert sends[2].text.startswith(f"{PUBLIC}/media/")
+
+
+async def test_a_file_whose_completion_answer_was_lost_is_shown_once(
+    lossy, private_key_pem: str
+) -> None:
+    extra = {"VONAGE_APPLICATION_ID": "fake-app-id", "VONAGE_PRIVATE_KEY": private_key_pem}
+    live, proxy = await lossy("slack", completes_upload, "drop", **extra)
+    await send_media(live, media_webhook(live.vonage.media.put(png(), "image/png")))
+    await live.slack.wait_until(lambda: live.slack.shared_files() != [], what="a shared file")
+    await live.drained()
+    assert proxy.held == ["/api/files.completeUploadExternal"]
+    # Shared by the lost call; the run again found it by the file id committed before it.
+    [shared] = live.slack.shared_files()
+    assert len(shared["shares"]["public"][INBOX]) == 1
+    assert live.slack.uploads_received == 1
+    assert len(live.slack.calls("files.completeUploadExternal")) == 1
+    assert thread_texts(live.slack) == ["My broken boiler"]
