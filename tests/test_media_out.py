@@ -253,3 +253,20 @@ async def test_several_files_to_another_country_go_as_links_in_one_sms(
         texts.FILE_AS_LINK.format(why=texts.FILE_AS_LINK_WHY[why], hours=live.bridge.links.hours)
         for why in ("country", "type")
     ]
+
+
+async def test_several_files_to_a_contact_who_opted_out_go_nowhere(mms_live: LiveBridge) -> None:
+    live = mms_live
+    stop = sms_inbound_params(
+        msisdn=US_CONTACT.removeprefix("+"), to=OUR_NUMBER.removeprefix("+"), text="STOP"
+    )
+    assert (await live.vonage_webhook("/vonage/inbound", stop)).status == 200
+    await live.drained()
+    sent_before = len(live.vonage.sends)  # the opt-out's confirmation, if any
+    files = [(picture(), "image/png"), (gif(), "image/gif")]
+    await share_files_in_case(live, US_CONTACT, "Here they are", files, sends=sent_before)
+    assert len(live.vonage.sends) == sent_before
+    # What stops the text stops its files; its author is told once.
+    assert [state for state, _files in await staff_sends(live)] == ["not_sent", "not_sent"]
+    told = [c.params["text"] for c in live.slack.calls("chat.postEphemeral")]
+    assert sum("has opted out of texts" in text for text in told) == 1
