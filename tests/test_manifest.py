@@ -80,7 +80,7 @@ def test_scopes_cover_the_events_and_calls() -> None:
     )
     called = set(re.findall(r"client\.((?:chat|reactions|users|conversations|views)_\w+)", source))
     # The file methods are called by name through the poster's rate-limit gate.
-    called |= set(re.findall(r"\"(files_\w+)\"", source))
+    called |= set(re.findall(r"_api\(\s*\"(files_\w+)\"", source))
     assert called, "no Web API calls found: the pattern is out of date"
     unknown = called - METHOD_SCOPES.keys()
     assert not unknown, f"add the scopes of {unknown} to METHOD_SCOPES and the manifest"
