@@ -87,6 +87,7 @@ async def test_each_kind_of_problem_is_named_with_what_to_do(
 ) -> None:
     await reset_postgres(postgres_url)  # never migrated: its schema is behind
     fake_slack.scopes.remove("reactions:write")
+    fake_slack.scopes.remove("files:write")  # files contacts send would not reach threads
     fake_slack.add_channel("C0NOBOT", "sms-cases", bot_is_member=False)
     set_up_well(fake_vonage)
     fake_vonage.account.own(OTHER_NUMBER, mo_http_url="https://old-host.example.org/sms")
@@ -106,7 +107,7 @@ async def test_each_kind_of_problem_is_named_with_what_to_do(
 
     assert code == 1, shown
     expected = [
-        "✗ Slack: the token lacks the scopes reactions:write",
+        "✗ Slack: the token lacks the scopes files:write, reactions:write",
         "✗ Slack: channel C0MISSING cannot be seen (channel_not_found)",
         "✗ Slack: the bot is not in #sms-cases (C0NOBOT): type `/invite @smschat` in #sms-cases",
         "✗ Slack: the app token opens no Socket Mode connection (invalid_auth)",

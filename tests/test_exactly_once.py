@@ -48,6 +48,7 @@ from bridge.store.models import (
 from bridge.store.outbox import ClaimedJob, Outbox
 from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import BOT_TOKEN, INBOX, OUR_NUMBER, SIGNING_SECRET, STAFF, bridge_env
+from tests.test_media import media_webhook, png
 
 CONTACT = "447700900555"
 
@@ -175,6 +176,54 @@ async def test_a_header_cut_off_mid_call_is_found_and_its_thread_used(
     async with db.reading() as session:
         assert await session.scalar(select(Case.thread_ts)) == header["ts"]
         assert await session.scalar(select(CaseMessage.slack_ts)) == header["ts"]
+
+
+def completes_upload(path: str, _body: bytes) -> bool:
+    return path.endswith("/files.completeUploadExternal")
+
+
+async def media_in(url: str, body: dict[str, Any]) -> None:
+    async with aiohttp.ClientSession() as http, http.post(f"{url}/vonage/inbound", json=body) as r:
+        assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    "completed", [False, True], ids=["completion-never-arrived", "completed-answer-held"]
+)
+async def test_a_file_upload_cut_off_before_its_completion_was_answered_shows_once(
+    doomed,
+    start_live,
+    fake_slack: FakeSlack,
+    fake_vonage: FakeVonage,
+    private_key_pem: str,
+    completed: bool,
+) -> None:
+    app = {"VONAGE_APPLICATION_ID": "fake-app-id", "VONAGE_PRIVATE_KEY": private_key_pem}
+    origin = fake_slack.base_url.removesuffix("/api/")
+    picture = fake_vonage.media.put(png(), "image/png")
+    async with AnswerHolder(origin, holds=completes_upload, reach_target=completed) as holder:
+        holder.armed = True
+        first = await doomed(SLACK_API_URL=f"http://{holder.host}/api/", **app)
+        await media_in(first.url, media_webhook(picture, caption="My broken boiler"))
+        await until(lambda: bool(holder.held))
+        assert fake_slack.uploads_received == 1  # the bytes are up; the completion hangs
+        await until(lambda: len(fake_slack.shared_files()) == int(completed))
+        await first.kill()
+
+    second = await start_live(**app)
+    await second.drained()
+
+    [header] = fake_slack.messages(INBOX)
+    [shared] = fake_slack.shared_files()
+    assert [s["ts"] for s in shared["shares"]["public"][INBOX]] == [
+        m["ts"] for m in bot_replies(fake_slack, header["ts"])
+    ]  # shared once, in the thread
+    [post] = bot_replies(fake_slack, header["ts"])
+    assert (post["text"], [f["id"] for f in post["files"]]) == ("My broken boiler", [shared["id"]])
+    assert len(fake_slack.calls("files.completeUploadExternal")) == 1
+    # Completed before the kill: found by the file id committed before completion, not sent
+    # again; never completed: uploaded anew, the first reservation left unseen.
+    assert fake_slack.uploads_received == (1 if completed else 2)
 
 
 def vonage_holder(fake_vonage: FakeVonage, tls: TestTls, *, reach_target: bool) -> AnswerHolder:

@@ -24,6 +24,9 @@ from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.store.dispatcher import RetryPolicy
 from tests.bridge_process import AnswerHolder
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
+from tests.test_exactly_once import completes_upload
+from tests.test_media import media_webhook, png, send_media
+from tests.test_media_out import PUBLIC, US_CONTACT, gif, pdf, picture, share_files_in_case
 
 CONTACT = "447400123456"
 FAST_RETRIES = RetryPolicy(max_attempts=6, base_delay=0.1, max_delay=0.3)
@@ -176,3 +179,50 @@ async def test_a_broadcast_post_whose_answer_was_lost_is_posted_once(lossy) -> N
     await live.drained()
     assert proxy.held == ["/api/chat.postMessage"]
     assert len([m for m in live.slack.messages(INBOX) if "Broadcast #1" in m["text"]]) == 1
+
+
+def second_mms() -> Callable[[str, bytes], bool]:
+    calls = 0
+
+    def picks(path: str, _body: bytes) -> bool:
+        nonlocal calls
+        calls += path == "/v1/messages"
+        return calls == 2
+
+    return picks
+
+
+async def test_a_files_send_whose_answer_was_lost_goes_once_and_the_rest_follow(
+    lossy, private_key_pem: str
+) -> None:
+    extra = {"VONAGE_APPLICATION_ID": "fake-app-id", "VONAGE_PRIVATE_KEY": private_key_pem}
+    live, proxy = await lossy("vonage", second_mms(), "drop", PUBLIC_URL=PUBLIC, **extra)
+    files = [(picture(), "image/png"), (gif(), "image/gif"), (pdf(), "application/pdf")]
+    sends, _header = await share_files_in_case(live, US_CONTACT, "Maps", files, sends=3)
+    await live.drained()
+    assert proxy.held == ["/v1/messages"]
+    # The second picture went once, found by its receipt; the links went after it.
+    assert [(s.text, s.image_url is not None) for s in live.vonage.sends] == [
+        ("Maps (#1)", True),
+        ("", True),
+        (sends[2].text, False),
+    ]
+    assert len({s.client_ref for s in sends}) == 3
+    assert sends[2].text.startswith(f"{PUBLIC}/media/")
+
+
+async def test_a_file_whose_completion_answer_was_lost_is_shown_once(
+    lossy, private_key_pem: str
+) -> None:
+    extra = {"VONAGE_APPLICATION_ID": "fake-app-id", "VONAGE_PRIVATE_KEY": private_key_pem}
+    live, proxy = await lossy("slack", completes_upload, "drop", **extra)
+    await send_media(live, media_webhook(live.vonage.media.put(png(), "image/png")))
+    await live.slack.wait_until(lambda: live.slack.shared_files() != [], what="a shared file")
+    await live.drained()
+    assert proxy.held == ["/api/files.completeUploadExternal"]
+    # Shared by the lost call; the run again found it by the file id committed before it.
+    [shared] = live.slack.shared_files()
+    assert len(shared["shares"]["public"][INBOX]) == 1
+    assert live.slack.uploads_received == 1
+    assert len(live.slack.calls("files.completeUploadExternal")) == 1
+    assert thread_texts(live.slack) == ["My broken boiler"]

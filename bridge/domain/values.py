@@ -85,7 +85,7 @@ class AgentReply:
     user: UserId
     text: str
     has_files: bool = False
-    file_ids: tuple[str, ...] = ()  # the files shared with it (the first is sent)
+    file_ids: tuple[str, ...] = ()  # the files shared with it, in order
     also_sent_to_channel: bool = False
 
 

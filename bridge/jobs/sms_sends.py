@@ -14,6 +14,12 @@
 5. A refusal from the carrier means nothing went out: forget the ref. Any other failure
    (a timeout, a lost answer) keeps it, so that step 2 finds it next time.
 6. Record the carrier's message ids and apply the receipts that came before them.
+
+A staff message sharing several files goes as several sends, in order: one MMS per picture
+(the first carries the text; the Messages API takes one image a message), then one SMS with
+the links to the rest. Before anything goes, each further send becomes a message of its own
+(`files_of_id`), its files moved to it in one transaction: each send then has its own
+client-ref, steps 2 to 6 and receipts, and a run again sends only what has not gone.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bridge import texts
@@ -53,6 +60,16 @@ RECEIPT_WAIT = timedelta(seconds=10)
 RECEIPT_POLL_SECONDS = 0.2
 
 
+@dataclass(frozen=True, slots=True)
+class FileWay:
+    """How one shared file reaches the contact: as an MMS's picture, as a link in the text,
+    or not at all; with the note the thread gets about it."""
+
+    picture: str | None = None
+    link: str | None = None
+    note: str | None = None
+
+
 def new_client_ref(message_id: int) -> str:
     """A reference naming one send of one text (at most 40 characters, as Vonage allows)."""
     return f"smschat-{message_id}-{uuid.uuid4().hex[:12]}"
@@ -62,13 +79,33 @@ class SendText(JobHandler[SendSms]):
     """Sends a staff reply, a text staff started, a forwarded copy or an automated text."""
 
     async def run(self, work: SendSms) -> None:
+        units = self.ctx.units
+        async with units.reading() as unit:
+            message = await unit.messages.get(work.message_id)
+        if message is None:
+            return
+        if message.status == MessageStatus.QUEUED:
+            await self._files_apart(message)
+        await self._send(message.id, work)
+        async with units.reading() as unit:
+            first = await unit.messages.get(message.id)
+            further = await unit.messages.file_sends(message.id)
+        for apart in further:
+            if first is not None and first.status == MessageStatus.NOT_SENT:
+                # What stopped the message (an opt-out, its length) stops its files too.
+                async with units.unit() as unit:
+                    await unit.messages.refuse(apart.id, first.error or texts.EMPTY_REPLY)
+            else:
+                await self._send(apart.id, work)
+
+    async def _send(self, message_id: int, work: SendSms) -> None:
         ctx = self.ctx
         # 1. What is to go.
         async with ctx.units.reading() as unit:
-            message = await unit.messages.get(work.message_id)
+            message = await unit.messages.get(message_id)
         if message is None or message.status != MessageStatus.QUEUED:
             return
-        media = await self._kept_file(message)
+        files = await self._kept_files(message)
         # 2. A send that may have gone out already.
         if message.send_ref is not None and message.send_started_at is not None:
             if await self._recorded_from_receipts(
@@ -81,7 +118,7 @@ class SendText(JobHandler[SendSms]):
         as_written = automated or message.direction == Direction.BROADCAST
         source = message.source_text or message.text
         text = source if as_written else await self._render(source, work.case_id)
-        text, image_url, file_note = self._with_file(message, media, text)
+        text, image_url, file_note = self._with_files(message, files, text)
         size = measure(text)
         ref = new_client_ref(message.id)
         async with ctx.units.unit() as unit:
@@ -129,38 +166,58 @@ class SendText(JobHandler[SendSms]):
                 await note(unit, work.case_id, file_note)
         log.info("text %s submitted in %s segment(s)", message.id, size.segments)
 
-    async def _kept_file(self, message: MessageRecord) -> MediaRecord | None:
-        """The file a staff message carries, fetched from Slack and kept first if need be."""
+    async def _kept_files(self, message: MessageRecord) -> list[MediaRecord]:
+        """The files a staff message carries, each fetched from Slack and kept first if need be."""
         ctx = self.ctx
         async with ctx.units.reading() as unit:
-            media = await unit.media.of_message(message.id)
-        file_id = slack_file_of(media) if media is not None else None
-        if media is None or media.state != MediaState.PENDING or file_id is None:
-            return media
-        try:
-            fetched = await ctx.files.download(file_id, most=ctx.media_max_bytes)
-        except MediaRefused as refused:
-            async with ctx.units.unit() as unit:
-                await unit.media.refuse(media.id, refused.reason)
-        else:
-            kind = kind_of(fetched.content_type)
-            name = stored_name(kind, media.id, fetched.content_type)
-            async with ctx.units.unit() as unit:
-                await unit.media.store(media.id, fetched, name=name, kind=kind)
+            files = await unit.media.all_of_message(message.id)
+        for media in files:
+            file_id = slack_file_of(media)
+            if media.state != MediaState.PENDING or file_id is None:
+                continue
+            try:
+                fetched = await ctx.files.download(file_id, most=ctx.media_max_bytes)
+            except MediaRefused as refused:
+                async with ctx.units.unit() as unit:
+                    await unit.media.refuse(media.id, refused.reason)
+            else:
+                kind = kind_of(fetched.content_type)
+                name = stored_name(kind, media.id, fetched.content_type)
+                async with ctx.units.unit() as unit:
+                    await unit.media.store(media.id, fetched, name=name, kind=kind)
         async with ctx.units.reading() as unit:
-            return await unit.media.of_message(message.id)
+            return await unit.media.all_of_message(message.id)
 
-    def _with_file(
-        self, message: MessageRecord, media: MediaRecord | None, text: str
-    ) -> tuple[str, str | None, str | None]:
-        """The text as it goes, the picture an MMS carries, and the note the thread gets."""
-        if media is None:
-            return text, None, None
+    async def _files_apart(self, message: MessageRecord) -> None:
+        """Give each picture after the first, and the links to the other files, a send of its
+        own (see the top of this module); a message that one send carries stays as it is."""
+        ctx = self.ctx
+        files = await self._kept_files(message)
+        ways = [self._way(message, media) for media in files]
+        pictures = [media.id for media, way in zip(files, ways, strict=True) if way.picture]
+        links = [media.id for media, way in zip(files, ways, strict=True) if way.link]
+        if not pictures:
+            return  # the text and every link in one SMS
+        apart = [[picture] for picture in pictures[1:]] + ([links] if links else [])
+        if not apart:
+            return
+        async with ctx.units.unit() as unit:
+            postings = await unit.messages.postings(message.id)
+            for media_ids in apart:
+                send_id = await unit.messages.add_file_send(message, at=ctx.clock.now())
+                # Shown where the message is: receipts react on it, failures are noted there.
+                for case, ts in postings:
+                    await unit.messages.link(case.id, send_id, slack_ts=ts)
+                await unit.media.move(media_ids, send_id)
+        log.info("text %s goes as %s sends for its files", message.id, len(apart) + 1)
+
+    def _way(self, message: MessageRecord, media: MediaRecord) -> FileWay:
+        """How one file reaches the contact, and what the thread is told of it."""
         if media.state != MediaState.STORED:
-            return text, None, texts.FILE_NOT_SENT.format(reason=media.refusal)
+            return FileWay(note=texts.FILE_NOT_SENT.format(reason=media.refusal))
         link = self.ctx.links.url_for(media.id)
         if link is None:
-            return text, None, texts.FILE_NOT_SENT.format(reason=texts.NO_PUBLIC_URL)
+            return FileWay(note=texts.FILE_NOT_SENT.format(reason=texts.NO_PUBLIC_URL))
         why = (
             "api"
             if not self.ctx.sender.sends_mms
@@ -171,11 +228,24 @@ class SendText(JobHandler[SendSms]):
             else None
         )
         if why is None:
-            return text, link, None
+            return FileWay(picture=link)
         shown = texts.FILE_AS_LINK.format(
             why=texts.FILE_AS_LINK_WHY[why], hours=self.ctx.links.hours
         )
-        return (f"{text}\n{link}" if text.strip() else link), None, shown
+        return FileWay(link=link, note=shown)
+
+    def _with_files(
+        self, message: MessageRecord, files: Sequence[MediaRecord], text: str
+    ) -> tuple[str, str | None, str | None]:
+        """The text as it goes (with the links), the picture an MMS carries (after
+        `_files_apart`, at most one), and the note the thread gets."""
+        ways = [self._way(message, media) for media in files]
+        pictures = [way.picture for way in ways if way.picture]
+        links = [way.link for way in ways if way.link]
+        notes = dict.fromkeys(way.note for way in ways if way.note)
+        if links:
+            text = "\n".join([text, *links] if text.strip() else links)
+        return text, (pictures[0] if pictures else None), "\n".join(notes) or None
 
     async def _recorded_from_receipts(
         self, message: MessageRecord, ref: str, started_at: datetime
@@ -255,13 +325,19 @@ class SendText(JobHandler[SendSms]):
 
     async def give_up(self, work: SendSms, error: SendError) -> None:
         async with self.ctx.units.unit() as unit:
-            await gave_up(
-                unit,
-                work.message_id,
-                reason=error.reason,
-                retryable=error.retryable,
-                rules=self.ctx.rules,
-            )
+            message = await unit.messages.get(work.message_id)
+            further = await unit.messages.file_sends(work.message_id)
+            # What went before the failure stays as it is; the rest fails with it.
+            for unsent in [message, *further]:
+                if unsent is None or unsent.status != MessageStatus.QUEUED:
+                    continue
+                await gave_up(
+                    unit,
+                    unsent.id,
+                    reason=error.reason,
+                    retryable=error.retryable,
+                    rules=self.ctx.rules,
+                )
 
 
 async def _tell_author(unit: Unit, message: MessageRecord, text: str) -> None:

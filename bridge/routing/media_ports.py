@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from bridge.domain.media import FetchedMedia, InboundMedia, MediaRecord
+from bridge.domain.records import MessageRecord
 from bridge.domain.values import ChannelId, SlackTs
 
 
 class MediaFiles(Protocol):
-    """The store's files, one per message."""
+    """The store's files: one a contact's message carries, any number a staff message shares."""
 
     async def announce(self, message_id: int, media: InboundMedia) -> int:
         """Keep that a message carries `media`, not fetched yet; the file's id."""
 
     async def of_message(self, message_id: int) -> MediaRecord | None:
-        """The file a message carries, None for a plain text."""
+        """The (first) file a message carries, None for a plain text."""
+
+    async def all_of_message(self, message_id: int) -> list[MediaRecord]:
+        """Every file a message carries, in the order they were shared."""
+
+    async def move(self, media_ids: Sequence[int], message_id: int) -> None:
+        """The files go with another message (a further send of the one they came with)."""
 
     async def store(
         self, media_id: int, fetched: FetchedMedia, *, name: str, kind: str | None = None
@@ -37,6 +46,16 @@ class MediaFiles(Protocol):
 
     async def upload_of(self, media_id: int, case_id: int) -> str | None:
         """The Slack file id of an upload started into that case's thread, if any."""
+
+
+class FileSends(Protocol):
+    """The messaging log's part for a staff message sharing several files (`Messages`)."""
+
+    async def add_file_send(self, message: MessageRecord, *, at: datetime) -> int:
+        """Store, queued, a further send of a staff message's files (it has no text of its own)."""
+
+    async def file_sends(self, message_id: int) -> list[MessageRecord]:
+        """The further sends of a staff message's files, in the order they go."""
 
 
 class MediaSource(Protocol):

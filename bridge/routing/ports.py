@@ -36,7 +36,7 @@ from bridge.domain.values import (
 from bridge.domain.work import Work
 from bridge.routing.broadcast_ports import Broadcasts
 from bridge.routing.email_ports import Emails
-from bridge.routing.media_ports import MediaFiles
+from bridge.routing.media_ports import FileSends, MediaFiles
 from bridge.routing.ports_controls import Calls, Erasure, Mutes
 
 
@@ -105,7 +105,7 @@ class Cases(Protocol):
         """(how many match, one page of them with their contacts' names), newest first."""
 
 
-class Messages(Protocol):
+class Messages(FileSends, Protocol):
     async def get(self, message_id: int) -> MessageRecord | None:
         """The message with this id."""
 

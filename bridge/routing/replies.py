@@ -41,8 +41,8 @@ async def accept_reply(
 ) -> ReplyResult:
     """Record a staff message in a case thread and queue it for sending as SMS.
 
-    Notes (the notes prefix) stay in Slack, recorded in the log; a message's first shared
-    file goes with it (the send fetches it from Slack); a reply in a closed case is held
+    Notes (the notes prefix) stay in Slack, recorded in the log; the files a message shares
+    go with it (the send fetches them from Slack); a reply in a closed case is held
     until its author reopens the case.
     """
     case = await unit.cases.by_thread(reply.channel, reply.thread_ts)
@@ -62,10 +62,10 @@ async def accept_reply(
             React(channel=reply.channel, ts=reply.ts, name="lock", lane=slack_queue(case.id))
         )
         return ReplyResult(accepted=False, reason="staff note")
-    if reply.file_ids:
+    for file_id in reply.file_ids:
         kind = "file"  # until its bytes say what it is
-        await unit.media.announce(message_id, InboundMedia(kind, SLACK_SOURCE + reply.file_ids[0]))
-    elif reply.has_files and not reply.text.strip():
+        await unit.media.announce(message_id, InboundMedia(kind, SLACK_SOURCE + file_id))
+    if reply.has_files and not reply.file_ids and not reply.text.strip():
         await unit.messages.refuse(message_id, texts.FILES_NOT_SENT)
         await tell(unit, case, reply.user, texts.FILES_NOT_SENT)
         return ReplyResult(accepted=False, reason="files only")

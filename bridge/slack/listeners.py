@@ -213,6 +213,6 @@ def agent_reply(event: MessageEvent) -> AgentReply | None:
         user=UserId(event.user),
         text=event.text,
         has_files=bool(event.files),
-        file_ids=tuple(str(f["id"]) for f in event.files if f.get("id")),
+        file_ids=tuple(dict.fromkeys(str(f["id"]) for f in event.files if f.get("id"))),
         also_sent_to_channel=event.subtype == "thread_broadcast",
     )

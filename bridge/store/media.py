@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -44,12 +44,22 @@ class SqlMedia:
         return row.id
 
     async def of_message(self, message_id: int) -> MediaRecord | None:
-        row = await self.session.scalar(
+        found = await self.all_of_message(message_id)
+        return found[0] if found else None
+
+    async def all_of_message(self, message_id: int) -> list[MediaRecord]:
+        rows = await self.session.scalars(
             select(MediaFile)
             .where(MediaFile.message_id == message_id)
+            .order_by(MediaFile.id)
             .execution_options(populate_existing=True)
         )
-        return _record(row) if row is not None else None
+        return [_record(row) for row in rows]
+
+    async def move(self, media_ids: Sequence[int], message_id: int) -> None:
+        await self.session.execute(
+            update(MediaFile).where(MediaFile.id.in_(media_ids)).values(message_id=message_id)
+        )
 
     async def store(
         self, media_id: int, fetched: FetchedMedia, *, name: str, kind: str | None = None

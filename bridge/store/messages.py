@@ -125,6 +125,28 @@ class SqlMessages:
             forwarded_from_id=forwarded_from_id,
         )
 
+    async def add_file_send(self, message: MessageRecord, *, at: datetime) -> int:
+        return await self._add(
+            created_at=at,
+            direction=message.direction,
+            contact_number=message.contact_number,
+            our_number=message.our_number,
+            text="",
+            source_text="",
+            author=message.author,
+            status=MessageStatus.QUEUED,
+            files_of_id=message.id,
+        )
+
+    async def file_sends(self, message_id: int) -> list[MessageRecord]:
+        rows = await self.session.scalars(
+            select(Message)
+            .where(Message.files_of_id == message_id)
+            .order_by(Message.id)
+            .execution_options(populate_existing=True)
+        )
+        return [message_record(row) for row in rows]
+
     async def add_note(self, case: CaseRecord, text: str, *, author: str, at: datetime) -> int:
         message_id = await self._add(
             created_at=at,
@@ -247,6 +269,7 @@ class SqlMessages:
             select(func.count()).where(
                 Message.author == author,
                 Message.direction == Direction.OUTBOUND,
+                Message.files_of_id.is_(None),  # a reply's further files are the same reply
                 Message.status.not_in([MessageStatus.NOT_SENT, MessageStatus.HELD]),
                 Message.created_at >= since,
             )

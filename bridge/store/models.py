@@ -183,6 +183,9 @@ class Message(Base):
     origin_ts: Mapped[str | None] = mapped_column(String(32))
     # A forwarded text: the inbound text it passes on to a manager's phone.
     forwarded_from_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # A send made for a staff message's further files (one MMS per picture, their links in
+    # one SMS): the message they were shared with, which goes first.
+    files_of_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     # The carrier `client-ref` of a send started (committed before the call) and when: while
     # the text is still queued, a send may have gone out unrecorded and its receipts name it.
     send_ref: Mapped[str | None] = mapped_column(String(40), index=True)

@@ -22,8 +22,9 @@ class MediaFile(Base):
     __tablename__ = "media_files"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # A staff message may share several files; a contact's message carries one.
     message_id: Mapped[int] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(16))  # image, audio, video, file, vcard
     state: Mapped[str] = mapped_column(String(16))

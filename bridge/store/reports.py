@@ -53,15 +53,21 @@ class SqlReports:
     ) -> AsyncIterable[Mapping[str, Any]]:
         """The query runs now; its rows then come in batches from a server-side cursor, never
         all in memory. Each row holds the message's columns, `contact_name` and `cases` (its
-        case ids joined by ';'), and the file it carries (`media_file`, the stored name, and
-        `media_type`, what it is, or what kind was announced when it was not kept)."""
-        case_id = cast(CaseMessage.case_id, String)
-        joined = (
-            func.string_agg(case_id, ";")
-            if self.session.bind.dialect.name == "postgresql"
-            else func.group_concat(case_id, ";")
+        case ids joined by ';'), and the files it carries (`media_file`, the stored names, and
+        `media_type`, what each is, or what kind was announced when it was not kept)."""
+        cases = (
+            select(self._joined(cast(CaseMessage.case_id, String)))
+            .where(CaseMessage.message_id == Message.id)
+            .scalar_subquery()
         )
-        cases = select(joined).where(CaseMessage.message_id == Message.id).scalar_subquery()
+        # A staff message may carry several files: their names and types joined, one row.
+        of_message = MediaFile.message_id == Message.id
+        media_file = select(self._joined(MediaFile.name)).where(of_message).scalar_subquery()
+        media_type = (
+            select(self._joined(func.coalesce(MediaFile.content_type, MediaFile.kind)))
+            .where(of_message)
+            .scalar_subquery()
+        )
         broadcast = (
             select(BroadcastRecipient.broadcast_id)
             .where(BroadcastRecipient.message_id == Message.id)
@@ -72,11 +78,10 @@ class SqlReports:
                 *Message.__table__.columns,
                 Contact.name.label("contact_name"),
                 cases.label("cases"),
-                MediaFile.name.label("media_file"),
-                func.coalesce(MediaFile.content_type, MediaFile.kind).label("media_type"),
+                media_file.label("media_file"),
+                media_type.label("media_type"),
                 broadcast.label("broadcast_id"),
             )
-            .outerjoin(MediaFile, MediaFile.message_id == Message.id)
             .outerjoin(ContactNumber, ContactNumber.number == Message.contact_number)
             .outerjoin(Contact, Contact.id == ContactNumber.contact_id)
             .where(Message.created_at >= since, Message.created_at < until)
@@ -84,6 +89,12 @@ class SqlReports:
             .execution_options(yield_per=batch)
         )
         return (await self.session.stream(query)).mappings()
+
+    def _joined(self, column: Any) -> Any:
+        """The values of `column` joined by ';', in each dialect's words."""
+        if self.session.bind.dialect.name == "postgresql":
+            return func.string_agg(column, ";")
+        return func.group_concat(column, ";")
 
 
 class SqlChatSettings:
