@@ -211,10 +211,17 @@ USAGE_NUMBER = "*From and to {number}*"
 USAGE_STAFF = "*Sent by each staff member*"
 USAGE_NO_STAFF = "• nobody sent a text"
 USAGE_STAFF_LINE = "• <@{user}>: {figures}"
+USAGE_EMAIL = "*Email* (apart from the texts: an email costs no segments)"
+USAGE_EMAIL_FIGURES = "emails {emails}"
+USAGE_STAFF_EMAILS = " · emails {emails}"
 USAGE_FOOTNOTE = (
     "_Counted: every text received and every text handed to the carrier (undelivered ones "
     "too). Not sent: refused by the bridge or not taken by the carrier. Staff notes are "
     "never sent._"
+)
+USAGE_EMAIL_FOOTNOTE = (
+    "_Emails: every email received and every email the mail server took; not sent: refused "
+    "by the bridge or given up on._"
 )
 FORWARD_NAME_REQUIRED = "Give the schedule a name."
 FORWARD_NAME_TOO_LONG = "Keep the name within {max} characters."
