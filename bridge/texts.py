@@ -243,7 +243,10 @@ FORWARD_TOO_MANY = "There are already {max} schedules; change or delete one inst
 FORWARD_GONE = "This schedule was deleted meanwhile; close this form and add it again."
 FORWARD_FROM_NAMED = "{name} ({number})"
 FORWARD_SMS = "Fwd from {contact}: {text}"
+FORWARD_EMAIL_SMS = "Email from {address}: {about}"  # about: the subject, then the words
+FORWARD_EMAIL_PARTS = " - "  # not a dash: GSM-7 keeps a copy at 160 characters a segment
 FORWARD_DM = ":incoming_envelope: SMS from *{contact}* to {our_number} · {cases}\n>>> {text}"
+FORWARD_EMAIL_DM = ":incoming_envelope: Email from *{contact}* · {cases}\n>>> {text}"
 FORWARD_LIST_TITLE = "Forwarding schedules"
 FORWARD_LIST_INTRO = (
     "While a schedule is active, every text that comes in is sent on to its people "

@@ -99,7 +99,8 @@ class EmailThreadRecord:
 
 @dataclass(frozen=True, slots=True)
 class OutgoingEmail:
-    """A staff reply as it goes by email; every header value is one line already."""
+    """A staff reply or an auto-response as it goes by email; every header value is one line
+    already."""
 
     message_id: str
     to: str
@@ -108,3 +109,4 @@ class OutgoingEmail:
     reply_to: str
     in_reply_to: str | None
     references: tuple[str, ...]
+    automated: bool = False  # an auto-response of the bridge, not a person's reply
