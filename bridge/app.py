@@ -24,6 +24,8 @@ from bridge.jobs.context import JobContext
 from bridge.jobs.registry import job_handlers
 from bridge.jobs.router import BATCH_BY_STORE, Routed, Router
 from bridge.mail.http import mount_email, smtp_sender
+from bridge.mail.intake import MailIntake
+from bridge.mail.smtp_server import SmtpListener, smtp_listener
 from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.erasure import keep_sweeping
@@ -93,10 +95,14 @@ class Bridge:
     tasks: TaskKeeper
     clock: Clock
     caller: VoiceCaller | None = None
+    smtp_listener: SmtpListener | None = None  # inbound mail by SMTP (EMAIL_SMTP_LISTEN)
     _dispatching: asyncio.Task[None] | None = None
     _routing: asyncio.Task[None] | None = None
 
     async def start_background(self) -> None:
+        """Start the background work (and the SMTP listener: `ConfigError` if it cannot)."""
+        if self.smtp_listener is not None:
+            await self.smtp_listener.start()
         if self.db.dialect == "sqlite" or not self.settings.redis_url:
             # One instance owns the database: whatever ran when it last stopped died with it.
             released = await self.outbox.release_orphans()
@@ -116,6 +122,8 @@ class Bridge:
     async def close(self, *, grace: float = 10.0) -> None:
         """Keep what webhooks brought, stop routing and taking jobs, let the ones in hand
         finish (up to `grace` seconds), close."""
+        if self.smtp_listener is not None:
+            await self.smtp_listener.close()
         await self.intake.close()
         self.router.stop()
         self.dispatcher.stop()
@@ -236,8 +244,10 @@ async def build_bridge(
         clock=clock,
         broadcasting=broadcast_rules(settings),
     )
+    mail = MailIntake(intake=intake, clock=clock, our_address=settings.email_address)
     return Bridge(
         caller=ctx.caller,
+        smtp_listener=smtp_listener(settings, mail),
         settings=settings,
         db=db,
         store=store,

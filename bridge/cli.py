@@ -183,7 +183,13 @@ async def serve(settings: Settings) -> int:
         await runner.cleanup()
         await bridge.close()
         return 1
-    await bridge.start_background()
+    try:
+        await bridge.start_background()
+    except ConfigError as exc:
+        print(f"smschat-bridge: {exc}", file=sys.stderr)
+        await runner.cleanup()
+        await bridge.close()
+        return 1
     await warn_of_setup_problems(bridge)
     socket_mode = None
     if settings.socket_mode:

@@ -10,6 +10,15 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bridge.config_base import Group, not_blank
 
 
+def listen_address(value: str) -> tuple[str, int]:
+    """`0.0.0.0:2525`, `[::]:25` → (host, port); ValueError naming the expected form."""
+    host, _, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or " " in host:
+        raise ValueError("expected host:port, such as 0.0.0.0:2525 or [::]:25")
+    return host, int(port)
+
+
 class EmailGroup(Group):
     """Email beside SMS: where inbound mail comes from, how replies go (all optional)."""
 
@@ -19,6 +28,14 @@ class EmailGroup(Group):
     mailgun_signing_key: SecretStr | None = None  # turns on POST /email/inbound/mailgun
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 (STARTTLS) or smtps://...:465
     email_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    email_smtp_listen: str | None = None  # host:port of the bridge's own SMTP server for inbound
+
+    @field_validator("email_smtp_listen")
+    @classmethod
+    def _listen_shape(cls, value: str | None) -> str | None:
+        if value is not None:
+            listen_address(value)
+        return value
 
     _email_secrets_given = field_validator(
         "email_inbound_token", "mailgun_signing_key", "smtp_url", mode="before"
@@ -41,8 +58,12 @@ class EmailGroup(Group):
 
     @model_validator(mode="after")
     def _email_complete(self) -> Self:
-        if (self.email_inbound_token or self.mailgun_signing_key or self.smtp_url) and not (
-            self.email_address
-        ):
+        turned_on = (
+            self.email_inbound_token
+            or self.mailgun_signing_key
+            or self.smtp_url
+            or self.email_smtp_listen
+        )
+        if turned_on and not self.email_address:
             raise ValueError("EMAIL_ADDRESS: required once email is turned on")
         return self

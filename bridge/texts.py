@@ -61,6 +61,21 @@ EMAIL_MARK = "\u2709\ufe0f"
 EMAIL_AUTOMATED_MARK = "\u2709\ufe0f (automatic reply, not answered automatically)"
 EMAIL_SUBJECT = "{mark} Subject: {subject}"
 EMAIL_OFF = "this reply was to go by email, but SMTP_URL is not set"
+# A contact who writes only by email, where a number would be shown.
+EMAIL_CONTACT_UNKNOWN = "an email contact"
+EMAIL_ONLY_LINE = "none: by email"
+# A case reachable both ways: how staff replies go, and switching them.
+REPLY_CHANNEL_NAMES = {"email": "email", "sms": "SMS"}
+REPLIES_GO = ":arrow_right: Replies go by {channel} to {address}"
+REPLIES_SWITCHED_NOTE = (
+    "<@{user}> switched replies to {channel}. When the contact next writes, replies go "
+    "back to the way they wrote."
+)
+REPLIES_SWITCHED = "Replies in case #{ref} now go by {channel}."
+REPLIES_ALREADY = "Replies in case #{ref} already go by {channel}."
+REPLIES_ONE_WAY = (
+    "Case #{ref} has no {missing} to reply to: replies go the one way the contact can be reached."
+)
 CANNOT_RECALL = (
     "That reply was already sent by SMS; a text cannot be recalled or edited. "
     "Send a correction as a new reply if needed."

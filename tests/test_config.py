@@ -98,6 +98,12 @@ CONFIG_ERRORS = [
     ({"VONAGE_SIGNATURE_SECRET": ""}, "VONAGE_SIGNATURE_SECRET"),
     ({"VONAGE_API_SECRET": " "}, "VONAGE_API_SECRET"),
     ({"SLACK_APP_TOKEN": ""}, "SLACK_APP_TOKEN"),
+    ({"EMAIL_ADDRESS": "help@example.org", "EMAIL_SMTP_LISTEN": "2525"}, "EMAIL_SMTP_LISTEN"),
+    (
+        {"EMAIL_ADDRESS": "help@example.org", "EMAIL_SMTP_LISTEN": "0.0.0.0:99999"},
+        "EMAIL_SMTP_LISTEN",
+    ),
+    ({"EMAIL_SMTP_LISTEN": "0.0.0.0:2525"}, "EMAIL_ADDRESS"),
 ]
 CONFIG_ERROR_IDS = [
     "missing-bot-token",
@@ -120,6 +126,9 @@ CONFIG_ERROR_IDS = [
     "signature-secret-empty",
     "api-secret-blank",
     "app-token-empty",
+    "smtp-listen-without-host",
+    "smtp-listen-port-out-of-range",
+    "smtp-listen-without-our-address",
 ]
 
 

@@ -134,6 +134,9 @@ async def test_a_text_from_the_phone_opens_a_case_and_a_thread_reply_reaches_the
         "detail": "",
         "parts": [],
         "part_states": {},
+        "file_type": "",
+        "file_size": 0,
+        "file_link": "",
     }
 
     # The bridge posts a case header with Block Kit, showing the text below its buttons.
@@ -282,8 +285,22 @@ async def test_a_button_click_reaches_the_bridge_as_a_signed_block_actions_paylo
         ("phone/send", {"contact": CONTACT, "text": "  "}, "type a message"),
         ("slack/post", {"thread_ts": "1.000001", "text": "hi"}, "no such thread"),
         ("slack/post", ["not", "an", "object"], "JSON object"),
+        ("slack/file", {"thread_ts": "1.000001", "name": "a.txt", "data": "aGk="}, "no such"),
+        ("slack/file", {"thread_ts": "1.000001", "name": "a.txt", "data": "h!"}, "base64"),
+        ("mail/send", {"from": "alice at example.com", "text": "hi"}, "email address"),
+        ("mail/send", {"from": "a@example.com", "text": "hi", "answering": "m9"}, "no such"),
     ],
-    ids=["short-number", "our-own-number", "empty-text", "unknown-thread", "not-an-object"],
+    ids=[
+        "short-number",
+        "our-own-number",
+        "empty-text",
+        "unknown-thread",
+        "not-an-object",
+        "file-to-unknown-thread",
+        "file-not-base64",
+        "mail-from-no-address",
+        "mail-answering-nothing",
+    ],
 )
 async def test_bad_input_is_refused_with_a_reason(
     demo: Demo, http: aiohttp.ClientSession, path: str, body: Any, error: str

@@ -11,15 +11,21 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from bridge.domain.contacts import ContactDetails, LabelledNumber
+from bridge.domain.values import PhoneNumber
 from bridge.fakes.reading import thread_lines
 from bridge.fakes.smtp import FakeSmtp
+from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.slack import blocks
 from bridge.store.dispatcher import RetryPolicy
 from bridge.store.models import Message
-from tests.conftest import INBOX, LiveBridge
+from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
+from tests.test_controls import buttons
 
 TOKEN = "inbound-token-for-tests"
 MAILGUN_KEY = "key-mailgun-for-tests"
 OURS = "help@help.example.org"
+ALICE_PHONE = "447400765432"
 FAST = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.1)
 
 
@@ -187,3 +193,113 @@ async def test_auto_replies_are_recorded_and_marked(live: LiveBridge) -> None:
     assert (await post_raw(live, auto)).status == 200
     [text] = await thread_texts(live)
     assert "automatic reply" in text
+
+
+async def text_from(live: LiveBridge, number: str, words: str) -> None:
+    params = sms_inbound_params(msisdn=number, to=OUR_NUMBER[1:], text=words)
+    assert (await live.vonage_webhook("/vonage/inbound", params)).status == 200
+
+
+async def alice_both_ways(live: LiveBridge) -> None:
+    """Alice's contact holds her phone and her address: she texts, then emails, one case."""
+    async with live.bridge.store.unit() as unit:
+        await unit.contacts.upsert(
+            ContactDetails(
+                numbers=[LabelledNumber(PhoneNumber("+" + ALICE_PHONE))],
+                name="Alice Doe",
+                email="alice@example.com",
+            )
+        )
+    await text_from(live, ALICE_PHONE, "Hello by text")
+    await live.drained()
+    assert (await post_raw(live, mail(body="And by email"))).status == 200
+    await live.drained()
+
+
+def header_of(live: LiveBridge, case_id: int) -> dict:
+    return next(m for m in live.slack.messages(INBOX) if f"#{case_id}" in m["text"])
+
+
+def context_of(header: dict) -> str:
+    return " ".join(
+        e["text"] for b in header["blocks"] if b["type"] == "context" for e in b["elements"]
+    )
+
+
+async def test_staff_switch_how_replies_go_until_the_contact_writes_again(
+    live: LiveBridge, smtp: FakeSmtp
+) -> None:
+    await alice_both_ways(live)
+    header = header_of(live, 1)
+    assert len(live.slack.messages(INBOX)) == 1
+    assert "Replies go by email to alice@example.com" in context_of(header)
+    assert blocks.REPLY_BY_SMS in buttons(header)
+
+    assert (await live.press(blocks.REPLY_BY_SMS, 1)).status == 200
+    await live.drained()
+    header = header_of(live, 1)
+    assert "Replies go by SMS to +44 7400 765432" in context_of(header)
+    assert blocks.REPLY_BY_EMAIL in buttons(header)
+    notes = thread_lines(live.slack.thread(INBOX, header["ts"]))
+    assert any(n.startswith(f"<@{STAFF}> switched replies to SMS.") for n in notes)
+    await live.staff_reply(header["ts"], "Texting you back")
+    await live.drained()
+    assert live.vonage.sends[-1].text.startswith("Texting you back")
+    assert smtp.received == []
+
+    # The contact's last channel wins: she emails, and the next reply goes by email.
+    assert (await post_raw(live, mail(body="Email me, please"))).status == 200
+    await live.drained()
+    assert "Replies go by email" in context_of(header_of(live, 1))
+    await live.staff_reply(header["ts"], "Emailing you back")
+    [sent] = await smtp.wait_for(1)
+    assert sent["To"] == "alice@example.com"
+    assert len(live.vonage.sends) == 1
+
+
+async def test_a_switch_that_cannot_be_made_is_told_to_the_presser_and_changes_nothing(
+    live: LiveBridge,
+) -> None:
+    await alice_both_ways(live)  # case 1: both ways, replies by email
+    await text_from(live, "447400555000", "Only a phone")  # case 2
+    assert (await post_raw(live, mail(sender="carol@example.net"))).status == 200  # case 3
+    await live.drained()
+    updates, posts = len(live.slack.calls("chat.update")), len(live.slack.calls("chat.postMessage"))
+    # (label, button, case shown, value sent, what the presser is told)
+    refused = [
+        ("case gone", blocks.REPLY_BY_SMS, 1, "99", "There is no case #99."),
+        ("already so", blocks.REPLY_BY_EMAIL, 1, "1", "Replies in case #1 already go by email."),
+        ("no address", blocks.REPLY_BY_EMAIL, 2, "2", "Case #2 has no email address"),
+        ("no phone", blocks.REPLY_BY_SMS, 3, "3", "Case #3 has no phone number"),
+    ]
+    for count, (label, action_id, case_id, value, told) in enumerate(refused, start=1):
+        response = await live.press(action_id, case_id, value=value)
+        assert response.status == 200, label
+        said = await live.slack.wait_for("chat.postEphemeral", count=count)
+        assert said[-1].params["text"].startswith(told), label
+        assert said[-1].params["user"] == STAFF, label
+    await live.drained()
+    assert len(live.slack.calls("chat.update")) == updates
+    assert len(live.slack.calls("chat.postMessage")) == posts
+    assert "Replies go by email" in context_of(header_of(live, 1))
+
+
+async def test_an_email_only_contact_is_shown_by_address_never_by_its_key(
+    live: LiveBridge,
+) -> None:
+    assert (await post_raw(live, mail(sender="bob@example.net"))).status == 200
+    assert (await post_raw(live, mail(sender="Alice Doe <alice@example.com>"))).status == 200
+    await live.drained()
+    bob, alice = header_of(live, 1), header_of(live, 2)
+    assert bob["text"].startswith("Case #1: email from bob@example.net")
+    assert alice["blocks"][0]["text"]["text"] == "#2 · Alice Doe – alice@example.com"
+    for header in (bob, alice):
+        shown = f"{header['text']} {header['blocks']}"
+        assert "*Our number*\\nnone: by email" in shown
+        assert "email:" not in shown and ":warning:" not in shown
+        assert blocks.REPLY_BY_SMS not in buttons(header)
+    listed = await live.command("list")
+    assert "bob@example.net" in listed and "Alice Doe" in listed
+    home = str(await live.open_home())
+    assert "bob@example.net" in home
+    assert "email:" not in listed + home

@@ -58,6 +58,12 @@ def is_email_only(contact_number: str) -> bool:
     return contact_number.startswith(EMAIL_ONLY_PREFIX)
 
 
+def email_only_contact(contact_number: str) -> int | None:
+    """The contact an email-only key stands for (`email:12` → 12); None for a phone number."""
+    key = contact_number.removeprefix(EMAIL_ONLY_PREFIX)
+    return int(key) if is_email_only(contact_number) and key.isdigit() else None
+
+
 def case_token_in(addresses: tuple[str, ...]) -> str | None:
     """The case token of the first `reply+<token>@` address, if one is there."""
     for address in addresses:
@@ -65,6 +71,16 @@ def case_token_in(addresses: tuple[str, ...]) -> str | None:
         if match:
             return match.group(1).lower()
     return None
+
+
+def is_ours(address: str, our_address: str) -> bool:
+    """Whether mail to `address` is for us: our address, or a `reply+<token>@` address on
+    its domain."""
+    address, our_address = address.strip().lower(), our_address.lower()
+    domain = our_address.rpartition("@")[2]
+    return address == our_address or (
+        case_token_in((address,)) is not None and address.rpartition("@")[2] == domain
+    )
 
 
 def reply_address(token: str, our_address: str) -> str:
@@ -95,6 +111,20 @@ class EmailThreadRecord:
     subject: str
     address: str | None
     reply_channel: Channel
+
+
+def goes_both_ways(thread: EmailThreadRecord | None, contact_number: str) -> bool:
+    """Whether staff may choose how replies go: the case has the contact's email address
+    and a phone number."""
+    return thread is not None and thread.address is not None and not is_email_only(contact_number)
+
+
+def reply_channel(thread: EmailThreadRecord | None, contact_number: str) -> Channel:
+    """How the next staff reply goes: by email when the case has the contact's address and
+    they last wrote by email (or staff chose email since), or have no phone; else by SMS."""
+    if thread is None or thread.address is None:
+        return Channel.SMS
+    return Channel.EMAIL if is_email_only(contact_number) else thread.reply_channel
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bridge.domain.email import Channel
 from bridge.domain.values import ChannelId, PhoneNumber, SlackTs, UserId
 
 
@@ -19,6 +20,7 @@ class CaseView:
     status: str
     contact_label: str
     contact_number: PhoneNumber
+    contact_address: str  # the number formatted, or an email-only contact's address
     our_number: PhoneNumber
     our_number_configured: bool
     assignee: UserId | None
@@ -31,6 +33,16 @@ class CaseView:
     muted: bool = False  # nobody is told of its texts but its thread
     # The case's first texts, shown in the header's own post (one post instead of two).
     texts: tuple[ShownText, ...] = ()
+    # For a case reachable by SMS and by email: how the next staff reply goes.
+    reply_route: ReplyRoute | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRoute:
+    """The channel a staff reply goes by, and the contact's address on it, as shown."""
+
+    channel: Channel
+    address: str
 
 
 @dataclass(frozen=True, slots=True)

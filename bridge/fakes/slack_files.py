@@ -41,6 +41,20 @@ class SlackFileMethods:
         self.files[file_id] = found
         return _shown(found)
 
+    async def share_as_user(
+        self, channel: str, user: str, text: str, file_id: str, *, thread_ts: str | None = None
+    ) -> Params:
+        """A person shares a file of theirs (`add_user_file`) with `text`: Slack stores the
+        `file_share` message and tells listeners. The caller still delivers its event."""
+        found = self.files[file_id]
+        ts = self._next_ts()  # type: ignore[attr-defined]
+        msg: Params = {"type": "message", "subtype": "file_share", "user": user, "text": text}
+        msg |= {"ts": ts, "upload": True, "files": [_shown(found)]}
+        self._store(channel, msg, thread_ts)  # type: ignore[attr-defined]
+        _record_share(found, channel, ts, thread_ts)
+        await self._notify("posted", msg)  # type: ignore[attr-defined]
+        return msg
+
     async def _download(self, request: web.Request) -> web.Response:
         """A file's bytes for a token that may read files; Slack's sign-in page otherwise."""
         found = self.files.get(request.match_info["file_id"])
@@ -104,9 +118,7 @@ class SlackFileMethods:
         msg["files"] = [_shown(f) for f in picked]
         self._store(channel, msg, thread_ts)  # type: ignore[attr-defined]
         for found in picked:
-            share = {"ts": ts, "channel_name": channel.lower(), "reply_count": 0}
-            share |= {"thread_ts": thread_ts} if thread_ts else {}
-            found["shares"].setdefault("public", {}).setdefault(channel, []).append(share)
+            _record_share(found, channel, ts, thread_ts)
         return {"files": [{"id": f["id"], "title": f["title"]} for f in picked], "_stored": msg}
 
     def _api_files_info(self, params: Params) -> Params:
@@ -114,6 +126,13 @@ class SlackFileMethods:
         if found is None:
             raise SlackApiError("file_not_found")
         return {"file": _shown(found)}
+
+
+def _record_share(file: Params, channel: str, ts: str, thread_ts: str | None) -> None:
+    """Where a file is shared, as files.info lists it in `shares`."""
+    share = {"ts": ts, "channel_name": channel.lower(), "reply_count": 0}
+    share |= {"thread_ts": thread_ts} if thread_ts else {}
+    file["shares"].setdefault("public", {}).setdefault(channel, []).append(share)
 
 
 def _shown(file: Params) -> dict[str, Any]:

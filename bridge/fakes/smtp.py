@@ -52,7 +52,7 @@ class FakeSmtp:
         assert self._controller is not None
         return f"smtp://127.0.0.1:{self._controller.port}"
 
-    async def __aenter__(self) -> Self:
+    async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         # aiosmtpd serves from its own thread and loop.
         with socket.socket() as probe:
@@ -60,8 +60,15 @@ class FakeSmtp:
             port = probe.getsockname()[1]
         self._controller = Controller(self, hostname="127.0.0.1", port=port)
         await asyncio.to_thread(self._controller.start)
+
+    async def stop(self) -> None:
+        if self._controller is not None:
+            await asyncio.to_thread(self._controller.stop)
+            self._controller = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._controller is not None:
-            await asyncio.to_thread(self._controller.stop)
+        await self.stop()

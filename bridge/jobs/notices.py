@@ -81,7 +81,7 @@ class ForwardByDirectMessage(JobHandler[ForwardDm]):
                 # The link is half the point: wait for the thread (its own queue posts it).
                 raise SendError(f"case #{cases[0].id} has no thread yet", retryable=True)
             view = await case_view(unit, cases[0], inbox=ctx.inbox)
-            email = await unit.emails.address_of(message.id)
+            email = await unit.emails.message_address(message.id)
         links = []
         for case in cases:
             link = None

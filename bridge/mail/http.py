@@ -22,9 +22,8 @@ from pydantic import SecretStr
 
 from bridge.clock import Clock
 from bridge.config import Settings
-from bridge.domain.events import email_event
 from bridge.errors import InvalidInput
-from bridge.mail.parse import parse_email
+from bridge.mail.intake import MailIntake
 from bridge.mail.sender import SmtpSender
 from bridge.metrics import Metrics
 from bridge.routing.ports import EventIntake, SeenOnce
@@ -44,20 +43,16 @@ class EmailWebhooks:
     def __init__(
         self,
         *,
-        intake: EventIntake,
+        mail: MailIntake,
         metrics: Metrics,
         seen: SeenOnce,
-        clock: Clock,
-        our_address: str | None,
         inbound_token: SecretStr | None,
         mailgun_key: SecretStr | None,
         max_bytes: int,
     ) -> None:
-        self.intake = intake
+        self.mail = mail
         self.metrics = metrics
         self.seen = seen
-        self.clock = clock
-        self.our_address = our_address
         self.inbound_token = inbound_token
         self.mailgun_key = mailgun_key
         self.max_bytes = max_bytes
@@ -67,7 +62,7 @@ class EmailWebhooks:
             self._bearer(request.headers.get("Authorization", ""))
             if request.content_type != RFC822:
                 raise InvalidInput(f"expected Content-Type: {RFC822}", status=415)
-            await self._keep(await self._body(request, self.max_bytes))
+            await self.mail.keep(await self._body(request, self.max_bytes))
 
         return await self._answer("raw", take)
 
@@ -85,7 +80,7 @@ class EmailWebhooks:
                     raise InvalidInput(f"the form has no {MAILGUN_MIME_FIELD} field")
                 if len(mime) > self.max_bytes:
                     raise _too_large(self.max_bytes)
-                await self._keep(mime)
+                await self.mail.keep(mime)
             except Exception:
                 await self.seen.forget(accepted_as)  # not kept: Mailgun's retry is no replay
                 raise
@@ -139,11 +134,6 @@ class EmailWebhooks:
             raise InvalidInput("this signed request was already accepted", status=401)
         return accepted_as
 
-    async def _keep(self, raw: bytes) -> None:
-        now = self.clock.now()
-        parsed = parse_email(raw, at=now, our_address=self.our_address)
-        await self.intake.keep(email_event(parsed, at=now))
-
     @staticmethod
     async def _body(request: web.Request, most: int) -> bytes:
         """The body, refused with 413 past `most` bytes (read as it comes, never whole first)."""
@@ -195,11 +185,9 @@ def mount_email(
 ) -> None:
     """The email endpoints (each answers 404 with why while its setting is unset)."""
     webhooks = EmailWebhooks(
-        intake=intake,
+        mail=MailIntake(intake=intake, clock=clock, our_address=settings.email_address),
         metrics=metrics,
         seen=seen,
-        clock=clock,
-        our_address=settings.email_address,
         inbound_token=settings.email_inbound_token,
         mailgun_key=settings.mailgun_signing_key,
         max_bytes=settings.email_max_bytes,

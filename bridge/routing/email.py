@@ -7,7 +7,8 @@ address, else a new case (and contact). As a text does, it reaches the case's as
 the forwarding schedules active now (a copy by SMS from one of our numbers), and gets the
 first-message and after-hours auto-responses, by email; a muted case's emails reach its
 thread alone, and an automated email (an auto-reply, bulk mail, a loop) is never answered.
-A staff reply goes by the channel the contact last wrote on.
+A staff reply goes by the channel the contact last wrote on, or, until the contact next
+writes, the one staff switched to on the case header.
 """
 
 from __future__ import annotations
@@ -25,19 +26,21 @@ from bridge.domain.email import (
     bare_subject,
     case_token_in,
     email_only_number,
+    goes_both_ways,
     is_email_only,
+    reply_channel,
 )
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules, Inbox
-from bridge.domain.values import CaseStatus, PhoneNumber
+from bridge.domain.values import CaseStatus, PhoneNumber, UserId
 from bridge.domain.work import PostMessage, SendEmail, Work, sms_send
 from bridge.routing import forwarding
 from bridge.routing.auto_replies import auto_reply_for, auto_respond
-from bridge.routing.cases import open_case
+from bridge.routing.cases import CaseActionRefused, CaseChange, existing_case, open_case
 from bridge.routing.controls import unmuted
 from bridge.routing.notices import notify_assignee
 from bridge.routing.ports import Unit
-from bridge.routing.threads import refresh_header
+from bridge.routing.threads import note, refresh_header
 
 log = logging.getLogger(__name__)
 
@@ -186,16 +189,29 @@ async def _open(
 
 
 async def reply_work(unit: Unit, case: CaseRecord, message_id: int) -> Work:
-    """How a staff reply goes: by email when the contact last wrote by email (or has no
-    phone), by SMS otherwise."""
-    thread = await unit.emails.thread(case.id)
-    by_email = (
-        thread is not None
-        and thread.address is not None
-        and (thread.reply_channel == Channel.EMAIL or is_email_only(case.contact_number))
-    )
-    if by_email:
+    """How a staff reply goes: by the channel the contact last wrote on (or staff chose
+    since), by email for a contact with no phone."""
+    if reply_channel(await unit.emails.thread(case.id), case.contact_number) == Channel.EMAIL:
         return SendEmail(message_id, case.id)
     return sms_send(
         message_id, our_number=case.our_number, contact_number=case.contact_number, case_id=case.id
     )
+
+
+async def switch_replies(unit: Unit, case_id: int, *, to: Channel, by: UserId) -> CaseChange:
+    """Staff replies in the case go by `to` until the contact next writes (the case header's
+    Reply by SMS / Reply by email)."""
+    case = await existing_case(unit, case_id)
+    # Serialized with the contact's messages, which set the channel too.
+    await unit.lock_conversation(case.contact_number, case.our_number)
+    thread = await unit.emails.thread(case.id)
+    if not goes_both_ways(thread, case.contact_number):
+        missing = "phone number" if is_email_only(case.contact_number) else "email address"
+        raise CaseActionRefused(texts.REPLIES_ONE_WAY.format(ref=case.id, missing=missing))
+    channel = texts.REPLY_CHANNEL_NAMES[to]
+    if reply_channel(thread, case.contact_number) == to:
+        raise CaseActionRefused(texts.REPLIES_ALREADY.format(ref=case.id, channel=channel))
+    await unit.emails.reply_by(case.id, to)
+    await note(unit, case.id, texts.REPLIES_SWITCHED_NOTE.format(user=by, channel=channel))
+    await refresh_header(unit, case.id)
+    return CaseChange(case.id, texts.REPLIES_SWITCHED.format(ref=case.id, channel=channel))

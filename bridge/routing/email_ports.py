@@ -30,6 +30,9 @@ class Emails(Protocol):
     async def add_contact(self, address: str, name: str | None) -> int:
         """A new contact with this address (and name)."""
 
+    async def address_of(self, contact_id: int) -> str | None:
+        """The contact's email address, if it has one."""
+
     async def numbers_of(self, contact_id: int) -> list[str]:
         """The contact's phone numbers, first given first."""
 
@@ -49,10 +52,13 @@ class Emails(Protocol):
     ) -> None:
         """The contact last wrote by `channel` (by email: from `address`, about `subject`)."""
 
+    async def reply_by(self, case_id: int, channel: Channel) -> None:
+        """Staff chose `channel` for the case's replies (until the contact next writes)."""
+
     async def message_ids(self, case_id: int) -> list[str]:
         """The Message-IDs of the case's emails, in and out, oldest first."""
 
-    async def address_of(self, message_id: int) -> str | None:
+    async def message_address(self, message_id: int) -> str | None:
         """The address at the other end of an email of the log; None for a text."""
 
     async def outgoing(self, message_id: int) -> str | None:

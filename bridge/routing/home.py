@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bridge.domain.numbers import format_number
 from bridge.domain.records import CaseFilter, CaseRecord
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.domain.values import UserId
 from bridge.domain.views import CaseLine, CaseList, HomeView
 from bridge.domain.work import PublishHome
 from bridge.routing.ports import Unit
+from bridge.routing.threads import contact_address
 
 HOME_LIST_SIZE = 10
 
@@ -71,7 +71,7 @@ async def _case_list(
         lines.append(
             CaseLine(
                 case_id=case.id,
-                label=title or format_number(case.contact_number),
+                label=title or await contact_address(unit, case.contact_number),
                 status=case.status,
                 assignee=case.assignee,
                 unread=case.unread if unread is None else unread.get(case.id, 0),

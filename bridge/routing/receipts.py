@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from bridge import texts
-from bridge.domain.numbers import format_number
 from bridge.domain.records import MessageRecord
 from bridge.domain.rules import ChatRules
 from bridge.domain.values import DeliveryReceipt, Direction, MessageStatus
 from bridge.domain.work import PostMessage, React, slack_queue
 from bridge.routing.ports import Unit
-from bridge.routing.threads import note, refresh_number_headers
+from bridge.routing.threads import contact_address, note, refresh_number_headers
 
 # A reaction on the relayed reply for each carrier state worth showing.
 STATUS_REACTIONS = {
@@ -76,7 +75,7 @@ async def note_failure(
     unit: Unit, case_id: int, message: MessageRecord, failure: str, *, reason: str | None
 ) -> None:
     """A note in the thread: the text to this contact did not arrive, and why."""
-    contact = format_number(message.contact_number)
+    contact = await contact_address(unit, message.contact_number)
     await note(unit, case_id, failure.format(contact=contact, reason=reason))
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from bridge import texts
+from bridge.domain.email import Channel, email_only_contact, goes_both_ways, reply_channel
 from bridge.domain.numbers import format_number
 from bridge.domain.records import CaseRecord
 from bridge.domain.rules import Inbox
 from bridge.domain.values import Offer
-from bridge.domain.views import CaseView
+from bridge.domain.views import CaseView, ReplyRoute
 from bridge.domain.work import TellUser, ThreadNote, UpdateHeader, slack_queue, user_queue
 from bridge.routing.ports import Unit
 
@@ -16,14 +18,18 @@ async def case_view(
 ) -> CaseView:
     """The case as its header shows it now."""
     name, label = await unit.contacts.title(case.contact_number, inbox.title_property)
-    number = format_number(case.contact_number)
+    address = await contact_address(unit, case.contact_number)
+    email_only = email_only_contact(case.contact_number) is not None
+    if email_only:
+        label = address  # a contact known by an address has no number's label
     return CaseView(
         case_id=case.id,
         status=case.status,
-        contact_label=f"{name} – {label}" if name else number,
+        contact_label=f"{name} – {label}" if name else address,
         contact_number=case.contact_number,
+        contact_address=address,
         our_number=case.our_number,
-        our_number_configured=inbox.owns(case.our_number),
+        our_number_configured=email_only or inbox.owns(case.our_number),
         assignee=case.assignee,
         unread=case.unread,
         previous_case_id=case.previous_case_id,
@@ -32,7 +38,26 @@ async def case_view(
         contact_named=bool(name),
         opted_out=await unit.opt_outs.is_opted_out(case.contact_number, case.our_number),
         muted=await unit.mutes.is_muted(case.id),
+        reply_route=await _reply_route(unit, case),
     )
+
+
+async def contact_address(unit: Unit, contact_number: str) -> str:
+    """A contact's address as staff read it: the number, formatted, or for a contact who
+    writes only by email, the email address (never the key standing in for a number)."""
+    contact_id = email_only_contact(contact_number)
+    if contact_id is None:
+        return format_number(contact_number)
+    return await unit.emails.address_of(contact_id) or texts.EMAIL_CONTACT_UNKNOWN
+
+
+async def _reply_route(unit: Unit, case: CaseRecord) -> ReplyRoute | None:
+    thread = await unit.emails.thread(case.id)
+    if not goes_both_ways(thread, case.contact_number):
+        return None
+    if reply_channel(thread, case.contact_number) == Channel.EMAIL:
+        return ReplyRoute(Channel.EMAIL, str(thread.address))
+    return ReplyRoute(Channel.SMS, format_number(case.contact_number))
 
 
 async def refresh_header(unit: Unit, case_id: int) -> None:

@@ -1,48 +1,56 @@
 """The contacts' phones in the demo: what each texts our number (as Vonage's inbound
 webhooks, one per SMS part) and what it receives (every text the fake Vonage accepted),
-with each received text's delivery state as its receipts pass by."""
+with each received text's delivery state as its receipts pass by. A received MMS's picture,
+or the file a text links to on the bridge, is fetched as a phone would (a link preview)
+and kept for the page to draw."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
+import io
 import json
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import asdict
-from typing import Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
-from bridge.fakes import FakeVonage
+from PIL import Image, ImageDraw
+
+from bridge.fakes import FakeVonage, VonageSend
 from bridge.fakes.vonage_payloads import (
     messages_inbound_media_json,
     messages_webhook_authorization,
     sms_inbound_params,
 )
 from bridge.sandbox import wire
+from bridge.sandbox.feed import Emit, Feed
 from bridge.sandbox.relay import FORM, PostToBridge
 from bridge.sandbox.scene import OUR_NUMBER, VONAGE_API_KEY, PhoneMessage
 
+# url → (HTTP status, content type, body)
+Fetch = Callable[[str], Awaitable[tuple[int, str, bytes]]]
+PICTURE_TYPE = "image/png"  # of the picture a phone sends
 
-class Phones:
+
+class Phones(Feed[PhoneMessage]):
     def __init__(
         self,
         *,
         vonage: FakeVonage,
         post: PostToBridge,
-        emit: Callable[[str, dict[str, Any]], None],
+        fetch: Fetch,
+        emit: Emit,
         signature_secret: str | None,
         signature_method: str,
     ) -> None:
+        super().__init__(kind="phone", emit=emit)
         self.vonage = vonage
         self.post = post
-        self.emit = emit
+        self.fetch = fetch
         self.signature_secret = signature_secret
         self.signature_method = signature_method
-        self.messages: list[PhoneMessage] = []
-        self._ids = itertools.count(1)
-        self._changed = asyncio.Condition()
+        # Where the bridge's links to files start: its public address, once it listens.
+        self.bridge_url = ""
+        self.files: dict[str, tuple[bytes, str]] = {}  # bubble id → (bytes, content type)
 
     async def send(self, contact: str, text: str) -> PhoneMessage:
         """The phone `contact` texts our number: one inbound webhook per SMS part."""
@@ -78,10 +86,10 @@ class Phones:
         """The phone `contact` sends a picture (MMS): Vonage keeps it on its media server and
         tells the bridge with a Messages API inbound webhook."""
         number = wire.contact_number(contact, ours=OUR_NUMBER)
-        shown = f"[picture] {caption}".strip()
-        msg = PhoneMessage(self._next_id(), number, "sent", shown, time.time(), "sending")
+        msg = PhoneMessage(self._next_id(), number, "sent", caption, time.time(), "sending")
+        self._keep_file(msg, picture, PICTURE_TYPE)
         await self._update(msg, new=True)
-        url = self.vonage.media.put(picture, "image/png")
+        url = self.vonage.media.put(picture, PICTURE_TYPE)
         body = messages_inbound_media_json(
             from_=number.removeprefix("+"),
             to=OUR_NUMBER.removeprefix("+"),
@@ -111,18 +119,34 @@ class Phones:
             except TimeoutError:
                 continue
             for send in sends[seen:]:
-                msg = PhoneMessage(
-                    self._next_id(),
-                    "+" + send.to.removeprefix("+"),
-                    "received",
-                    send.text,
-                    send.at,
-                    "submitted",
-                    parts=list(send.message_ids),
-                    part_states=dict.fromkeys(send.message_ids, "submitted"),
-                )
-                await self._update(msg, new=True)
+                await self._receive(send)
             seen = len(sends)
+
+    async def _receive(self, send: VonageSend) -> None:
+        msg = PhoneMessage(
+            self._next_id(),
+            "+" + send.to.removeprefix("+"),
+            "received",
+            send.text,
+            send.at,
+            "submitted",
+            parts=list(send.message_ids),
+            part_states=dict.fromkeys(send.message_ids, "submitted"),
+        )
+        link = send.image_url or wire.media_link(send.text, bridge_url=self.bridge_url)
+        if link is not None:
+            status, content_type, data = await self.fetch(link)
+            if status == 200:
+                self._keep_file(msg, data, content_type, link=link)
+            else:
+                msg.detail = f"its file did not open: HTTP {status}"
+        await self._update(msg, new=True)
+
+    def _keep_file(
+        self, msg: PhoneMessage, data: bytes, content_type: str, *, link: str = ""
+    ) -> None:
+        self.files[msg.id] = (data, content_type)
+        msg.file_type, msg.file_size, msg.file_link = content_type, len(data), link
 
     async def receipt_arrived(self, params: dict[str, str], status: int, answer: str) -> None:
         """A receipt reached the bridge (or was refused): the received text's bubble shows it."""
@@ -137,21 +161,14 @@ class Phones:
                     msg.state = wire.overall_receipt_state(msg.part_states.values())
                 await self._update(msg)
 
-    async def wait_until(
-        self,
-        predicate: Callable[[list[PhoneMessage]], bool],
-        *,
-        timeout: float,  # noqa: ASYNC109 -- a bounded wait is the point
-    ) -> None:
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: predicate(self.messages))
 
-    async def _update(self, msg: PhoneMessage, *, new: bool = False) -> None:
-        if new:
-            self.messages.append(msg)
-        self.emit("phone", asdict(msg))
-        async with self._changed:
-            self._changed.notify_all()
-
-    def _next_id(self) -> str:
-        return f"p{next(self._ids)}"
+def sample_picture() -> bytes:
+    """A picture a phone might send: a little landscape, drawn here."""
+    image = Image.new("RGB", (320, 200), (135, 190, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 140, 320, 200), fill=(90, 160, 80))
+    draw.ellipse((230, 25, 290, 85), fill=(250, 215, 80))
+    draw.polygon([(40, 140), (120, 60), (200, 140)], fill=(120, 110, 100))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

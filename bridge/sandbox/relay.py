@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,12 +25,23 @@ FORM = "application/x-www-form-urlencoded"
 PostToBridge = Callable[[str, bytes, dict[str, str]], Awaitable[tuple[int, str]]]
 
 
-async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Serve `app` on a free loopback port."""
+def loopback_socket() -> socket.socket:
+    """A listening socket on a free loopback port: its address is known before the app
+    that will answer on it is built."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.setblocking(False)
+    return sock
+
+
+async def serve_on_loopback(
+    app: web.Application, sock: socket.socket | None = None
+) -> tuple[web.AppRunner, str]:
+    """Serve `app` on `sock`, or on a free loopback port."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    site = web.SockSite(runner, sock) if sock else web.TCPSite(runner, "127.0.0.1", 0)
     try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        await site.start()
     except BaseException:
         await runner.cleanup()
         raise

@@ -35,6 +35,9 @@ PEOPLE = (
     Person("U0DANA", "dana", "Dana Okafor", "staff"),
     Person("U0GUS", "gus", "Gus Guest", "guest"),
 )
+# The clinic's mail desk: where contacts write, and whom the bridge's replies come from.
+OUR_EMAIL = "help@clinic.example.org"
+OUR_EMAIL_FROM = f"Demo Clinic <{OUR_EMAIL}>"
 COMMAND = "/smschat"
 VONAGE_API_KEY = "demo0key"
 SIGNATURE_METHOD = "md5hash"  # of the inbound webhooks, when a signature secret is set
@@ -70,6 +73,30 @@ class PhoneMessage:
     detail: str = ""
     parts: list[str] = field(default_factory=list)  # carrier message ids of what it received
     part_states: dict[str, str] = field(default_factory=dict)
+    # The picture or file it carries, kept by the phone: its type, size, and the address it
+    # was fetched from (an MMS's picture, or a link in the text; empty for one it sent).
+    file_type: str = ""
+    file_size: int = 0
+    file_link: str = ""
+
+
+@dataclass(slots=True)
+class MailMessage:
+    """One email in a contact's mailbox: one it sent to our address, or a reply it got."""
+
+    id: str
+    address: str  # the contact's own address
+    direction: str  # "sent" (mailbox → bridge) or "received" (bridge → mailbox)
+    sender: str  # From, as shown
+    to: str
+    subject: str
+    text: str
+    at: float
+    state: str  # sent: sending, sent, refused; received: received
+    detail: str = ""
+    message_id: str = ""  # with its <>
+    references: str = ""  # the thread before it (its References), for a reply to name
+    reply_to: str = ""  # where a reply to it goes (its Reply-To, else its From)
 
 
 @dataclass(slots=True)

@@ -20,18 +20,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """A name in the phone's address book (the bridge itself only knows the number)."""
+    """A name in the phone's address book, and the contact's mailbox."""
 
     name: str
     number: str
+    email: str
 
 
 # Valid UK mobile numbers, as the bridge's phone-number checks expect; nothing leaves the
 # machine, so no real phone is ever texted.
 CONTACTS = (
-    Contact("Alice Moreau", "+447400900123"),
-    Contact("Bruno Costa", "+447400900456"),
-    Contact("Chen Wei", "+447400900789"),
+    Contact("Alice Moreau", "+447400900123", "alice.moreau@example.com"),
+    Contact("Bruno Costa", "+447400900456", "bruno.costa@example.com"),
+    Contact("Chen Wei", "+447400900789", "chen.wei@example.com"),
 )
 
 ADD_CONTACT_LABEL = "Add contact"  # the case header's button that names a contact
@@ -82,6 +83,7 @@ async def list_patients(sandbox: Sandbox) -> None:
                 # Names stay the phone's: staff name a contact from its case, as Alice was.
                 ContactDetails(
                     numbers=[LabelledNumber(PhoneNumber(contact.number), "Mobile")],
+                    email=contact.email,
                     properties=dict([PATIENTS]),
                 )
             )

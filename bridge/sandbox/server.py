@@ -6,9 +6,16 @@ bridge the way Slack and Vonage would; the stream carries every change in the fa
     GET  /                   the page (static/index.html, app.js, style.css)
     GET  /api/state          everything to draw: channel messages, phone, notices, contacts
     GET  /api/export.csv     today's messaging log, as `smschat-bridge export` writes it
-    GET  /api/events         text/event-stream of "slack", "phone", "notice", "modal" changes
+    GET  /api/events         text/event-stream of "slack", "phone", "mail", "notice", "modal"
+                             changes
     POST /api/phone/send     {"contact": "+447400900123", "text": "..."}
+    GET  /api/phone/files/{id}  the picture or file a phone's bubble carries
+    POST /api/mail/send      {"from": "alice@example.com", "subject": "...", "text": "...",
+                              "answering": "m3"}  (answering: the id of a reply it got)
     POST /api/slack/post     {"text": "...", "thread_ts": "..."}  (thread_ts: a reply)
+    POST /api/slack/file     {"thread_ts": "...", "text": "...", "name": "map.png",
+                              "mimetype": "image/png", "data": "<base64>"}  (an upload)
+    GET  /api/slack/files/{id}  a file shared in the channel
     POST /api/slack/command  {"text": "/smschat help"}
     POST /api/slack/action   {"message_ts": "...", "action_id": "...", "block_id": "...",
                               "chosen": "U0SAM"}  (chosen: a menu's pick); or "view_id"
@@ -37,6 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.errors import BridgeError
 from bridge.logs import configure_logging
+from bridge.sandbox import wire
 from bridge.sandbox.seed import CONTACTS, seed
 from bridge.sandbox.world import Sandbox
 from bridge.tasks import until_stopped
@@ -140,11 +148,35 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
         contact, caption = str(body.get("contact", "")), str(body.get("text", ""))
         return {"message": asdict(await sandbox.phone_send_picture(contact, caption))}
 
+    async def mail_send(body: dict[str, Any]) -> dict[str, Any]:
+        sent = await sandbox.mail_send(
+            str(body.get("from", "")),
+            str(body.get("subject", "")),
+            str(body.get("text", "")),
+            answering=str(body["answering"]) if body.get("answering") else None,
+        )
+        return {"message": asdict(sent)}
+
+    async def phone_file(request: web.Request) -> web.Response:
+        found = sandbox.phones.files.get(request.match_info["message_id"])
+        if found is None:
+            raise web.HTTPNotFound()
+        return _file_response(*found)
+
     async def slack_file(request: web.Request) -> web.Response:
         found = sandbox.slack.files.get(request.match_info["file_id"], {})
         if found.get("_data") is None:
             raise web.HTTPNotFound()
-        return web.Response(body=found["_data"], content_type=found.get("mimetype") or "")
+        return _file_response(found["_data"], found.get("mimetype") or wire.UNTYPED)
+
+    async def slack_share_file(body: dict[str, Any]) -> dict[str, Any]:
+        return await sandbox.staff_share_file(
+            name=str(body.get("name", "")),
+            mimetype=str(body.get("mimetype") or ""),
+            data=wire.file_bytes(body.get("data")),
+            text=str(body.get("text", "")),
+            thread_ts=str(body.get("thread_ts", "")),
+        )
 
     async def slack_post(body: dict[str, Any]) -> dict[str, Any]:
         thread_ts = body.get("thread_ts") or None
@@ -200,7 +232,8 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
             raise ValueError("hour must be a whole number from 0 to 23")
         return {"clock": sandbox.pretend_it_is(hour)}
 
-    app = web.Application()
+    # A file the page uploads arrives as base64 in JSON: a third larger than the file.
+    app = web.Application(client_max_size=wire.MOST_FILE_BYTES * 2)
     app[EVENT_HUB] = hub
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC)
@@ -209,7 +242,10 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
     app.router.add_get("/api/export.csv", export_csv)
     app.router.add_post("/api/phone/send", _json_endpoint(phone_send))
     app.router.add_post("/api/phone/picture", _json_endpoint(phone_picture))
+    app.router.add_get("/api/phone/files/{message_id}", phone_file)
+    app.router.add_post("/api/mail/send", _json_endpoint(mail_send))
     app.router.add_get("/api/slack/files/{file_id}", slack_file)
+    app.router.add_post("/api/slack/file", _json_endpoint(slack_share_file))
     app.router.add_post("/api/slack/post", _json_endpoint(slack_post))
     app.router.add_post("/api/slack/command", _json_endpoint(slack_command))
     app.router.add_post("/api/slack/action", _json_endpoint(slack_action))
@@ -220,6 +256,15 @@ def build_demo_app(sandbox: Sandbox, *, empty: bool = False) -> web.Application:
     app.router.add_post("/api/me", _json_endpoint(sign_in))
     app.router.add_post("/api/clock", _json_endpoint(set_clock))
     return app
+
+
+def _file_response(data: bytes, content_type: str) -> web.Response:
+    """A visitor's file: a picture to draw, anything else to download (never a page of
+    this site's), of the type it was given, never guessed."""
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if not content_type.startswith("image/"):
+        headers["Content-Disposition"] = "attachment"
+    return web.Response(body=data, content_type=content_type, headers=headers)
 
 
 def _json_endpoint(

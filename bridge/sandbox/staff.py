@@ -32,11 +32,41 @@ class StaffActions:
         """Sam types in the channel (or a thread): Slack stores it and sends the event."""
         if not text.strip():
             raise ValueError("type a message first")
+        self._check_thread(thread_ts)
+        return await self._post_message(text, thread_ts)
+
+    async def staff_share_file(
+        self, *, name: str, mimetype: str, data: bytes, text: str, thread_ts: str
+    ) -> dict[str, Any]:
+        """Sam uploads a file into a thread, with what is typed as its message: Slack keeps
+        the file and sends a `file_share` message event naming it."""
+        if not name.strip() or not data:
+            raise ValueError("pick a file first")
+        if len(data) > wire.MOST_FILE_BYTES:
+            raise ValueError(f"files up to {wire.MOST_FILE_BYTES // 1_000_000} MB, please")
+        self._check_thread(thread_ts)
+        shared = self.slack.add_user_file(self.me, name.strip(), data, mimetype or wire.UNTYPED)
+        return await self._post_message(text, thread_ts, file_id=shared["id"])
+
+    def _check_thread(self, thread_ts: str | None) -> None:
         if thread_ts is not None and self.slack.message(INBOX_CHANNEL, thread_ts) is None:
             raise ValueError("no such thread")
+
+    async def _post_message(
+        self, text: str, thread_ts: str | None, *, file_id: str | None = None
+    ) -> dict[str, Any]:
         text = wire.typed_in_slack(text, self._handles(), labelled=False)
-        posted = await self.slack.post_as_user(INBOX_CHANNEL, self.me, text, thread_ts=thread_ts)
-        event = message_event(INBOX_CHANNEL, self.me, text, posted["ts"], thread_ts=thread_ts)
+        if file_id is None:
+            posted = await self.slack.post_as_user(INBOX_CHANNEL, self.me, text, thread_ts)
+        else:
+            posted = await self.slack.share_as_user(
+                INBOX_CHANNEL, self.me, text, file_id, thread_ts=thread_ts
+            )
+        # The event carries what Slack stored of a file share: its subtype and files.
+        shared = {k: posted[k] for k in ("subtype", "files", "upload") if k in posted}
+        event = message_event(
+            INBOX_CHANNEL, self.me, text, posted["ts"], thread_ts=thread_ts, **shared
+        )
         event["team"] = self.slack.team_id
         status, answer = await self._send_event(event)
         if status != 200:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Iterable
@@ -18,7 +20,11 @@ from bridge.domain.segments import (
 from bridge.fakes.views import submitted_state
 
 _E164 = re.compile(r"\+?[1-9][0-9]{6,14}")
+_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+")
 _HANDLE = re.compile(r"(?<![\w<])@([A-Za-z][\w.-]*)")
+# The largest file the page uploads as staff (the page sends it as base64 in JSON).
+MOST_FILE_BYTES = 5_000_000
+UNTYPED = "application/octet-stream"  # what Slack calls a file of no known type
 # SMS API receipt states that are not (yet) a failure:
 # https://developer.vonage.com/en/messaging/sms/guides/delivery-receipts
 _UNDER_WAY = ("submitted", "accepted", "buffered")
@@ -33,6 +39,35 @@ def contact_number(raw: str, *, ours: str) -> str:
     if number == ours:
         raise ValueError("that is the bridge's own number; pick a contact's phone")
     return number
+
+
+def file_bytes(encoded: object) -> bytes:
+    """The bytes of a file the page sent as base64; ValueError if they are not that."""
+    if not isinstance(encoded, str) or not encoded:
+        raise ValueError("pick a file first")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the file must be sent as base64") from None
+
+
+def media_link(text: str, *, bridge_url: str) -> str | None:
+    """The link to a staff member's file that a text carries (the bridge's `/media/{token}`
+    under its public address), if it carries one."""
+    if not bridge_url:
+        return None
+    found = re.search(re.escape(bridge_url) + r"/media/[0-9a-f-]+", text)
+    return found.group(0) if found else None
+
+
+def mail_address(raw: str, *, ours: str) -> str:
+    """An email address typed in the mailbox, lower-cased; ValueError if it is not one."""
+    address = (raw or "").strip().lower()
+    if not _EMAIL.fullmatch(address):
+        raise ValueError("enter an email address, such as alice@example.com")
+    if address.rpartition("@")[2] == ours.rpartition("@")[2]:
+        raise ValueError("that is the clinic's own domain; pick a contact's address")
+    return address
 
 
 def typed_in_slack(

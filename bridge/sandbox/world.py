@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,21 +30,24 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
-from PIL import Image, ImageDraw
 
 from bridge.app import Bridge, build_bridge, build_web_app
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.reading import shown_texts
+from bridge.fakes.smtp import FakeSmtp
 from bridge.routing.export import log_range, write_log
 from bridge.sandbox import views
-from bridge.sandbox.phones import Phones
-from bridge.sandbox.relay import CallbackRelay, serve_on_loopback
+from bridge.sandbox.mailboxes import Mailboxes
+from bridge.sandbox.phones import Phones, sample_picture
+from bridge.sandbox.relay import CallbackRelay, loopback_socket, serve_on_loopback
 from bridge.sandbox.scene import (
     COMMAND,
     INBOX_CHANNEL,
     INBOX_NAME,
+    OUR_EMAIL,
+    OUR_EMAIL_FROM,
     OUR_NUMBER,
     PEOPLE,
     SIGNATURE_METHOD,
@@ -51,6 +55,7 @@ from bridge.sandbox.scene import (
     VONAGE_API_KEY,
     WORKSPACE_NAME,
     Listener,
+    MailMessage,
     Notice,
     PhoneMessage,
     SandboxSettings,
@@ -76,6 +81,7 @@ class Sandbox(StaffActions, Surfaces):
         # a bridge holding a signature secret refuses unsigned ones.
         self.vonage_signature_secret = vonage_signature_secret
         self.bot_token = "xoxb-demo-" + secrets.token_hex(12)
+        self.email_token = secrets.token_hex(16)
         self.tls = TestTls()
         self.slack = FakeSlack(token=self.bot_token)
         self.vonage = FakeVonage(
@@ -95,9 +101,14 @@ class Sandbox(StaffActions, Surfaces):
         self.phones = Phones(
             vonage=self.vonage,
             post=self._post,
+            fetch=self._get,
             emit=self._emit,
             signature_secret=vonage_signature_secret,
             signature_method=SIGNATURE_METHOD,
+        )
+        self.smtp = FakeSmtp()
+        self.mailboxes = Mailboxes(
+            smtp=self.smtp, post=self._post, emit=self._emit, inbound_token=self.email_token
         )
         self.relay = CallbackRelay(
             post=self._post,
@@ -106,6 +117,7 @@ class Sandbox(StaffActions, Surfaces):
             tasks=self.tasks,
         )
         self._bridge_site: web.AppRunner | None = None
+        self._bridge_socket: socket.socket | None = None
         self._http: aiohttp.ClientSession | None = None
         self._old_ca_bundle: str | None = None
         self._ca_bundle_set = False
@@ -140,6 +152,11 @@ class Sandbox(StaffActions, Surfaces):
         self.slack.on_message(self._on_slack)
         await self.vonage.start()
         await self.relay.start()
+        await self.smtp.start()
+        # The bridge's public address is its own loopback one, known before it is built:
+        # the links to staff members' files (GET /media/{token}) are made from it.
+        self._bridge_socket = loopback_socket()
+        public_url = f"http://127.0.0.1:{self._bridge_socket.getsockname()[1]}"
         self.settings = SandboxSettings(
             slack_bot_token=self.bot_token,
             slack_signing_secret=self.signing_secret,
@@ -154,6 +171,12 @@ class Sandbox(StaffActions, Surfaces):
             vonage_api_host=self.vonage.host,
             database_url=f"sqlite+aiosqlite:///{self.database}",
             host="127.0.0.1",
+            public_url=public_url,
+            # Email beside SMS, with no account: replies go to the fake mail server.
+            email_address=OUR_EMAIL,
+            email_from=OUR_EMAIL_FROM,
+            email_inbound_token=self.email_token,
+            smtp_url=self.smtp.url,
             log_level="INFO",
             # A visitor's broadcast goes at once, whatever the hour where the demo runs.
             quiet_hours="",
@@ -163,10 +186,14 @@ class Sandbox(StaffActions, Surfaces):
         dispatcher = self.bridge.dispatcher
         # Jobs that waited for a later hour are due once the clock gets there.
         self.clock.on_change(lambda: dispatcher.notify(dispatcher.workers))
-        self._bridge_site, self.bridge_url = await serve_on_loopback(build_web_app(self.bridge))
+        self._bridge_site, self.bridge_url = await serve_on_loopback(
+            build_web_app(self.bridge), self._bridge_socket
+        )
+        self.phones.bridge_url = public_url
         await self.bridge.start_background()
         self.vonage.send_receipts_to(f"{self.relay.url}/vonage/status")
         self.tasks.spawn(self.phones.watch_sends(), name="sandbox-phone")
+        self.tasks.spawn(self.mailboxes.watch_sends(), name="sandbox-mail")
         log.info("sandbox: bridge on %s, fake Slack on %s", self.bridge_url, self.slack.base_url)
 
     async def close(self) -> None:
@@ -174,6 +201,9 @@ class Sandbox(StaffActions, Surfaces):
         if self._bridge_site is not None:
             await self._bridge_site.cleanup()
             self._bridge_site = None
+        if self._bridge_socket is not None:
+            self._bridge_socket.close()
+            self._bridge_socket = None
         if self.bridge is not None:
             await self.bridge.close(grace=5.0)
             self.bridge = None
@@ -181,6 +211,7 @@ class Sandbox(StaffActions, Surfaces):
         await self.vonage.stop()
         await self.slack.stop()
         await self.relay.close()
+        await self.smtp.stop()
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -193,13 +224,13 @@ class Sandbox(StaffActions, Surfaces):
 
     def secret_values(self) -> list[str]:
         """The demo's own secrets, for the log filter (dummies, but kept out of logs too)."""
-        found = [self.signing_secret, self.bot_token, self.vonage.api_secret]
+        found = [self.signing_secret, self.bot_token, self.vonage.api_secret, self.email_token]
         return found + ([self.vonage_signature_secret] if self.vonage_signature_secret else [])
 
     # -- what the page sees --------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
-        """Call `listener(kind, data)` on every change: "slack", "dm", "phone", "notice",
-        "modal", "home", "me" or "clock"."""
+        """Call `listener(kind, data)` on every change: "slack", "dm", "phone", "mail",
+        "notice", "modal", "home", "me" or "clock"."""
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Listener) -> None:
@@ -228,6 +259,8 @@ class Sandbox(StaffActions, Surfaces):
             "bots": [uid for uid, u in self.slack.users.items() if u.get("is_bot")],
             "slack": messages,
             "phone": [asdict(m) for m in self.phone],
+            "our_email": OUR_EMAIL,
+            "mail": [asdict(m) for m in self.mailboxes.messages],
             "notices": [asdict(n) for n in self.notices],
             "modal": self.modal,
             "homes": self.homes(),
@@ -274,6 +307,13 @@ class Sandbox(StaffActions, Surfaces):
         assert self.settings is not None, "start() the sandbox first"
         return await self.phones.send_picture(contact, caption, sample_picture())
 
+    async def mail_send(
+        self, sender: str, subject: str, text: str, *, answering: str | None = None
+    ) -> MailMessage:
+        """The mailbox `sender` writes to our address, or answers a reply it received."""
+        assert self.settings is not None, "start() the sandbox first"
+        return await self.mailboxes.send(sender, subject, text, answering=answering)
+
     async def wait_for_phone(
         self,
         predicate: Callable[[list[PhoneMessage]], bool],
@@ -287,6 +327,16 @@ class Sandbox(StaffActions, Surfaces):
         assert self._http is not None
         async with self._http.post(f"{self.bridge_url}{path}", data=body, headers=headers) as r:
             return r.status, (await r.text()).strip()
+
+    async def _get(self, url: str) -> tuple[int, str, bytes]:
+        """What a phone gets at `url` (status, type, body); 502 when nobody answers."""
+        assert self._http is not None
+        try:
+            async with self._http.get(url) as response:
+                return response.status, response.content_type, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as failed:
+            log.warning("sandbox: %s did not open: %s", url, failed)
+            return 502, "", b""
 
     async def _responded(self, text: str, blocks: list[Any]) -> None:
         await self._notice("response", views.emojize(text), blocks=views.emojize(blocks))
@@ -341,15 +391,3 @@ class Sandbox(StaffActions, Surfaces):
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
-
-
-def sample_picture() -> bytes:
-    """A picture a phone might send: a little landscape, drawn here."""
-    image = Image.new("RGB", (320, 200), (135, 190, 235))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 140, 320, 200), fill=(90, 160, 80))
-    draw.ellipse((230, 25, 290, 85), fill=(250, 215, 80))
-    draw.polygon([(40, 140), (120, 60), (200, 140)], fill=(120, 110, 100))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()

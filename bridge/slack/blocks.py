@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridge import texts
+from bridge.domain.email import EMAIL_LINE, Channel, is_email_only
 from bridge.domain.numbers import format_number
 from bridge.domain.values import Offer
 from bridge.domain.views import CaseView, ShownText
@@ -28,6 +29,9 @@ MUTE = "case_mute"
 UNMUTE = "case_unmute"
 DELETE = "case_delete"
 CALL = "case_call"
+# Which way staff replies go, in a case the contact can be reached both ways.
+REPLY_BY_EMAIL = "case_reply_by_email"
+REPLY_BY_SMS = "case_reply_by_sms"
 _MUTED = " · :no_bell: muted"
 # Buttons on a word told to one person; the action ids are the offers' names.
 OFFER_LABELS = {REOPEN_AND_SEND: "Reopen and send", CANCEL_SCHEDULED: "Cancel"}
@@ -39,15 +43,19 @@ _SECTION_MAX = 3000
 
 def header_text(view: CaseView) -> str:
     """The notification text of a header (shown where blocks are not), with its texts."""
-    title = f"Case #{view.case_id}: SMS from {escape_for_slack(view.contact_label)}"
+    by = "email" if is_email_only(view.contact_number) else "SMS"
+    title = f"Case #{view.case_id}: {by} from {escape_for_slack(view.contact_label)}"
     return "\n".join([title, *(escape_for_slack(text.text) for text in view.texts)])
 
 
 def header_blocks(view: CaseView) -> list[dict[str, Any]]:
     assignee = f"<@{view.assignee}>" if view.assignee else "nobody"
+    ours = (
+        texts.EMAIL_ONLY_LINE if view.our_number == EMAIL_LINE else format_number(view.our_number)
+    )
     fields = [
         f"*Contact*\n{escape_for_slack(view.contact_label)}",
-        f"*Our number*\n{format_number(view.our_number)}",
+        f"*Our number*\n{ours}",
         f"*Status*\n{_status(view)}",
         f"*Assignee*\n{assignee}",
         f"*Unread*\n{view.unread}",
@@ -66,6 +74,12 @@ def header_blocks(view: CaseView) -> list[dict[str, Any]]:
         link = view.previous_case_link
         target = f"<{link}|#{view.previous_case_id}>" if link else f"#{view.previous_case_id}"
         context.append(texts.PREVIOUS_CASE.format(link=target))
+    if view.reply_route is not None:
+        route = view.reply_route
+        channel = texts.REPLY_CHANNEL_NAMES[route.channel]
+        context.append(
+            texts.REPLIES_GO.format(channel=channel, address=escape_for_slack(route.address))
+        )
     if context:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": c} for c in context]}
@@ -131,6 +145,12 @@ def _buttons(view: CaseView) -> list[dict[str, Any]]:
     if not view.contact_named:
         buttons.append(_button("Add contact", ADD_CONTACT, value))
     buttons.append(_button("Mark read", MARK_READ, value))
+    if view.reply_route is not None:
+        buttons.append(
+            _button("Reply by SMS", REPLY_BY_SMS, value)
+            if view.reply_route.channel == Channel.EMAIL
+            else _button("Reply by email", REPLY_BY_EMAIL, value)
+        )
     return buttons + _control_buttons(view)
 
 

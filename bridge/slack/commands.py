@@ -6,12 +6,12 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bridge import texts
-from bridge.domain.numbers import format_number
 from bridge.domain.records import CaseRecord
 from bridge.domain.values import UserId
 from bridge.routing import cases, search
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.ports import Unit
+from bridge.routing.threads import contact_address
 from bridge.routing.usage import usage_answer
 from bridge.slack.broadcasts import broadcast_from_command
 from bridge.slack.controls import (
@@ -96,7 +96,10 @@ async def find(desk: Desk, verb: str, rest: str, *, user: UserId) -> str:
         return str(refused)
     async with desk.units.reading() as unit:
         found = await search.find_cases(unit.cases, query, case_filter, page)
-    lines = [_found_line(case, name) for case, name in found.cases]
+        lines = [
+            _found_line(case, name or await contact_address(unit, case.contact_number))
+            for case, name in found.cases
+        ]
     if not lines:
         return texts.NOTHING_FOUND
     header = texts.FOUND_HEADER.format(total=found.total, page=found.page, pages=found.pages)
@@ -104,12 +107,12 @@ async def find(desk: Desk, verb: str, rest: str, *, user: UserId) -> str:
     return "\n".join([header, *lines, *more])
 
 
-def _found_line(case: CaseRecord, name: str | None) -> str:
+def _found_line(case: CaseRecord, contact: str) -> str:
     link = thread_link(case.channel, case.thread_ts) if case.thread_ts else "#"
     return texts.FOUND_LINE.format(
         link=link,
         ref=case.id,
-        contact=escape_for_slack(name or format_number(case.contact_number)),
+        contact=escape_for_slack(contact),
         status=case.status,
         assignee=f"<@{case.assignee}>" if case.assignee else "unassigned",
         when=f"{case.last_activity_at:%Y-%m-%d %H:%M} UTC",

@@ -1,4 +1,5 @@
-"""The conversation controls in Slack: Call, Mute / Unmute and Delete case on a case header;
+"""The conversation controls in Slack: Call, Mute / Unmute, Reply by SMS / by email and
+Delete case on a case header;
 `/smschat call|mute|unmute|delete #12`, `/smschat me phone +44...` and `/smschat erase +44...`
 (deleting and erasing are for admins)."""
 
@@ -10,6 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bridge import texts
+from bridge.domain.email import Channel
 from bridge.domain.numbers import format_number, typed_number
 from bridge.domain.values import UserId
 from bridge.errors import InvalidInput
@@ -17,6 +19,7 @@ from bridge.routing import cases
 from bridge.routing.calls import call_case, set_my_phone
 from bridge.routing.cases import CaseActionRefused, CaseChange
 from bridge.routing.controls import mute_case, unmute_case
+from bridge.routing.email import switch_replies
 from bridge.routing.erasure import delete_case, dry_run, erase_person
 from bridge.routing.ports import Unit
 from bridge.routing.threads import tell, tell_outside_case
@@ -43,6 +46,22 @@ def register_controls(app: AsyncApp, *, desk: Desk, change: ApplyChange) -> None
     async def on_unmute(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await change(body, lambda unit, user, case_id: unmute_case(unit, case_id, by=user))
+
+    @app.action(blocks.REPLY_BY_EMAIL)
+    async def on_reply_by_email(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await change(
+            body,
+            lambda unit, user, case_id: switch_replies(unit, case_id, to=Channel.EMAIL, by=user),
+        )
+
+    @app.action(blocks.REPLY_BY_SMS)
+    async def on_reply_by_sms(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await change(
+            body,
+            lambda unit, user, case_id: switch_replies(unit, case_id, to=Channel.SMS, by=user),
+        )
 
     @app.action(blocks.CALL)
     async def on_call(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -81,7 +81,8 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
     register_forwarding(app, desk=desk)
 
     async def change(body: dict[str, Any], action: HeaderChange) -> None:
-        """Apply a header button; a refusal is told to the presser in the thread."""
+        """Apply a header button; a refusal is told to the presser in the thread (or, for
+        a case that is gone, where they pressed)."""
         pressed = read(Interaction, body)
         user, case_id = UserId(pressed.user.id), case_of(pressed.action)
         async with units.unit() as unit:
@@ -91,6 +92,10 @@ def register_interactions(app: AsyncApp, *, desk: Desk) -> None:
                 case = await unit.cases.get(case_id)
                 if case is not None:
                     await tell(unit, case, user, str(refused))
+                elif pressed.channel is not None:
+                    await tell_outside_case(
+                        unit, channel=pressed.channel.id, user=user, text=str(refused)
+                    )
 
     register_controls(app, desk=desk, change=change)
 

@@ -297,7 +297,7 @@ class SlackPoster(FindsMarkedPosts):
 
     async def forward_text(self, user: UserId, forwarded: ForwardedText) -> None:
         view = forwarded.view
-        number = format_number(view.contact_number)
+        number = view.contact_address
         # A texter's words (and a name they gave) are made inert, as in case threads.
         label = escape_for_slack(view.contact_label)
         links = [

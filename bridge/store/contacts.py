@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.contacts import DEFAULT_LABEL, ContactDetails, LabelledNumber, NumberTaken
+from bridge.domain.email import email_only_contact
 from bridge.domain.values import PhoneNumber
 from bridge.store.models import Contact, ContactNumber
 from bridge.store.sql import insert
@@ -48,13 +49,18 @@ class SqlContacts:
         return contact.id
 
     async def title(self, number: str, title_property: str) -> tuple[str | None, str]:
-        row = (
-            await self.session.execute(
+        contact_id = email_only_contact(number)
+        if contact_id is None:
+            query = (
                 select(Contact.name, Contact.properties, ContactNumber.label)
                 .join(ContactNumber)
                 .where(ContactNumber.number == number)
             )
-        ).first()
+        else:  # a contact with no number: its own row, and no number's label
+            query = select(Contact.name, Contact.properties, literal(DEFAULT_LABEL)).where(
+                Contact.id == contact_id
+            )
+        row = (await self.session.execute(query)).first()
         if row is None:
             return None, DEFAULT_LABEL
         name, properties, label = row
@@ -64,7 +70,7 @@ class SqlContacts:
         return (str(value) if value not in (None, "") else None), label
 
     async def name(self, number: str, *, name: str, label: str) -> None:
-        contact_id = await self.holder(PhoneNumber(number))
+        contact_id = email_only_contact(number) or await self.holder(PhoneNumber(number))
         await self.session.execute(
             update(Contact).where(Contact.id == contact_id).values(name=name)
         )

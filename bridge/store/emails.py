@@ -100,6 +100,9 @@ class SqlEmails:
         await self.session.flush()
         return contact.id
 
+    async def address_of(self, contact_id: int) -> str | None:
+        return await self.session.scalar(select(Contact.email).where(Contact.id == contact_id))
+
     async def numbers_of(self, contact_id: int) -> list[str]:
         found = await self.session.scalars(
             select(ContactNumber.number)
@@ -141,13 +144,21 @@ class SqlEmails:
         subject: str | None = None,
         address: str | None = None,
     ) -> None:
-        values: dict[str, object] = {"reply_channel": channel, "updated_at": self.now()}
+        values: dict[str, object] = {}
         if subject:
             values["subject"] = subject[:200]
         if address:
             values["address"] = address
+        await self._change(case_id, reply_channel=channel, **values)
+
+    async def reply_by(self, case_id: int, channel: Channel) -> None:
+        await self._change(case_id, reply_channel=channel)
+
+    async def _change(self, case_id: int, **values: object) -> None:
         await self.session.execute(
-            update(EmailThread).where(EmailThread.case_id == case_id).values(**values)
+            update(EmailThread)
+            .where(EmailThread.case_id == case_id)
+            .values(**values, updated_at=self.now())
         )
 
     async def message_ids(self, case_id: int) -> list[str]:
@@ -159,7 +170,7 @@ class SqlEmails:
         )
         return list(found)
 
-    async def address_of(self, message_id: int) -> str | None:
+    async def message_address(self, message_id: int) -> str | None:
         return await self.session.scalar(
             select(EmailMessage.address).where(EmailMessage.message_id == message_id)
         )

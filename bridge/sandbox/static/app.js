@@ -20,9 +20,13 @@ const model = {
   contacts: [],
   slack: new Map(), // ts -> message
   phone: new Map(), // id -> phone message
+  mail: new Map(), // id -> email in a contact's mailbox
+  ourEmail: "",
   notices: new Map(), // id -> notice
   modal: null, // the dialog the app opened (views.open), if any
   current: null, // the number this phone belongs to
+  mailbox: null, // the address the mail client belongs to
+  answering: null, // the id of the email the mail client is replying to
   unread: {},
 };
 let loading = true;
@@ -253,7 +257,9 @@ function isStaffNote(msg) {
 function renderMessage(msg) {
   const badge = msg.is_bot ? `<span class="app-badge">APP</span>` : "";
   const note = isStaffNote(msg) ? `<span class="note-chip" title="Starts with ${escapeHtml(model.notesPrefix)}: stays in Slack">Staff note</span>` : "";
-  const chip = msg.via_sms ? `<span class="sms-chip" title="The contact's text, posted as written">SMS</span>` : "";
+  // The bridge starts a line of a contact's email with ✉️ (bridge/texts.py EMAIL_MARK).
+  const by = /(^|\n)\u2709\ufe0f/.test(msg.text || "") ? "Email" : "SMS";
+  const chip = msg.via_sms ? `<span class="sms-chip" title="The contact's words, posted as written">${by}</span>` : "";
   let content;
   if (msg.blocks && msg.blocks.length) content = renderBlocks(msg.blocks, { ts: msg.ts });
   else if (msg.via_sms) content = escapeHtml(decodeEntities(msg.text)).replace(/\n/g, "<br>");
@@ -269,12 +275,17 @@ function renderMessage(msg) {
     `<div class="msg-body"><div class="msg-meta"><span class="author">${escapeHtml(msg.author)}</span>` +
     `${badge}<span class="time">${clock(msg.ts)}</span>${chip}${note}${shortcutMenu(msg)}</div>` +
     `<div class="msg-content">${content}${edited}</div>` +
-    (msg.files || [])
-      .map((f) => `<img class="msg-file" src="/api/slack/files/${encodeURIComponent(f.id)}" alt="${escapeHtml(f.title)}">`)
-      .join("") +
+    (msg.files || []).map(renderFile).join("") +
     (reactions ? `<div class="reactions">${reactions}</div>` : "") +
     `</div></div>`
   );
+}
+
+// A file shared in a message: a picture is drawn, anything else is a chip to download.
+function renderFile(f) {
+  const url = `/api/slack/files/${encodeURIComponent(f.id)}`;
+  if (/^image\//.test(f.mimetype)) return `<img class="msg-file" src="${url}" alt="${escapeHtml(f.title)}">`;
+  return `<a class="file-chip" href="${url}" download="${escapeHtml(f.title)}">📄 <span>${escapeHtml(f.title)}</span></a>`;
 }
 
 function renderNotice(n) {
@@ -316,6 +327,8 @@ function caseElement(feed, top) {
     `<div class="thread"><button type="button" class="thread-toggle"></button>` +
     `<div class="replies"></div>` +
     `<form class="thread-form" autocomplete="off"><input class="thread-input" placeholder="Reply…" aria-label="Reply in thread">` +
+    `<button type="button" class="thread-attach" title="Share a file in the thread (what is typed goes with it)" aria-label="Share a file">📎</button>` +
+    `<input type="file" class="thread-file" hidden>` +
     `<button type="submit" class="thread-send">Reply</button>` +
     `<button type="button" class="thread-note" title="Post as a staff note: it stays in Slack">Note</button></form>` +
     `<div class="thread-error" role="alert"></div></div>`;
@@ -324,6 +337,9 @@ function caseElement(feed, top) {
     event.preventDefault();
     replyInThread(el, top.ts, false);
   });
+  const fileInput = el.querySelector(".thread-file");
+  el.querySelector(".thread-attach").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => shareInThread(el, top.ts, fileInput));
   const noteButton = el.querySelector(".thread-note");
   noteButton.hidden = !model.notesPrefix;
   noteButton.addEventListener("click", () => replyInThread(el, top.ts, true));
@@ -380,7 +396,8 @@ function phoneState(msg) {
     if (msg.state === "sent") return msg.detail ? `Sent · ${msg.detail}` : "Sent";
     return `Not sent: ${msg.detail || msg.state}`;
   }
-  return RECEIPT_WORDS[msg.state] || msg.state;
+  const state = RECEIPT_WORDS[msg.state] || msg.state;
+  return msg.detail ? `${state} · ${msg.detail}` : state;
 }
 
 function knownNumbers() {
@@ -389,22 +406,70 @@ function knownNumbers() {
   return numbers;
 }
 
-function renderContacts() {
-  const select = $("contact-select");
-  const options = knownNumbers().map((number) => {
-    const name = contactName(number);
-    const unread = model.unread[number] ? ` (${model.unread[number]} new)` : "";
-    const label = name ? `${name} · ${formatNumber(number)}` : formatNumber(number);
-    return `<option value="${escapeHtml(number)}">${escapeHtml(label + unread)}</option>`;
+// The picker above a device: whose phone (or mailbox) it is, or another one typed in.
+function renderPicker({ select, other, known, current, label, otherLabel }) {
+  const options = known.map((key) => {
+    const unread = model.unread[key] ? ` (${model.unread[key]} new)` : "";
+    return `<option value="${escapeHtml(key)}">${escapeHtml(label(key) + unread)}</option>`;
   });
-  options.push(`<option value="${OTHER}">Another number…</option>`);
+  options.push(`<option value="${OTHER}">${escapeHtml(otherLabel)}</option>`);
   const html = options.join("");
   if (select.dataset.html !== html) {
     select.innerHTML = html;
     select.dataset.html = html;
   }
-  select.value = model.current && knownNumbers().includes(model.current) ? model.current : OTHER;
-  $("contact-number").hidden = select.value !== OTHER;
+  select.value = current && known.includes(current) ? current : OTHER;
+  other.hidden = select.value !== OTHER;
+}
+
+// `pick(key)` on a change of whose device it is; null while another one is being typed.
+function watchPicker(select, other, pick) {
+  select.addEventListener("change", () => {
+    const typing = select.value === OTHER;
+    if (typing) {
+      other.hidden = false;
+      other.focus();
+    }
+    pick(typing ? null : select.value);
+  });
+}
+
+function pickedOnDevice(select, other, current) {
+  return select.value === OTHER ? other.value.trim() : current;
+}
+
+function renderContacts() {
+  renderPicker({
+    select: $("contact-select"),
+    other: $("contact-number"),
+    known: knownNumbers(),
+    current: model.current,
+    label: (number) => (contactName(number) ? `${contactName(number)} · ${formatNumber(number)}` : formatNumber(number)),
+    otherLabel: "Another number…",
+  });
+}
+
+// What a bubble carries, as the phone kept it: a picture drawn inline, any other file a link.
+function bubbleFile(m) {
+  if (!m.file_type) return "";
+  const url = `/api/phone/files/${encodeURIComponent(m.id)}`;
+  if (/^image\//.test(m.file_type)) return `<img class="bubble-picture" src="${url}" alt="Picture">`;
+  const kind = m.file_type.split("/").pop().toUpperCase();
+  return `<a class="bubble-file" href="${url}" download>📎 ${escapeHtml(kind)} file · ${escapeHtml(fileSize(m.file_size))}</a>`;
+}
+
+function fileSize(bytes) {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// A phone links what looks like a web address; the link to a file it fetched opens its copy.
+function bubbleText(m) {
+  if (!m.text) return "";
+  const html = escapeHtml(m.text).replace(/https?:\/\/[^\s<]+/g, (url) => {
+    const href = decodeEntities(url) === m.file_link ? `/api/phone/files/${encodeURIComponent(m.id)}` : url;
+    return `<a href="${href}" target="_blank" rel="noopener">${url}</a>`;
+  });
+  return `<div class="bubble-text">${html.replace(/\n/g, "<br>")}</div>`;
 }
 
 function renderPhone() {
@@ -416,7 +481,7 @@ function renderPhone() {
     .map(
       (m) =>
         `<li class="bubble ${m.direction} state-${escapeHtml(m.state.replace(/\s+/g, "-"))}" data-id="${escapeHtml(m.id)}">` +
-        `<div class="bubble-text">${escapeHtml(m.text).replace(/\n/g, "<br>")}</div>` +
+        bubbleFile(m) + bubbleText(m) +
         `<div class="bubble-meta"><span class="time">${clock(m.at)}</span> · <span class="state">${escapeHtml(phoneState(m))}</span></div></li>`,
     )
     .join("");
@@ -434,6 +499,89 @@ function smsMeter(text) {
   const [single, part] = gsm ? [160, 153] : [70, 67];
   const parts = units <= single ? 1 : Math.ceil(units / part);
   return `${units} / ${parts > 1 ? part * parts : single} · ${parts} SMS${gsm ? "" : " (Unicode)"}`;
+}
+
+// -- the mail client -----------------------------------------------------------------------
+function showDevice(device) {
+  for (const tab of document.querySelectorAll(".device-tab")) tab.classList.toggle("active", tab.dataset.device === device);
+  $("phone-device").hidden = device !== "phone";
+  $("mail-device").hidden = device !== "mail";
+}
+
+function knownAddresses() {
+  const addresses = model.contacts.map((c) => c.email).filter(Boolean);
+  for (const msg of model.mail.values()) if (!addresses.includes(msg.address)) addresses.push(msg.address);
+  return addresses;
+}
+
+function renderMailboxes() {
+  renderPicker({
+    select: $("mailbox-select"),
+    other: $("mailbox-address"),
+    known: knownAddresses(),
+    current: model.mailbox,
+    label: (address) => {
+      const found = model.contacts.find((c) => c.email === address);
+      return found ? `${found.name} · ${address}` : address;
+    },
+    otherLabel: "Another address…",
+  });
+}
+
+function renderMail() {
+  const feed = $("mail-feed");
+  const mine = [...model.mail.values()].filter((m) => m.address === model.mailbox).sort((a, b) => a.at - b.at);
+  setHtml(
+    feed,
+    mine.length
+      ? mine
+          .map(
+            (m) =>
+              `<li class="mail-item ${m.direction}" data-id="${escapeHtml(m.id)}">` +
+              `<div class="mail-head"><span class="mail-from">${escapeHtml(m.direction === "sent" ? `To ${m.to}` : m.sender)}</span><span class="time">${clock(m.at)}</span></div>` +
+              `<div class="mail-subject">${escapeHtml(m.subject || "(no subject)")}</div>` +
+              `<div class="mail-body">${escapeHtml(m.text).replace(/\n/g, "<br>")}</div>` +
+              (m.direction === "received"
+                ? `<button type="button" class="mail-reply" data-id="${escapeHtml(m.id)}">Reply</button>`
+                : `<div class="mail-meta state">${escapeHtml(phoneState(m))}</div>`) + // as a text's
+              `</li>`,
+          )
+          .join("")
+      : `<li class="phone-empty">No emails yet. Write to ${escapeHtml(model.ourEmail)} to open a case.</li>`,
+  );
+  feed.scrollTop = feed.scrollHeight;
+  if (model.mailbox) delete model.unread[model.mailbox];
+  renderMailboxes();
+}
+
+// Reply to an email the mailbox received (null: a new email to our address).
+function replyTo(id) {
+  const answered = id ? model.mail.get(id) : null;
+  model.answering = answered ? answered.id : null;
+  $("mail-replying").hidden = !answered;
+  $("mail-replying-to").textContent = answered ? answered.sender : "";
+  if (answered) {
+    $("mail-subject").value = /^re:/i.test(answered.subject) ? answered.subject : `Re: ${answered.subject}`;
+    $("mail-text").focus();
+  }
+}
+
+async function sendFromMailbox(event) {
+  event.preventDefault();
+  const from = pickedOnDevice($("mailbox-select"), $("mailbox-address"), model.mailbox);
+  $("mail-error").textContent = "";
+  try {
+    const body = { from, subject: $("mail-subject").value, text: $("mail-text").value, answering: model.answering };
+    const data = await post("/api/mail/send", body);
+    upsert("mail", data.message);
+    model.mailbox = data.message.address;
+    $("mail-subject").value = "";
+    $("mail-text").value = "";
+    replyTo(null);
+    renderMail();
+  } catch (error) {
+    $("mail-error").textContent = error.message;
+  }
 }
 
 // -- modals (views.open, push, update) and their inputs ----------------------------------
@@ -627,7 +775,7 @@ async function post(path, body) {
 }
 
 function phoneNumberInUse() {
-  return $("contact-select").value === OTHER ? $("contact-number").value.trim() : model.current;
+  return pickedOnDevice($("contact-select"), $("contact-number"), model.current);
 }
 
 async function sendFromPhone(event) {
@@ -677,6 +825,33 @@ async function replyInThread(caseEl, threadTs, asNote) {
   } catch (error) {
     errorBox.textContent = error.message;
   }
+}
+
+// Staff share a file in a thread, as Slack's upload does: the typed text is its message.
+async function shareInThread(caseEl, threadTs, fileInput) {
+  const [file] = fileInput.files;
+  const input = caseEl.querySelector(".thread-input");
+  const errorBox = caseEl.querySelector(".thread-error");
+  if (!file) return;
+  errorBox.textContent = "";
+  try {
+    const data = await base64Of(file);
+    await post("/api/slack/file", { thread_ts: threadTs, text: input.value, name: file.name, mimetype: file.type, data });
+    input.value = "";
+  } catch (error) {
+    errorBox.textContent = error.message;
+  } finally {
+    fileInput.value = "";
+  }
+}
+
+function base64Of(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+    reader.onerror = () => reject(new Error(`${file.name} could not be read`));
+    reader.readAsDataURL(file);
+  });
 }
 
 async function sendFromComposer(event) {
@@ -729,11 +904,11 @@ function upsert(kind, data) {
   } else if (kind === "dm") {
     model.dms.set(data.message.ts, data.message);
   } else if (kind === "phone") {
-    const isNew = !model.phone.has(data.id);
+    countUnread(model.phone, data, data.contact, model.current);
     model.phone.set(data.id, data);
-    if (isNew && data.direction === "received" && data.contact !== model.current) {
-      model.unread[data.contact] = (model.unread[data.contact] || 0) + 1;
-    }
+  } else if (kind === "mail") {
+    countUnread(model.mail, data, data.address, model.mailbox);
+    model.mail.set(data.id, data);
   } else if (kind === "notice") {
     model.notices.set(data.id, data);
   } else if (kind === "modal") {
@@ -742,6 +917,13 @@ function upsert(kind, data) {
     model.homes[data.user] = data.view;
   } else if (kind === "clock") {
     model.clock = data.clock;
+  }
+}
+
+// A message newly received on a phone or in a mailbox not shown now counts as new there.
+function countUnread(shown, data, owner, current) {
+  if (!shown.has(data.id) && data.direction === "received" && owner !== current) {
+    model.unread[owner] = (model.unread[owner] || 0) + 1;
   }
 }
 
@@ -756,6 +938,7 @@ function apply(kind, data) {
   }
   upsert(kind, data);
   if (kind === "phone") renderPhone();
+  else if (kind === "mail") renderMail();
   else if (kind === "modal") renderModal();
   else if (kind === "home") renderHome();
   else if (kind === "dm") renderDms();
@@ -785,8 +968,12 @@ async function loadState() {
   model.contacts = state.contacts;
   model.slack = new Map(state.slack.map((m) => [m.ts, m]));
   model.phone = new Map(state.phone.map((m) => [m.id, m]));
+  model.mail = new Map(state.mail.map((m) => [m.id, m]));
+  model.ourEmail = state.our_email;
   model.notices = new Map(state.notices.map((n) => [n.id, n]));
   if (model.current === null) model.current = knownNumbers()[0] || null;
+  if (model.mailbox === null) model.mailbox = knownAddresses()[0] || null;
+  $("our-email").textContent = state.our_email;
   $("our-number").textContent = formatNumber(state.our_number);
   $("workspace").textContent = state.workspace;
   $("channel-name").textContent = state.channel.name;
@@ -800,6 +987,7 @@ async function loadState() {
   renderClock();
   renderInbox();
   renderPhone();
+  renderMail();
   renderModal();
   renderHome();
   renderDms();
@@ -821,7 +1009,7 @@ function connect() {
     live.textContent = "reconnecting…";
     live.classList.remove("on");
   });
-  for (const kind of ["slack", "dm", "phone", "notice", "modal", "home", "me", "clock"]) {
+  for (const kind of ["slack", "dm", "phone", "mail", "notice", "modal", "home", "me", "clock"]) {
     events.addEventListener(kind, (event) => apply(kind, JSON.parse(event.data)));
   }
 }
@@ -838,16 +1026,24 @@ document.addEventListener("DOMContentLoaded", () => {
       $("phone-form").requestSubmit();
     }
   });
-  $("contact-select").addEventListener("change", (event) => {
-    if (event.target.value === OTHER) {
-      $("contact-number").hidden = false;
-      $("contact-number").focus();
-      model.current = null;
-    } else {
-      model.current = event.target.value;
-    }
+  watchPicker($("contact-select"), $("contact-number"), (number) => {
+    model.current = number;
     renderPhone();
   });
+  watchPicker($("mailbox-select"), $("mailbox-address"), (address) => {
+    model.mailbox = address;
+    replyTo(null);
+    renderMail();
+  });
+  $("mail-form").addEventListener("submit", sendFromMailbox);
+  $("mail-reply-cancel").addEventListener("click", () => replyTo(null));
+  $("mail-feed").addEventListener("click", (event) => {
+    const reply = event.target.closest(".mail-reply");
+    if (reply) replyTo(reply.dataset.id);
+  });
+  for (const tab of document.querySelectorAll(".device-tab")) {
+    tab.addEventListener("click", () => showDevice(tab.dataset.device));
+  }
   $("composer").addEventListener("submit", sendFromComposer);
   document.addEventListener("click", (event) => {
     const link = event.target.closest("a[href]");

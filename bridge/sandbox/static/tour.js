@@ -21,11 +21,22 @@ function until(test, what, ms = 12000) {
 const caseOf = (ref) => until(() => [...document.querySelectorAll(".case")].find((c) => c.querySelector(".bk-header")?.textContent.startsWith(`#${ref} `)), `case #${ref}`);
 
 async function phoneTexts(number, text) {
+  showDevice("phone");
   $("contact-select").value = number;
   $("contact-select").dispatchEvent(new Event("change"));
   $("phone-text").value = text;
   $("phone-form").requestSubmit();
   await until(() => [...document.querySelectorAll(".msg.via-sms")].some((m) => m.textContent.includes(text)), "the text in Slack");
+}
+
+async function mailboxWrites(address, subject, text) {
+  showDevice("mail");
+  $("mailbox-select").value = address;
+  $("mailbox-select").dispatchEvent(new Event("change"));
+  $("mail-subject").value = subject;
+  $("mail-text").value = text;
+  $("mail-form").requestSubmit();
+  await until(() => [...document.querySelectorAll(".msg.via-sms")].find((m) => m.textContent.includes(text)), "the email in Slack");
 }
 
 async function inThread(ref, text, asNote) {
@@ -153,6 +164,20 @@ const STEPS = [
       const response = await fetch("/api/export.csv");
       const rows = (await response.text()).trim().split("\n").length - 1;
       $("tour-body").insertAdjacentHTML("beforeend", `<p class="tour-result">Today's log holds ${rows} messages. <a href="/api/export.csv" download>Download it</a>.</p>`);
+    },
+  },
+  {
+    title: "Email in the same threads",
+    body: "The device on the left is also a mail client. Chen writes to the clinic's address: the bridge posts the email (✉️ and its subject) in Chen's case thread, and a reply from the thread goes back by email, threaded, into Chen's inbox.",
+    run: async () => {
+      const chen = model.contacts.find((c) => c.number === CHEN);
+      const text = "Still locked out: could you reset my password?";
+      await mailboxWrites(chen.email, "Portal access", text);
+      const post = [...document.querySelectorAll(".msg.via-sms")].find((m) => m.textContent.includes(text));
+      const form = post.closest(".case").querySelector(".thread-form");
+      form.querySelector(".thread-input").value = "Done: a reset link is on its way.";
+      form.requestSubmit();
+      await until(() => [...model.mail.values()].some((m) => m.direction === "received" && m.text.includes("reset link")), "the reply in Chen's mailbox");
     },
   },
 ];
