@@ -234,10 +234,7 @@ USAGE_FOOTNOTE = (
     "too). Not sent: refused by the bridge or not taken by the carrier. Staff notes are "
     "never sent._"
 )
-USAGE_EMAIL_FOOTNOTE = (
-    "_Emails: every email received and every email the mail server took; not sent: refused "
-    "by the bridge or given up on._"
-)
+USAGE_EMAIL_FOOTNOTE = "_Emails: all received and those the mail server took; the rest not sent._"
 FORWARD_NAME_REQUIRED = "Give the schedule a name."
 FORWARD_NAME_TOO_LONG = "Keep the name within {max} characters."
 FORWARD_NOT_A_USER = "Choose people from the list."

@@ -67,7 +67,7 @@ async def test_an_email_in_a_forwarding_window_reaches_a_person_and_a_phone(
     words = "The boiler stopped overnight.\n\nIt makes a noise. " + "More detail. " * 60
     await email_in(desk, body=words)
     [dm] = direct_messages(desk, MANAGER)
-    assert dm["text"].startswith(f":incoming_envelope: Email from *{ALICE}* · <")
+    assert dm["text"].startswith(f":incoming_envelope: Email from *Alice Doe – {ALICE}* · <")
     assert "The boiler stopped overnight." in dm["text"]
     forwarded = [s for s in desk.vonage.sends if s.to == MANAGER_PHONE.removeprefix("+")]
     [copy] = forwarded

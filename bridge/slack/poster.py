@@ -308,6 +308,8 @@ class SlackPoster(FindsMarkedPosts):
         if forwarded.email is not None:
             address = escape_for_slack(forwarded.email)
             contact = f"{label} ({address})" if view.contact_named else address
+            if view.contact_address == forwarded.email:
+                contact = label  # an email-only contact's label names its address already
             text = texts.FORWARD_EMAIL_DM.format(contact=contact, cases=cases, text=words)
         else:
             text = texts.FORWARD_DM.format(
