@@ -226,11 +226,15 @@ USAGE_NUMBER = "*From and to {number}*"
 USAGE_STAFF = "*Sent by each staff member*"
 USAGE_NO_STAFF = "• nobody sent a text"
 USAGE_STAFF_LINE = "• <@{user}>: {figures}"
+USAGE_EMAIL = "*Email* (apart from the texts: an email costs no segments)"
+USAGE_EMAIL_FIGURES = "emails {emails}"
+USAGE_STAFF_EMAILS = " · emails {emails}"
 USAGE_FOOTNOTE = (
     "_Counted: every text received and every text handed to the carrier (undelivered ones "
     "too). Not sent: refused by the bridge or not taken by the carrier. Staff notes are "
     "never sent._"
 )
+USAGE_EMAIL_FOOTNOTE = "_Emails: all received and those the mail server took; the rest not sent._"
 FORWARD_NAME_REQUIRED = "Give the schedule a name."
 FORWARD_NAME_TOO_LONG = "Keep the name within {max} characters."
 FORWARD_NOT_A_USER = "Choose people from the list."
@@ -251,7 +255,10 @@ FORWARD_TOO_MANY = "There are already {max} schedules; change or delete one inst
 FORWARD_GONE = "This schedule was deleted meanwhile; close this form and add it again."
 FORWARD_FROM_NAMED = "{name} ({number})"
 FORWARD_SMS = "Fwd from {contact}: {text}"
+FORWARD_EMAIL_SMS = "Email from {address}: {about}"  # about: the subject, then the words
+FORWARD_EMAIL_PARTS = " - "  # not a dash: GSM-7 keeps a copy at 160 characters a segment
 FORWARD_DM = ":incoming_envelope: SMS from *{contact}* to {our_number} · {cases}\n>>> {text}"
+FORWARD_EMAIL_DM = ":incoming_envelope: Email from *{contact}* · {cases}\n>>> {text}"
 FORWARD_LIST_TITLE = "Forwarding schedules"
 FORWARD_LIST_INTRO = (
     "While a schedule is active, every text that comes in is sent on to its people "

@@ -37,6 +37,7 @@ from bridge.fakes.slack_payloads import (
     view_block_actions_payload,
     view_submission_payload,
 )
+from bridge.fakes.smtp import FakeSmtp
 from bridge.fakes.views import home_opened_event, submitted_state
 from bridge.store.db import Database, migrate
 from bridge.store.dispatcher import RetryPolicy
@@ -228,6 +229,13 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 async def fake_vonage(tls: TestTls, ca_bundle: Path) -> AsyncIterator[FakeVonage]:
     async with FakeVonage(tls=tls, api_key=VONAGE_KEY, api_secret=VONAGE_SECRET) as vonage:
         yield vonage
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[FakeSmtp]:
+    """A mail server on loopback that records what it takes."""
+    async with FakeSmtp() as server:
+        yield server
 
 
 def bridge_env(

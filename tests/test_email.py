@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -44,23 +43,21 @@ def mail(
     return (head + extra + "\r\n" + body + "\r\n").encode()
 
 
-@pytest.fixture
-async def smtp() -> AsyncIterator[FakeSmtp]:
-    async with FakeSmtp() as server:
-        yield server
+def email_settings(smtp: FakeSmtp) -> dict[str, str]:
+    """Both ingress routes on, replies through `smtp`."""
+    return {
+        "EMAIL_ADDRESS": OURS,
+        "EMAIL_FROM": "Help Desk <help@help.example.org>",
+        "EMAIL_INBOUND_TOKEN": TOKEN,
+        "MAILGUN_SIGNING_KEY": MAILGUN_KEY,
+        "SMTP_URL": smtp.url,
+        "EMAIL_MAX_BYTES": "4096",
+    }
 
 
 @pytest.fixture
 async def live(start_live, smtp: FakeSmtp) -> LiveBridge:
-    return await start_live(
-        retry_policy=FAST,
-        EMAIL_ADDRESS=OURS,
-        EMAIL_FROM="Help Desk <help@help.example.org>",
-        EMAIL_INBOUND_TOKEN=TOKEN,
-        MAILGUN_SIGNING_KEY=MAILGUN_KEY,
-        SMTP_URL=smtp.url,
-        EMAIL_MAX_BYTES="4096",
-    )
+    return await start_live(retry_policy=FAST, **email_settings(smtp))
 
 
 async def post_raw(

@@ -39,6 +39,8 @@ COLUMNS = [
     "media_file",
     "media_type",
     "broadcast_id",
+    "channel",
+    "contact_email",
 ]
 LONG_UNICODE = "Привет 👋🏽, ça va? 日本語のテキスト “quoted”, ok\n" * 40
 QUOTED = 'He said "yes, at 10", then\r\nhung up'

@@ -129,7 +129,8 @@ def reply_channel(thread: EmailThreadRecord | None, contact_number: str) -> Chan
 
 @dataclass(frozen=True, slots=True)
 class OutgoingEmail:
-    """A staff reply as it goes by email; every header value is one line already."""
+    """A staff reply or an auto-response as it goes by email; every header value is one line
+    already."""
 
     message_id: str
     to: str
@@ -138,3 +139,4 @@ class OutgoingEmail:
     reply_to: str
     in_reply_to: str | None
     references: tuple[str, ...]
+    automated: bool = False  # an auto-response of the bridge, not a person's reply

@@ -119,6 +119,7 @@ class TrafficGroup:
     texts: int
     segments: int  # the sum of the recorded segment counts
     measured: int  # how many of the texts have a recorded segment count
+    channel: str  # sms or email: emails are counted apart and never have segments
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,8 +88,10 @@ class HomeView:
 
 @dataclass(frozen=True, slots=True)
 class ForwardedText:
-    """An inbound text passed on to one person: who sent it, to which cases, the words."""
+    """An inbound text or email passed on to one person: who sent it, to which cases, the
+    words."""
 
     view: CaseView  # the first case it reached
     case_links: list[tuple[int, str | None]]  # each case with a link to its thread
     text: str
+    email: str | None = None  # the address an email came from; None for a text

@@ -1,11 +1,13 @@
-"""How a staff reply goes out by email, read top to bottom.
+"""How a staff reply (or an auto-response) goes out by email, read top to bottom.
 
 1. The job reads the message: anything but QUEUED went (or was refused) already.
 2. Its Message-ID is chosen and committed before the first attempt, with the address and
    subject it goes to; an attempt after an interruption reuses it, so a mail the server
    took before its answer was lost arrives as the same message (clients keep one per id).
-3. The text is Slack mrkdwn made plain, as for SMS, with the case's threading headers.
-4. Sent: the message is submitted and its post in the thread gets an envelope.
+3. The text is Slack mrkdwn made plain, as for SMS (the bridge's own texts go as
+   written), with the case's threading headers.
+4. Sent: the message is submitted and its post in the thread gets an envelope; an
+   auto-response is shown in the thread now, as an automated text is once it went.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import uuid
 
 from bridge import texts
 from bridge.domain.email import OutgoingEmail, one_line, reply_address, reply_subject
-from bridge.domain.values import MessageStatus
+from bridge.domain.values import Direction, MessageStatus
 from bridge.domain.work import React, SendEmail, slack_queue
 from bridge.errors import SendError
 from bridge.jobs.base import JobHandler
-from bridge.routing.receipts import gave_up
+from bridge.routing.receipts import gave_up, show_sent_automated
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,9 @@ class SendReplyByEmail(JobHandler[SendEmail]):
             return
         if thread is None or thread.address is None:
             raise SendError("the case has no email address to reply to", retryable=False)
-        text = await ctx.renderer.render(message.source_text or message.text)
+        automated = message.direction == Direction.AUTOMATED
+        source = message.source_text or message.text
+        text = source if automated else await ctx.renderer.render(source)
         if not text.strip():
             async with ctx.units.unit() as unit:
                 await unit.messages.refuse(message.id, texts.EMPTY_REPLY)
@@ -65,6 +69,7 @@ class SendReplyByEmail(JobHandler[SendEmail]):
                 reply_to=reply_address(thread.token, ctx.our_address),
                 in_reply_to=earlier[-1] if earlier else None,
                 references=tuple(earlier[-20:]),  # the newest: headers stay short
+                automated=automated,
             )
         )
         # 4. Sent.
@@ -75,6 +80,7 @@ class SendReplyByEmail(JobHandler[SendEmail]):
                 await unit.jobs.add(
                     React(case.channel, ts, SENT_REACTION, lane=slack_queue(case.id))
                 )
+            await show_sent_automated(unit, message, rules=ctx.rules)
         log.info("reply %s sent by email", message.id)
 
     async def give_up(self, work: SendEmail, error: SendError) -> None:

@@ -65,7 +65,8 @@ class TellAssigneeOfTexts(JobHandler[NotifyAssigneeOfTexts]):
 
 
 class ForwardByDirectMessage(JobHandler[ForwardDm]):
-    """Tells one person about an inbound text: who sent it, to which number, a link, the words."""
+    """Tells one person about an inbound text or email: who sent it, to which number (or
+    address), a link, the words."""
 
     async def run(self, work: ForwardDm) -> None:
         ctx = self.ctx
@@ -80,6 +81,7 @@ class ForwardByDirectMessage(JobHandler[ForwardDm]):
                 # The link is half the point: wait for the thread (its own queue posts it).
                 raise SendError(f"case #{cases[0].id} has no thread yet", retryable=True)
             view = await case_view(unit, cases[0], inbox=ctx.inbox)
+            email = await unit.emails.message_address(message.id)
         links = []
         for case in cases:
             link = None
@@ -89,7 +91,7 @@ class ForwardByDirectMessage(JobHandler[ForwardDm]):
         words = message.text or texts.EMPTY_INBOUND
         if len(words) > DM_TEXT_MAX:
             words = words[:DM_TEXT_MAX] + "…"
-        forwarded = ForwardedText(view=view, case_links=links, text=words)
+        forwarded = ForwardedText(view=view, case_links=links, text=words, email=email)
         await ctx.poster.forward_text(work.user, forwarded)
 
 

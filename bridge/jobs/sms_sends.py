@@ -46,11 +46,11 @@ from bridge.domain.numbers import format_number
 from bridge.domain.records import MessageRecord
 from bridge.domain.segments import SmsMeasure, measure, normalize_typography
 from bridge.domain.values import Direction, MessageStatus
-from bridge.domain.work import PostMessage, SendSms
+from bridge.domain.work import SendSms
 from bridge.errors import MediaRefused, SendError
 from bridge.jobs.base import JobHandler
 from bridge.routing.ports import Unit
-from bridge.routing.receipts import accept_receipt, gave_up
+from bridge.routing.receipts import accept_receipt, gave_up, show_sent_automated
 from bridge.routing.threads import note, tell
 
 log = logging.getLogger(__name__)
@@ -280,9 +280,7 @@ class SendText(JobHandler[SendSms]):
         await unit.sends.record_sent(message.id, provider_ids)
         for receipt in await unit.sends.take_early(provider_ids):
             await accept_receipt(unit, receipt, rules=rules)
-        if message.direction == Direction.AUTOMATED and rules.automated_in_threads == "all":
-            for case in await unit.cases.of_message(message.id):
-                await unit.jobs.add(PostMessage(case.id, message.id))
+        await show_sent_automated(unit, message, rules=rules)
 
     async def _render(self, source: str, case_id: int | None) -> str:
         rules = self.ctx.rules

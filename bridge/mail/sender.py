@@ -80,7 +80,8 @@ def build_message(email: OutgoingEmail, *, sender: str, at: datetime) -> EmailMe
         message["In-Reply-To"] = f"<{email.in_reply_to}>"
     if email.references:
         message["References"] = " ".join(f"<{ref}>" for ref in email.references)
-    message["Auto-Submitted"] = "no"
+    # RFC 3834: an auto-response says so, so that the other side's responder never answers it.
+    message["Auto-Submitted"] = "auto-replied" if email.automated else "no"
     message.set_content(email.text)
     paragraphs = "".join(
         f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in email.text.split("\n\n")

@@ -1,16 +1,20 @@
-"""Auto-responses: to the first text of a new case, and to texts outside business hours.
+"""Auto-responses: to the first text or email of a new case, and to those outside business
+hours; and the messages the bridge itself sends in answer, by SMS or by email.
 
-Each is sent at most once per case per window: once for the case's first text, once for
-each closed period (named by the moment business hours open again).
+Each is sent at most once per case per window: once for the case's first message, once
+for each closed period (named by the moment business hours open again).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bridge.domain.records import CaseRecord
-from bridge.domain.rules import ChatRules, Window, keyword
+from bridge.domain.rules import ChatRules, Window
+from bridge.domain.work import Work
+from bridge.routing.ports import Unit
 
 FIRST_TEXT = "first_text"
 AFTER_HOURS = "after_hours"
@@ -23,10 +27,12 @@ class AutoReply:
     text: str
 
 
-def auto_reply_for(text: str, *, opened: bool, rules: ChatRules, now: datetime) -> AutoReply | None:
-    """The auto-response an inbound text calls for, before checking it was given already."""
-    if keyword(text) is not None:
-        return None  # STOP, START and HELP have answers of their own
+# The job that sends an automated message, given the message's id: an SMS or an email.
+SendBy = Callable[[int], Work]
+
+
+def auto_reply_for(*, opened: bool, rules: ChatRules, now: datetime) -> AutoReply | None:
+    """The auto-response a message calls for `now`, before checking it was given already."""
     local = rules.local(now)
     hours = rules.business_hours
     if hours is not None and rules.auto_reply_after_hours and not hours.contains(local):
@@ -57,3 +63,52 @@ def hold_until(cases: list[CaseRecord], rules: ChatRules, now: datetime) -> date
     if rules.automated_hold is not None:
         moment = rules.automated_hold.next_outside(rules.local(moment))
     return moment
+
+
+async def auto_respond(
+    unit: Unit,
+    reply: AutoReply,
+    cases: list[CaseRecord],
+    *,
+    contact_number: str,
+    our_number: str,
+    send: SendBy,
+    rules: ChatRules,
+    now: datetime,
+) -> None:
+    """Give `reply` once, in those of `cases` that have not had it in its window."""
+    due = [c for c in cases if not await unit.auto_replies.given(c.id, reply.kind, reply.window)]
+    if not due:
+        return
+    message_id = await queue_automated(
+        unit,
+        reply.text,
+        due,
+        contact_number=contact_number,
+        our_number=our_number,
+        send=send,
+        now=now,
+        not_before=hold_until(due, rules, now),
+    )
+    for case in due:
+        await unit.auto_replies.record(case.id, reply.kind, reply.window, message_id)
+
+
+async def queue_automated(
+    unit: Unit,
+    text: str,
+    cases: list[CaseRecord],
+    *,
+    contact_number: str,
+    our_number: str,
+    send: SendBy,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> int:
+    """Queue a message the bridge itself sends in answer, shown in the cases' threads when it
+    goes."""
+    message_id = await unit.messages.add_automated(contact_number, our_number, text, at=now)
+    for case in cases:
+        await unit.messages.link(case.id, message_id)
+    await unit.jobs.add(send(message_id), run_after=not_before)
+    return message_id

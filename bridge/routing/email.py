@@ -1,9 +1,14 @@
-"""A contact's email comes in: which case it joins, and how a staff reply goes back.
+"""A contact's email comes in: which case it joins, who hears of it, what answers it, and
+how a staff reply goes back.
 
 The case: the one a `reply+<token>@` address names, else the one holding an email it
 answers (In-Reply-To, References), else the open case of the contact holding the sender's
-address, else a new case (and contact). A staff reply goes by the channel the contact last
-wrote on, or, until the contact next writes, the one staff switched to on the case header.
+address, else a new case (and contact). As a text does, it reaches the case's assignee and
+the forwarding schedules active now (a copy by SMS from one of our numbers), and gets the
+first-message and after-hours auto-responses, by email; a muted case's emails reach its
+thread alone, and an automated email (an auto-reply, bulk mail, a loop) is never answered.
+A staff reply goes by the channel the contact last wrote on, or, until the contact next
+writes, the one staff switched to on the case header.
 """
 
 from __future__ import annotations
@@ -29,7 +34,10 @@ from bridge.domain.records import CaseRecord
 from bridge.domain.rules import ChatRules, Inbox
 from bridge.domain.values import CaseStatus, PhoneNumber, UserId
 from bridge.domain.work import PostMessage, SendEmail, Work, sms_send
+from bridge.routing import forwarding
+from bridge.routing.auto_replies import auto_reply_for, auto_respond
 from bridge.routing.cases import CaseActionRefused, CaseChange, existing_case, open_case
+from bridge.routing.controls import unmuted
 from bridge.routing.notices import notify_assignee
 from bridge.routing.ports import Unit
 from bridge.routing.threads import note, refresh_header
@@ -51,7 +59,7 @@ async def accept_email(
     if await unit.emails.known(email.message_id):
         log.info("email already stored; ignoring the repeat")
         return EmailResult(duplicate=True)
-    case = await _case_for(unit, email, inbox=inbox, now=now)
+    case, opened = await _case_for(unit, email, inbox=inbox, now=now)
     await unit.lock_conversation(case.contact_number, case.our_number)
     thread = await unit.emails.thread(case.id)
     subject = bare_subject(email.subject)
@@ -76,9 +84,39 @@ async def accept_email(
     await unit.jobs.add(PostMessage(case.id, message_id))
     if case.thread_ts is not None:
         await refresh_header(unit, case.id)
+    heard = await unmuted(unit, [case])
+    if not heard:
+        return EmailResult(duplicate=False, case_id=case.id)
     if case.assignee is not None:
         await notify_assignee(unit, case.id, message_id, rules=rules, now=now)
+    await forwarding.forward_email(
+        unit,
+        message_id=message_id,
+        email=email,
+        cases=heard,
+        our_number=_sending_number(case, inbox),
+        now=now,
+    )
+    reply = auto_reply_for(opened=opened, rules=rules, now=now)
+    if reply is not None and not email.automated:
+        await auto_respond(
+            unit,
+            reply,
+            heard,
+            contact_number=case.contact_number,
+            our_number=case.our_number,
+            send=lambda automated_id: SendEmail(automated_id, case.id),
+            rules=rules,
+            now=now,
+        )
     return EmailResult(duplicate=False, case_id=case.id)
+
+
+def _sending_number(case: CaseRecord, inbox: Inbox) -> str | None:
+    """The number a text about the case goes from: the case's, else our first one."""
+    if case.our_number != EMAIL_LINE:
+        return case.our_number
+    return inbox.numbers[0] if inbox.numbers else None
 
 
 def shown(email: InboundEmail, *, subject_changed: bool) -> str:
@@ -92,16 +130,19 @@ def shown(email: InboundEmail, *, subject_changed: bool) -> str:
     return f"{head}\n{email.text}" if email.text else head
 
 
-async def _case_for(unit: Unit, email: InboundEmail, *, inbox: Inbox, now: datetime) -> CaseRecord:
+async def _case_for(
+    unit: Unit, email: InboundEmail, *, inbox: Inbox, now: datetime
+) -> tuple[CaseRecord, bool]:
+    """The case the email joins, and whether it was opened for it."""
     token = case_token_in(email.recipients)
     found = await unit.emails.case_of_token(token) if token else None
     if found is None and email.answers:
         found = await unit.emails.case_answered(email.answers)
     if found is not None:
         if found.status == CaseStatus.OPEN:
-            return found
+            return found, False
         # A closed case stays closed: the email opens the next one, linked to it.
-        return await _open(
+        opened = await _open(
             unit,
             found.contact_id,
             found.contact_number,
@@ -110,6 +151,7 @@ async def _case_for(unit: Unit, email: InboundEmail, *, inbox: Inbox, now: datet
             now=now,
             previous_case_id=found.id,
         )
+        return opened, True
     contact_id = await unit.emails.contact_of(email.sender)
     if contact_id is None:
         contact_id = await unit.emails.add_contact(email.sender, email.sender_name)
@@ -120,8 +162,9 @@ async def _case_for(unit: Unit, email: InboundEmail, *, inbox: Inbox, now: datet
         contact_number, our_number = email_only_number(contact_id), EMAIL_LINE
     open_cases = await unit.cases.open_for(contact_number, our_number)
     if open_cases:
-        return open_cases[-1]
-    return await _open(unit, contact_id, contact_number, our_number, inbox=inbox, now=now)
+        return open_cases[-1], False
+    opened = await _open(unit, contact_id, contact_number, our_number, inbox=inbox, now=now)
+    return opened, True
 
 
 async def _open(

@@ -58,6 +58,9 @@ class Emails(Protocol):
     async def message_ids(self, case_id: int) -> list[str]:
         """The Message-IDs of the case's emails, in and out, oldest first."""
 
+    async def message_address(self, message_id: int) -> str | None:
+        """The address at the other end of an email of the log; None for a text."""
+
     async def outgoing(self, message_id: int) -> str | None:
         """The Message-ID chosen for a staff reply by email, once its send began."""
 

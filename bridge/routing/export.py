@@ -1,5 +1,12 @@
-"""The messaging log as a file: every text in and out and every staff note, whatever the
-chat settings hide from threads, as CSV or JSON Lines.
+"""The messaging log as a file: every text and email in and out and every staff note,
+whatever the chat settings hide from threads, as CSV or JSON Lines.
+
+An email's row says so (`channel` email) and names the address at the other end
+(`contact_email`). A contact who only writes by email has no phone number: its rows leave
+`contact_number` and `our_number` empty rather than show the keys the store files such
+cases under (`email:12`, `email`), so that a number column holds phone numbers only and a
+reader filtering or matching on it never meets a value no phone can have. The new columns
+come last: a script reading the columns by position keeps working.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from bridge.domain.email import EMAIL_LINE, is_email_only
 from bridge.errors import InvalidInput
 from bridge.routing.ports import Units
 
@@ -37,9 +45,11 @@ COLUMNS = (
     "media_file",  # the name the bridge stored a picture or file by (image-12.jpg)
     "media_type",  # what it is (image/jpeg), or the kind announced when it was not kept
     "broadcast_id",
+    "channel",  # sms or email; empty for a staff note
+    "contact_email",  # an email's address at the other end
 )
 # Columns anyone can put words in; phone numbers and ids are left as they are.
-FREE_TEXT = ("text", "source_text", "contact_name", "error")
+FREE_TEXT = ("text", "source_text", "contact_name", "error", "contact_email")
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP, "CSV Injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -121,6 +131,10 @@ def _record(row: Mapping[str, Any]) -> dict[str, Any]:
     stamp = created.astimezone(UTC).isoformat(timespec="microseconds")
     record["created_at"] = stamp.replace("+00:00", "Z")
     record["cases"] = sorted(int(ref) for ref in (row["cases"] or "").split(";") if ref)
+    if is_email_only(record["contact_number"]):
+        record["contact_number"] = None
+    if record["our_number"] == EMAIL_LINE:
+        record["our_number"] = None
     return record
 
 

@@ -1,4 +1,5 @@
-"""Forwarding schedules: while one is active, every inbound text reaches its people and phones.
+"""Forwarding schedules: while one is active, every inbound text or email reaches its people
+and phones.
 
 A schedule holds Slack users (told by direct message) and phone numbers (sent a copy of
 the text by SMS), the days of the week and a window ("HH:MM" to "HH:MM", the end minute
@@ -12,11 +13,12 @@ import functools
 import logging
 import re
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
 
 from bridge import texts
+from bridge.domain.email import InboundEmail, one_line
 from bridge.domain.numbers import format_number, mask, normalize_number
 from bridge.domain.records import CaseRecord, ScheduleRecord
 from bridge.domain.rules import Window
@@ -200,16 +202,7 @@ async def forward_inbound(
     Someone in several active schedules is told once; a text is never sent back to the
     phone it came from. Keyword texts (STOP, HELP) are forwarded too: managers want to know.
     """
-    active = [s for s in await unit.schedules.all() if is_active(s, now)]
-    if not active:
-        return
-    users = dict.fromkeys(user for s in active for user in s.user_ids)
-    phones = dict.fromkeys(phone for s in active for phone in s.phone_numbers)
-    case_ids = [case.id for case in cases]
-    for user in users:
-        # A queue per person: a message Slack will not take (a bot picked as recipient)
-        # then holds back that person's messages alone, never the case's thread.
-        await unit.jobs.add(ForwardDm(user=user, message_id=message_id, case_ids=case_ids))
+    phones = await _tell_people(unit, message_id=message_id, cases=cases, now=now)
     phones.pop(sms.sender, None)
     if not phones:
         return
@@ -217,18 +210,73 @@ async def forward_inbound(
     number = format_number(sms.sender)
     sender = texts.FORWARD_FROM_NAMED.format(name=name, number=number) if name else number
     copy = fit_segments(texts.FORWARD_SMS.format(contact=sender, text=sms.text))
+    await _send_copies(
+        unit, phones, copy, our_number=sms.recipient, forwarded_from_id=message_id, now=now
+    )
+
+
+async def forward_email(
+    unit: Unit,
+    *,
+    message_id: int,
+    email: InboundEmail,
+    cases: Sequence[CaseRecord],
+    our_number: str | None,
+    now: datetime,
+) -> None:
+    """As `forward_inbound`, for an email: its people told by direct message, its phones sent
+    a short copy (the address, the subject, the start of the words) from `our_number`."""
+    phones = await _tell_people(unit, message_id=message_id, cases=cases, now=now)
+    if not phones:
+        return
+    if our_number is None:
+        log.warning("not forwarding an email by SMS: VONAGE_NUMBERS names no number to send from")
+        return
+    words = " ".join(email.text.split())  # on one line: a copy is short
+    about = texts.FORWARD_EMAIL_PARTS.join(
+        part for part in (one_line(email.subject), words) if part
+    )
+    copy = fit_segments(texts.FORWARD_EMAIL_SMS.format(address=email.sender, about=about))
+    await _send_copies(
+        unit, phones, copy, our_number=our_number, forwarded_from_id=message_id, now=now
+    )
+
+
+async def _tell_people(
+    unit: Unit, *, message_id: int, cases: Sequence[CaseRecord], now: datetime
+) -> dict[str, None]:
+    """Queue a direct message to each person of the schedules active `now`; their phones."""
+    active = [s for s in await unit.schedules.all() if is_active(s, now)]
+    users = dict.fromkeys(user for s in active for user in s.user_ids)
+    case_ids = [case.id for case in cases]
+    for user in users:
+        # A queue per person: a message Slack will not take (a bot picked as recipient)
+        # then holds back that person's messages alone, never the case's thread.
+        await unit.jobs.add(ForwardDm(user=user, message_id=message_id, case_ids=case_ids))
+    return dict.fromkeys(phone for s in active for phone in s.phone_numbers)
+
+
+async def _send_copies(
+    unit: Unit,
+    phones: Iterable[str],
+    copy: str,
+    *,
+    our_number: str,
+    forwarded_from_id: int,
+    now: datetime,
+) -> None:
     for phone in phones:
-        if await unit.opt_outs.is_opted_out(phone, sms.recipient):
+        if await unit.opt_outs.is_opted_out(phone, our_number):
             log.info("not forwarding to %s: it opted out", mask(phone))
             continue
         forwarded_id = await unit.messages.add_forwarded(
             recipient=phone,
-            our_number=sms.recipient,
+            our_number=our_number,
             text=copy,
-            forwarded_from_id=message_id,
+            forwarded_from_id=forwarded_from_id,
             at=now,
         )
-        await unit.jobs.add(sms_send(forwarded_id, our_number=sms.recipient, contact_number=phone))
+        await unit.jobs.add(sms_send(forwarded_id, our_number=our_number, contact_number=phone))
 
 
 def fit_segments(text: str, max_segments: int = FORWARD_MAX_SEGMENTS) -> str:

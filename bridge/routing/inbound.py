@@ -16,7 +16,7 @@ from bridge.domain.segments import measure
 from bridge.domain.values import InboundSms
 from bridge.domain.work import PostMedia, PostMessage, sms_send
 from bridge.routing import forwarding
-from bridge.routing.auto_replies import auto_reply_for, hold_until
+from bridge.routing.auto_replies import SendBy, auto_reply_for, auto_respond, queue_automated
 from bridge.routing.broadcasts import link_reply_to_broadcast
 from bridge.routing.cases import open_case
 from bridge.routing.controls import unmuted
@@ -132,7 +132,15 @@ async def _answer_keyword(
         reply = rules.help_text
     if reply is None:
         return
-    await send_automated(unit, sms, reply, cases, now=now)
+    await queue_automated(
+        unit,
+        reply,
+        cases,
+        contact_number=sms.sender,
+        our_number=sms.recipient,
+        send=_by_sms(sms),
+        now=now,
+    )
     if thread_note:
         shown_note = thread_note.format(word=shown, number=format_number(sms.recipient))
         for case in cases:
@@ -148,35 +156,25 @@ async def _auto_respond(
     rules: ChatRules,
     now: datetime,
 ) -> None:
-    reply = auto_reply_for(sms.text, opened=opened, rules=rules, now=now)
+    if keyword(sms.text) is not None:
+        return  # STOP, START and HELP have answers of their own
+    reply = auto_reply_for(opened=opened, rules=rules, now=now)
     if reply is None or await unit.opt_outs.is_opted_out(sms.sender, sms.recipient):
         return
-    due = [c for c in cases if not await unit.auto_replies.given(c.id, reply.kind, reply.window)]
-    if not due:
-        return
-    message_id = await send_automated(
-        unit, sms, reply.text, due, now=now, not_before=hold_until(due, rules, now)
+    await auto_respond(
+        unit,
+        reply,
+        cases,
+        contact_number=sms.sender,
+        our_number=sms.recipient,
+        send=_by_sms(sms),
+        rules=rules,
+        now=now,
     )
-    for case in due:
-        await unit.auto_replies.record(case.id, reply.kind, reply.window, message_id)
 
 
-async def send_automated(
-    unit: Unit,
-    answering: InboundSms,
-    text: str,
-    cases: list[CaseRecord],
-    *,
-    now: datetime,
-    not_before: datetime | None = None,
-) -> int:
-    """Queue a text the bridge itself sends in answer, shown in the cases' threads when it goes."""
-    contact_number, our_number = answering.sender, answering.recipient
-    message_id = await unit.messages.add_automated(contact_number, our_number, text, at=now)
-    for case in cases:
-        await unit.messages.link(case.id, message_id)
-    await unit.jobs.add(
-        sms_send(message_id, our_number=our_number, contact_number=contact_number),
-        run_after=not_before,
+def _by_sms(answering: InboundSms) -> SendBy:
+    """An answer goes back from the number the text came to."""
+    return lambda message_id: sms_send(
+        message_id, our_number=answering.recipient, contact_number=answering.sender
     )
-    return message_id

@@ -79,6 +79,14 @@ async def note_failure(
     await note(unit, case_id, failure.format(contact=contact, reason=reason))
 
 
+async def show_sent_automated(unit: Unit, message: MessageRecord, *, rules: ChatRules) -> None:
+    """An automated message that went appears in its threads, when the settings show them all."""
+    if message.direction != Direction.AUTOMATED or rules.automated_in_threads != "all":
+        return
+    for case in await unit.cases.of_message(message.id):
+        await unit.jobs.add(PostMessage(case.id, message.id))
+
+
 async def show_failed_automated(
     unit: Unit, message: MessageRecord, *, rules: ChatRules, note: str, reason: str | None
 ) -> None:

@@ -6,6 +6,9 @@ texts), those handed to the carrier, whatever became of them afterwards; those t
 on the way to the phone are also shown as undelivered. Texts the bridge refused or could
 not hand over are shown as not sent; texts still waiting in the outbox, and staff notes,
 are not shown at all.
+
+Emails are counted apart, never as texts or segments (the carrier bills neither): every
+inbound email, and of those we send, the ones the mail server took; the rest not sent.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bridge import texts
+from bridge.domain.email import Channel
 from bridge.domain.numbers import format_number
 from bridge.domain.records import TrafficGroup
 from bridge.domain.values import Direction, MessageStatus
@@ -29,7 +33,10 @@ DIRECTIONS = (
     Direction.AUTOMATED,
     Direction.BROADCAST,
 )
+# Emails go in, are sent by staff or automatically; forwards and broadcasts go by SMS.
+EMAIL_DIRECTIONS = (Direction.INBOUND, Direction.OUTBOUND, Direction.AUTOMATED)
 _UNDELIVERED = {MessageStatus.FAILED, MessageStatus.REJECTED, MessageStatus.EXPIRED}
+_MAIL_SERVER_TOOK = {MessageStatus.SUBMITTED, MessageStatus.DELIVERED}
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
@@ -65,6 +72,18 @@ class Figures:
 
 
 @dataclass(slots=True)
+class EmailFigures:
+    emails: int = 0
+    not_sent: int = 0
+
+    def add(self, group: TrafficGroup) -> None:
+        if group.direction == Direction.INBOUND or group.status in _MAIL_SERVER_TOOK:
+            self.emails += group.texts
+        elif group.status != MessageStatus.QUEUED:
+            self.not_sent += group.texts
+
+
+@dataclass(slots=True)
 class Usage:
     period: Period
     totals: dict[str, Figures] = field(default_factory=lambda: defaultdict(Figures))
@@ -72,6 +91,10 @@ class Usage:
         default_factory=lambda: defaultdict(lambda: defaultdict(Figures))
     )
     by_staff: dict[str, Figures] = field(default_factory=lambda: defaultdict(Figures))
+    emails: dict[str, EmailFigures] = field(default_factory=lambda: defaultdict(EmailFigures))
+    emails_by_staff: dict[str, EmailFigures] = field(
+        default_factory=lambda: defaultdict(EmailFigures)
+    )
 
 
 def parse_period(words: str, *, now: datetime, time_zone: str) -> Period:
@@ -114,9 +137,15 @@ async def measure_usage(units: Units, period: Period) -> Usage:
     async with units.reading() as unit:
         groups = await unit.reports.traffic(since=period.start, until=period.end)
     for group in groups:
+        by_staff = group.direction == Direction.OUTBOUND and group.author
+        if group.channel == Channel.EMAIL:
+            usage.emails[group.direction].add(group)
+            if by_staff:
+                usage.emails_by_staff[group.author].add(group)
+            continue
         usage.totals[group.direction].add(group)
         usage.by_number[group.our_number][group.direction].add(group)
-        if group.direction == Direction.OUTBOUND and group.author:
+        if by_staff:
             usage.by_staff[group.author].add(group)
     return usage
 
@@ -141,17 +170,39 @@ def describe(usage: Usage) -> str:
     for number in sorted(usage.by_number):
         lines.append(texts.USAGE_NUMBER.format(number=format_number(number)))
         lines += [_direction_line(d, usage.by_number[number][d]) for d in DIRECTIONS]
+    if usage.emails:
+        lines.append(texts.USAGE_EMAIL)
+        lines += [_email_line(d, usage.emails[d]) for d in EMAIL_DIRECTIONS]
     lines.append(texts.USAGE_STAFF)
-    if not usage.by_staff:
+    staff = {*usage.by_staff, *usage.emails_by_staff}
+    if not staff:
         lines.append(texts.USAGE_NO_STAFF)
-    for user, figures in sorted(usage.by_staff.items(), key=lambda item: (-item[1].texts, item[0])):
-        lines.append(texts.USAGE_STAFF_LINE.format(user=user, figures=_figures(figures)))
+    for user in sorted(staff, key=lambda user: (-_sent_by(usage, user), user)):
+        shown = _figures(usage.by_staff.get(user, Figures()))
+        if user in usage.emails_by_staff:
+            emails = usage.emails_by_staff[user].emails
+            shown += texts.USAGE_STAFF_EMAILS.format(emails=f"{emails:,}")
+        lines.append(texts.USAGE_STAFF_LINE.format(user=user, figures=shown))
     lines.append(texts.USAGE_FOOTNOTE)
+    if usage.emails:
+        lines.append(texts.USAGE_EMAIL_FOOTNOTE)
     return "\n".join(lines)
+
+
+def _sent_by(usage: Usage, user: str) -> int:
+    texts_sent = usage.by_staff.get(user, Figures()).texts
+    return texts_sent + usage.emails_by_staff.get(user, EmailFigures()).emails
 
 
 def _direction_line(direction: str, figures: Figures) -> str:
     return texts.USAGE_LINE.format(what=texts.USAGE_KINDS[direction], figures=_figures(figures))
+
+
+def _email_line(direction: str, figures: EmailFigures) -> str:
+    shown = texts.USAGE_EMAIL_FIGURES.format(emails=f"{figures.emails:,}")
+    if figures.not_sent:
+        shown += texts.USAGE_NOT_SENT.format(count=f"{figures.not_sent:,}")
+    return texts.USAGE_LINE.format(what=texts.USAGE_KINDS[direction], figures=shown)
 
 
 def _figures(figures: Figures) -> str:

@@ -304,12 +304,20 @@ class SlackPoster(FindsMarkedPosts):
             f"<{link}|case #{case_id}>" if link else f"case #{case_id}"
             for case_id, link in forwarded.case_links
         ]
-        text = texts.FORWARD_DM.format(
-            contact=f"{label} ({number})" if view.contact_named else number,
-            our_number=format_number(view.our_number),
-            cases=", ".join(links),
-            text=escape_for_slack(forwarded.text),
-        )
+        words, cases = escape_for_slack(forwarded.text), ", ".join(links)
+        if forwarded.email is not None:
+            address = escape_for_slack(forwarded.email)
+            contact = f"{label} ({address})" if view.contact_named else address
+            if view.contact_address == forwarded.email:
+                contact = label  # an email-only contact's label names its address already
+            text = texts.FORWARD_EMAIL_DM.format(contact=contact, cases=cases, text=words)
+        else:
+            text = texts.FORWARD_DM.format(
+                contact=f"{label} ({number})" if view.contact_named else number,
+                our_number=format_number(view.our_number),
+                cases=cases,
+                text=words,
+            )
         await self.direct_message(user, text)
 
     async def publish_home(self, home: HomeView) -> None:

@@ -170,6 +170,11 @@ class SqlEmails:
         )
         return list(found)
 
+    async def message_address(self, message_id: int) -> str | None:
+        return await self.session.scalar(
+            select(EmailMessage.address).where(EmailMessage.message_id == message_id)
+        )
+
     async def outgoing(self, message_id: int) -> str | None:
         return await self.session.scalar(
             select(EmailMessage.rfc_message_id).where(EmailMessage.message_id == message_id)

@@ -7,16 +7,32 @@ from collections.abc import AsyncIterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import ColumnElement, String, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from bridge.domain.email import EMAIL_LINE, Channel
 from bridge.domain.records import SettingChange, TrafficGroup
 from bridge.domain.values import Direction
 from bridge.store.models import CaseMessage, ChatSetting, Contact, ContactNumber, Message
 from bridge.store.models import SettingChange as SettingChangeRow
 from bridge.store.models_broadcasts import BroadcastRecipient
+from bridge.store.models_email import EmailMessage
 from bridge.store.models_media import MediaFile
 from bridge.store.sql import insert
+
+
+def channel_of_message() -> ColumnElement[str | None]:
+    """`email` for a message with an email row (or of an email-only case, whose sends may not
+    have begun), `sms` for any other text, none for a staff note; EmailMessage outer-joined."""
+    return case(
+        (Message.direction == Direction.NOTE, None),
+        (
+            or_(EmailMessage.message_id.is_not(None), Message.our_number == EMAIL_LINE),
+            Channel.EMAIL.value,
+        ),
+        else_=Channel.SMS.value,
+    )
 
 
 class SqlReports:
@@ -27,7 +43,8 @@ class SqlReports:
 
     async def traffic(self, *, since: datetime, until: datetime) -> list[TrafficGroup]:
         handed_over = Message.provider_message_id.is_not(None)
-        groups = (Message.direction, Message.our_number, Message.author, Message.status)
+        channel = channel_of_message()
+        groups = (channel, Message.direction, Message.our_number, Message.author, Message.status)
         rows = await self.session.execute(
             select(
                 *groups,
@@ -36,6 +53,7 @@ class SqlReports:
                 func.coalesce(func.sum(Message.segments), 0),
                 func.count(Message.segments),
             )
+            .outerjoin(EmailMessage, EmailMessage.message_id == Message.id)
             .where(
                 Message.created_at >= since,
                 Message.created_at < until,
@@ -44,8 +62,12 @@ class SqlReports:
             .group_by(*groups, handed_over)
         )
         return [
-            TrafficGroup(direction, our, author, status, bool(taken), texts, segments, measured)
-            for direction, our, author, status, taken, texts, segments, measured in rows.all()
+            TrafficGroup(
+                direction, our, author, status, bool(taken), texts, segments, measured, channel
+            )
+            for channel, direction, our, author, status, taken, texts, segments, measured in (
+                rows.all()
+            )
         ]
 
     async def message_log(
@@ -53,8 +75,9 @@ class SqlReports:
     ) -> AsyncIterable[Mapping[str, Any]]:
         """The query runs now; its rows then come in batches from a server-side cursor, never
         all in memory. Each row holds the message's columns, `contact_name` and `cases` (its
-        case ids joined by ';'), and the files it carries (`media_file`, the stored names, and
-        `media_type`, what each is, or what kind was announced when it was not kept)."""
+        case ids joined by ';'), the files it carries (`media_file`, the stored names, and
+        `media_type`, what each is, or what kind was announced when it was not kept), its
+        `channel` and, for an email, the address at the other end (`contact_email`)."""
         cases = (
             select(self._joined(cast(CaseMessage.case_id, String)))
             .where(CaseMessage.message_id == Message.id)
@@ -73,15 +96,27 @@ class SqlReports:
             .where(BroadcastRecipient.message_id == Message.id)
             .scalar_subquery()
         )
+        # A contact who only writes by email has no number to be found by: its address finds it.
+        holder = aliased(Contact)
+        named_by_address = (
+            select(holder.name)
+            .where(func.lower(holder.email) == EmailMessage.address)
+            .order_by(holder.id)
+            .limit(1)
+            .scalar_subquery()
+        )
         query = (
             select(
                 *Message.__table__.columns,
-                Contact.name.label("contact_name"),
+                func.coalesce(Contact.name, named_by_address).label("contact_name"),
                 cases.label("cases"),
                 media_file.label("media_file"),
                 media_type.label("media_type"),
                 broadcast.label("broadcast_id"),
+                channel_of_message().label("channel"),
+                EmailMessage.address.label("contact_email"),
             )
+            .outerjoin(EmailMessage, EmailMessage.message_id == Message.id)
             .outerjoin(ContactNumber, ContactNumber.number == Message.contact_number)
             .outerjoin(Contact, Contact.id == ContactNumber.contact_id)
             .where(Message.created_at >= since, Message.created_at < until)
