@@ -39,5 +39,11 @@ class Feed(Generic[Message]):
         async with self._changed:
             self._changed.notify_all()
 
+    async def _answered(self, msg: Message, status: int, answer: str) -> None:
+        """What the bridge answered a message sent to it, shown on the message."""
+        msg.state = "sent" if status == 200 else "refused"
+        msg.detail = "" if status == 200 else f"the bridge answered HTTP {status} {answer}"
+        await self._update(msg)
+
     def _next_id(self) -> str:
         return f"{self.kind[0]}{next(self._ids)}"

@@ -60,9 +60,7 @@ class Mailboxes(Feed[MailMessage]):
         headers = {"Content-Type": "message/rfc822"}
         headers["Authorization"] = f"Bearer {self.inbound_token}"
         status, answer = await self.post("/email/inbound", raw, headers)
-        msg.state = "sent" if status == 200 else "refused"
-        msg.detail = "" if status == 200 else f"the bridge answered HTTP {status} {answer}"
-        await self._update(msg)
+        await self._answered(msg, status, answer)
         return msg
 
     async def watch_sends(self) -> None:

@@ -104,9 +104,7 @@ class Phones(Feed[PhoneMessage]):
                 raw, signature_secret=self.signature_secret, api_key=VONAGE_API_KEY
             )
         status, answer = await self.post("/vonage/inbound", raw, headers)
-        msg.state = "sent" if status == 200 else "refused"
-        msg.detail = "" if status == 200 else f"the bridge answered HTTP {status} {answer}"
-        await self._update(msg)
+        await self._answered(msg, status, answer)
         return msg
 
     async def watch_sends(self) -> None:
