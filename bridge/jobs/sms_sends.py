@@ -254,7 +254,10 @@ class SendText(JobHandler[SendSms]):
         `RECEIPT_WAIT` after it started; False if none came."""
         units, clock = self.ctx.units, self.ctx.clock
         while True:
+            # The inbox before the receipts: a receipt leaves the inbox in the commit that
+            # records it, so read in this order one of the two always shows it.
             async with units.reading() as unit:
+                arriving = await unit.arrivals.waiting_in(send_conversation(ref))
                 receipted = bool(await unit.sends.early_ids(ref))
             if receipted:
                 async with units.unit() as unit:
@@ -264,8 +267,6 @@ class SendText(JobHandler[SendSms]):
                 log.info("text %s went out before an interruption; recorded", message.id)
                 return True
             # A receipt kept by the inbox but not yet routed is proof enough to wait on.
-            async with units.reading() as unit:
-                arriving = await unit.arrivals.waiting_in(send_conversation(ref))
             if not arriving and clock.now() >= started_at + RECEIPT_WAIT:
                 log.warning(
                     "no receipt for the interrupted send of text %s; sending again", message.id
