@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.events import inbound_event
+from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.vonage_payloads import (
     messages_inbound_json,
     messages_webhook_authorization,
     sms_inbound_params,
     sms_receipt_params,
 )
-from bridge.store.models import Message, OptOut
+from bridge.sms.webhooks import parse_inbound
+from bridge.store.db import Database
+from bridge.store.inbox import InboxWriter
+from bridge.store.models import InboxEventRow, Message, OptOut
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
 
 CONTACT = "447700900123"
@@ -61,17 +68,48 @@ async def test_long_text_parts_are_posted_once_as_one_text(live: LiveBridge, ord
 
 
 async def test_a_part_that_never_comes_is_posted_marked_after_the_timeout(start_live) -> None:
-    live = await start_live(CONCAT_TIMEOUT_SECONDS="1")
+    clock = ShiftedClock()  # the timeout runs on the bridge's clock, however slow the machine
+    live = await start_live(clock=clock, CONCAT_TIMEOUT_SECONDS="60")
     await live.vonage_webhook("/vonage/inbound", part("Start of it ", 1, ref="B7"))
     await live.vonage_webhook("/vonage/inbound", part(" end.", 3, ref="B7"))
+    await live.drained()
+    assert live.shown_texts() == []
+    clock.advance(timedelta(seconds=61))
     await live.slack.wait_for("chat.postMessage", timeout=8)
     await live.drained()
     assert live.shown_texts() == ["Start of it  end. [incomplete: part 2 of 3 never arrived]"]
     # A part arriving after that is not glued onto what was posted: it waits on its own.
     await live.vonage_webhook("/vonage/inbound", part("middle ", 2, ref="B7"))
+    clock.advance(timedelta(seconds=61))
     await live.slack.wait_for("chat.postMessage", count=2, timeout=8)
     await live.drained()
     assert live.shown_texts()[1:] == ["middle  [incomplete: part 1, 3 of 3 never arrived]"]
+
+
+async def test_a_part_kept_but_not_yet_routed_when_the_timeout_comes_is_waited_for(
+    start_live, db: Database
+) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("holding one inbox row back from the router needs PostgreSQL's row locks")
+    clock = ShiftedClock()
+    first = await start_live(clock=clock, CONCAT_TIMEOUT_SECONDS="60")
+    await first.vonage_webhook("/vonage/inbound", part("Start of it ", 1, ref="C3"))
+    await first.bridge.close()
+    # The last part is in the inbox, answered 200, but the router has not reached it yet.
+    writer = InboxWriter(db)
+    for number, text in ((2, "middle "), (3, " end.")):
+        await writer.keep(
+            inbound_event(parse_inbound(part(text, number, ref="C3")), at=clock.now())
+        )
+    clock.advance(timedelta(seconds=61))
+    async with db.transaction() as holding:
+        await holding.execute(select(InboxEventRow).with_for_update())
+        second = await start_live(clock=clock, CONCAT_TIMEOUT_SECONDS="60")
+        await asyncio.sleep(2.5)  # the flush is due, and comes back while the parts wait
+        assert second.slack.calls("chat.postMessage") == []
+    await second.slack.wait_for("chat.postMessage", timeout=8)
+    await second.drained()
+    assert second.shown_texts() == ["Start of it middle  end."]
 
 
 @pytest.mark.parametrize("word", ["STOP", " stop ", "Unsubscribe", "QUIT"], ids=str.strip)

@@ -39,7 +39,7 @@ def inbound_event(sms: InboundSms, *, at: datetime) -> InboxEvent:
     return InboxEvent(
         kind=SMS_INBOUND,
         key=f"{SMS_INBOUND}|{sms.provider_message_id}",
-        conversation=f"{sms.sender}|{sms.recipient}",
+        conversation=text_conversation(sms.sender, sms.recipient),
         payload={
             "id": sms.provider_message_id,
             "from": sms.sender,
@@ -104,6 +104,12 @@ def receipt_conversation(receipt: DeliveryReceipt) -> str:
     if receipt.client_ref:
         return send_conversation(receipt.client_ref)
     return f"receipt|{receipt.provider_message_id}"
+
+
+def text_conversation(sender: str, recipient: str) -> str:
+    """A contact's texts (and pictures) to one of our numbers: routed in arrival order, and
+    a long text's flush looks there for parts kept but not yet routed."""
+    return f"{sender}|{recipient}"
 
 
 def send_conversation(client_ref: str) -> str:
