@@ -58,6 +58,23 @@ async def test_one_queue_runs_in_order_and_a_waiting_job_holds_only_its_queue(
     assert last is not None and last.kind == "a2"
 
 
+async def test_a_job_held_back_by_a_running_one_is_not_due_before_that_ones_lease(
+    db: Database,
+) -> None:
+    """Idle workers sleep until `next_due`: a job queued behind a running one would have
+    woken them every few milliseconds, for nothing, for as long as that one ran."""
+    outbox = Outbox(db, lease=timedelta(seconds=60))
+    await enqueue(db, ("a1", "q:a"), ("a2", "q:a"))
+    running = await outbox.claim()
+    assert running is not None and running.kind == "a1"
+    due = await outbox.next_due()
+    assert due is not None and due > utcnow() + timedelta(seconds=50), "a2 is not due yet"
+
+    await enqueue(db, ("b1", "q:b"))
+    due = await outbox.next_due()
+    assert due is not None and due <= utcnow(), "b1, first of its queue, is due now"
+
+
 async def test_an_expired_lease_makes_the_job_claimable_again(db: Database) -> None:
     outbox = Outbox(db, lease=timedelta(seconds=30))
     await enqueue(db, ("job", "q"))

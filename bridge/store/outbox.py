@@ -73,16 +73,8 @@ class Outbox:
         if self._claim is not None:
             return self._claim
         now, lease_until = bindparam("now"), bindparam("lease_until")
-        job, earlier = aliased(OutboxJob), aliased(OutboxJob)
-        blocked = (
-            select(earlier.id)
-            .where(
-                earlier.queue == job.queue,
-                earlier.id < job.id,
-                earlier.status.in_([PENDING, RUNNING]),
-            )
-            .exists()
-        )
+        job = aliased(OutboxJob)
+        blocked = _blocked(job)
         runnable = or_(
             and_(job.status == PENDING, job.run_after <= now),
             and_(job.status == RUNNING, job.lease_until < now),
@@ -229,16 +221,37 @@ class Outbox:
         return int(count or 0)
 
     async def next_due(self) -> datetime | None:
-        """When the earliest waiting job (or lease) comes due, to sleep exactly that long."""
+        """When the earliest waiting job (or lease) comes due, to sleep exactly that long.
+
+        Only the first job of each queue counts: one behind a running job is due when that
+        one ends, and the worker that ends it claims next. Counting it would wake idle
+        workers every few milliseconds for as long as a job runs (a post waits for Slack's
+        budget), each time for nothing.
+        """
+        job = aliased(OutboxJob)
         async with self.db.reading() as session:
             pending = await session.scalar(
-                select(func.min(OutboxJob.run_after)).where(OutboxJob.status == PENDING)
+                select(func.min(job.run_after)).where(job.status == PENDING, ~_blocked(job))
             )
             leased = await session.scalar(
                 select(func.min(OutboxJob.lease_until)).where(OutboxJob.status == RUNNING)
             )
         times = [t for t in (pending, leased) if t is not None]
         return min(times) if times else None
+
+
+def _blocked(job: Any) -> Any:
+    """Whether an earlier job of `job`'s queue is still to run: it holds `job` back."""
+    earlier = aliased(OutboxJob)
+    return (
+        select(earlier.id)
+        .where(
+            earlier.queue == job.queue,
+            earlier.id < job.id,
+            earlier.status.in_([PENDING, RUNNING]),
+        )
+        .exists()
+    )
 
 
 def _case_of(job: OutboxJob) -> int | None:
