@@ -229,7 +229,14 @@ async def build_bridge(
     def routed(done: Routed) -> None:
         metrics.messages_in.inc(done.texts)
 
-    router = Router(store, book, clock, batch=BATCH_BY_STORE[db.dialect], on_routed=routed)
+    router = Router(
+        store,
+        book,
+        clock,
+        batch=BATCH_BY_STORE[db.dialect],
+        sole_claimer=db.dialect == "sqlite",
+        on_routed=routed,
+    )
     shared_arrivals = RedisWakeups(redis, router.notify, channel=INBOX_CHANNEL) if redis else None
     arrivals = Wakeups(router.notify, shared_arrivals, tasks=tasks)
     intake = InboxWriter(db, on_committed=arrivals.committed)

@@ -48,10 +48,12 @@ STORE_AWAY_SECONDS = 1.0  # how long to wait before trying a store that was away
 
 @dataclass(frozen=True, slots=True)
 class Routed:
-    """What one batch did: events routed, of which new texts."""
+    """What one batch did: events routed, of which new texts; `more` when events may be
+    waiting still (the batch was full, or it failed and is to be taken one at a time)."""
 
     events: int = 0
     texts: int = 0
+    more: bool = False
 
 
 class Router:
@@ -62,6 +64,7 @@ class Router:
         clock: Clock,
         *,
         batch: int = BATCH_BY_STORE["postgresql"],
+        sole_claimer: bool = False,
         max_idle: float = 5.0,
         on_routed: Callable[[Routed], None] | None = None,
     ) -> None:
@@ -69,6 +72,9 @@ class Router:
         self.book = book
         self.clock = clock
         self.batch = batch
+        # On SQLite no one else claims events: a batch short of `batch` took all there were.
+        # On PostgreSQL another instance may hold events this claim passed over.
+        self.sole_claimer = sole_claimer
         # Without Redis nothing tells this instance of events another instance kept.
         self.max_idle = max_idle
         self.on_routed = on_routed
@@ -86,19 +92,18 @@ class Router:
 
     async def run(self) -> None:
         while not self._stopping:
+            # Cleared before the claim: an event kept after the claim looked sets it again.
+            self._wake.clear()
             try:
                 routed = await self.route_some()
             except StoreUnavailable as exc:
                 log.warning("router waiting for the store: %s", exc)
                 await asyncio.sleep(STORE_AWAY_SECONDS)
                 continue
-            if routed.events:
-                if self.on_routed is not None:
-                    self.on_routed(routed)
+            if routed.events and self.on_routed is not None:
+                self.on_routed(routed)
+            if routed.more or self._wake.is_set() or self._stopping:
                 continue
-            self._wake.clear()
-            if self._stopping:  # stopped while routing: that wake-up was just cleared
-                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.max_idle)
 
@@ -112,18 +117,20 @@ class Router:
                 texts = 0
                 for _event_id, event in claimed:
                     texts += await self._route(unit, event)
-                await unit.arrivals.routed([event_id for event_id, _ in claimed])
+                if claimed:
+                    await unit.arrivals.routed([event_id for event_id, _ in claimed])
         except StoreUnavailable:
             raise
         except Exception as exc:
             if most > 1 or not claimed:
                 log.exception("inbox events failed to route; routing them one at a time")
                 self._careful = len(claimed)
-                return Routed()
+                return Routed(more=bool(claimed))
             await self._set_aside(*claimed[0], exc)
-            return Routed(events=1)
+            return Routed(events=1, more=True)
         self._careful = max(0, self._careful - len(claimed))
-        return Routed(events=len(claimed), texts=texts)
+        more = len(claimed) == most or (bool(claimed) and not self.sole_claimer)
+        return Routed(events=len(claimed), texts=texts, more=more)
 
     async def _route(self, unit: Unit, event: InboxEvent) -> int:
         """Decide about one event; 1 when it is a text not seen before."""
