@@ -1,10 +1,10 @@
 """Two `python -m bridge run` processes on one PostgreSQL and one Redis, one killed mid-work.
 
-1,000 texts from 50 contacts and 200 staff replies go through both instances; one instance
-is killed (SIGKILL) while a Slack post and an SMS send it made have taken effect but not
-yet been answered, and traffic goes on through the other. Every text is then in its
-contact's thread exactly once and in order, and every reply reached the phone exactly once
-and in order.
+300 texts from 30 contacts and 60 staff replies go through both instances; one instance is
+killed (SIGKILL) while a Slack post and an SMS send it made have taken effect but not yet
+been answered, and traffic goes on through the other. Every text is then in its contact's
+thread exactly once and in order, and every reply reached the phone exactly once and in
+order. `BRIDGE_SOAK_CONTACTS` sets the contacts for a longer run (100 gives 1,000 texts).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import re
 import socket
 import sys
@@ -48,9 +49,9 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.postgres
 
-CONTACTS = 50
-TEXTS_PER_CONTACT = 20
-REPLY_EVERY = 5  # a staff reply after every fifth text: 200 replies in all
+CONTACTS = int(os.environ.get("BRIDGE_SOAK_CONTACTS", "30"))
+TEXTS_PER_CONTACT = 10
+REPLY_EVERY = 5  # a staff reply after every fifth text
 KILL_AFTER = CONTACTS * TEXTS_PER_CONTACT // 2
 # Five of our numbers, each routed to a channel of its own: Slack's budget is per channel.
 OUR_NUMBERS = [f"+4477009000{n:02d}" for n in range(1, 6)]
