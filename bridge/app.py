@@ -22,7 +22,7 @@ from bridge.domain.values import ChannelId
 from bridge.errors import ConfigError, SendError
 from bridge.jobs.context import JobContext
 from bridge.jobs.registry import job_handlers
-from bridge.jobs.router import BATCH_BY_STORE, Routed, Router
+from bridge.jobs.router import BATCH_BY_STORE, Router
 from bridge.mail.http import mount_email, smtp_sender
 from bridge.mail.intake import MailIntake
 from bridge.mail.smtp_server import SmtpListener, smtp_listener
@@ -61,7 +61,7 @@ from bridge.store.redis_link import (
 )
 from bridge.store.seen import StoreSeenOnce
 from bridge.store.unit import Store
-from bridge.tasks import TaskKeeper
+from bridge.tasks import Foreground, TaskKeeper
 
 log = logging.getLogger(__name__)
 
@@ -219,15 +219,16 @@ async def build_bridge(
         metrics.jobs.labels(job.kind, outcome).inc()
         await job_settled(store, seen, job.kind, outcome, error)
 
-    dispatcher = Dispatcher(outbox, job_handlers(ctx), policy=retry_policy, on_settled=settled)
+    foreground = Foreground()  # webhooks being kept: the router and the outbox give way
+    handlers = job_handlers(ctx)
+    dispatcher = Dispatcher(
+        outbox, handlers, policy=retry_policy, on_settled=settled, give_way=foreground.give_way
+    )
     tasks = TaskKeeper()
     shared = RedisWakeups(redis, dispatcher.notify) if redis else None
     wakeups = Wakeups(dispatcher.notify, shared, tasks=tasks)
     store.on_enqueued(wakeups.committed)
     outbox.on_revived(wakeups.committed)
-
-    def routed(done: Routed) -> None:
-        metrics.messages_in.inc(done.texts)
 
     router = Router(
         store,
@@ -235,11 +236,12 @@ async def build_bridge(
         clock,
         batch=BATCH_BY_STORE[db.dialect],
         sole_claimer=db.dialect == "sqlite",
-        on_routed=routed,
+        on_routed=lambda done: metrics.messages_in.inc(done.texts),
+        give_way=foreground.give_way,
     )
     shared_arrivals = RedisWakeups(redis, router.notify, channel=INBOX_CHANNEL) if redis else None
     arrivals = Wakeups(router.notify, shared_arrivals, tasks=tasks)
-    intake = InboxWriter(db, on_committed=arrivals.committed)
+    intake = InboxWriter(db, on_committed=arrivals.committed, foreground=foreground)
     gatekeeper = Gatekeeper(client, lambda: book.inbox.all_channels)
     bolt = build_bolt_app(
         client=client,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -41,3 +41,32 @@ class TaskKeeper:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class Foreground:
+    """Webhooks being kept, which a carrier waits on: background work (routing, the outbox)
+    gives way to them for a bounded while, so that a storm of texts is answered first and
+    routed after, without routing ever stopping."""
+
+    def __init__(self, *, most: float = 0.2) -> None:
+        self.most = most  # seconds a background step waits for webhooks at most
+        self._serving = 0
+        self._clear = asyncio.Event()
+        self._clear.set()
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        self._serving += 1
+        self._clear.clear()
+        try:
+            yield
+        finally:
+            self._serving -= 1
+            if not self._serving:
+                self._clear.set()
+
+    async def give_way(self) -> None:
+        """Return once no webhook is being kept, or after `most` seconds."""
+        if self._serving:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._clear.wait(), self.most)

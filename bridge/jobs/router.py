@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bridge.clock import Clock
@@ -67,6 +67,7 @@ class Router:
         sole_claimer: bool = False,
         max_idle: float = 5.0,
         on_routed: Callable[[Routed], None] | None = None,
+        give_way: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.units = units
         self.book = book
@@ -78,6 +79,8 @@ class Router:
         # Without Redis nothing tells this instance of events another instance kept.
         self.max_idle = max_idle
         self.on_routed = on_routed
+        # Awaited before each batch: lets webhooks being answered go first, for a while.
+        self.give_way = give_way
         self._wake = asyncio.Event()
         self._stopping = False
         self._careful = 0  # after a batch failed: this many events one at a time
@@ -95,6 +98,8 @@ class Router:
             # Cleared before the claim: an event kept after the claim looked sets it again.
             self._wake.clear()
             try:
+                if self.give_way is not None:
+                    await self.give_way()
                 routed = await self.route_some()
             except StoreUnavailable as exc:
                 log.warning("router waiting for the store: %s", exc)

@@ -72,6 +72,8 @@ class Dispatcher:
         # Without Redis nothing tells this instance of jobs another process committed or
         # put back (`jobs retry`): it looks for due work at least this often.
         max_idle: float = 5.0,
+        # Awaited before each claim: lets webhooks being answered go first, for a while.
+        give_way: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.handlers = handlers
@@ -79,6 +81,7 @@ class Dispatcher:
         self.workers = workers
         self.on_settled = on_settled
         self.max_idle = max_idle
+        self.give_way = give_way
         # One token wakes one sleeping worker; never more tokens than workers, so a burst
         # of commits does not make every worker query the store for the same job.
         self._wake: asyncio.Queue[None] = asyncio.Queue(maxsize=workers)
@@ -102,6 +105,8 @@ class Dispatcher:
         failures = 0
         while not self._stopping:
             try:
+                if self.give_way is not None:
+                    await self.give_way()
                 job = await self.outbox.claim()
                 if job is not None:
                     await self.run_job(job)

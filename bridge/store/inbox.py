@@ -20,6 +20,7 @@ from bridge.domain.events import InboxEvent
 from bridge.store.db import Database
 from bridge.store.models import InboxEventRow
 from bridge.store.sql import insert
+from bridge.tasks import Foreground
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +37,24 @@ class InboxWriter:
         window: float = 0.002,
         most: int = 500,
         on_committed: Callable[[int], None] | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.db = db
         self.window = window  # how long a first event waits for others to join its commit
         self.most = most  # events in one commit at most
         self.on_committed = on_committed
+        self.foreground = foreground or Foreground()
         self._waiting: list[tuple[InboxEvent, asyncio.Future[None]]] = []
         self._writing: asyncio.Task[None] | None = None
 
     async def keep(self, event: InboxEvent) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((event, done))
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write_all(), name="inbox-commit")
-        # Shielded: a client that hangs up does not cancel the commit others wait for.
-        await asyncio.shield(done)
+        with self.foreground.serving():
+            done = asyncio.get_running_loop().create_future()
+            self._waiting.append((event, done))
+            if self._writing is None or self._writing.done():
+                self._writing = asyncio.create_task(self._write_all(), name="inbox-commit")
+            # Shielded: a client that hangs up does not cancel the commit others wait for.
+            await asyncio.shield(done)
 
     async def close(self) -> None:
         """Commit what is waiting, then stop."""
