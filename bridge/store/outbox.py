@@ -228,14 +228,9 @@ class Outbox:
         workers every few milliseconds for as long as a job runs (a post waits for Slack's
         budget), each time for nothing.
         """
-        job = aliased(OutboxJob)
         async with self.db.reading() as session:
-            pending = await session.scalar(
-                select(func.min(job.run_after)).where(job.status == PENDING, ~_blocked(job))
-            )
-            leased = await session.scalar(
-                select(func.min(OutboxJob.lease_until)).where(OutboxJob.status == RUNNING)
-            )
+            pending = await session.scalar(_FIRST_DUE)
+            leased = await session.scalar(_FIRST_LEASE_END)
         times = [t for t in (pending, leased) if t is not None]
         return min(times) if times else None
 
@@ -252,6 +247,16 @@ def _blocked(job: Any) -> Any:
         )
         .exists()
     )
+
+
+def _first_due() -> Any:
+    job = aliased(OutboxJob)
+    return select(func.min(job.run_after)).where(job.status == PENDING, ~_blocked(job))
+
+
+# Built once: building them anew was a tenth of an idle worker's CPU between two jobs.
+_FIRST_DUE = _first_due()
+_FIRST_LEASE_END = select(func.min(OutboxJob.lease_until)).where(OutboxJob.status == RUNNING)
 
 
 def _case_of(job: OutboxJob) -> int | None:
