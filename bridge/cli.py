@@ -22,7 +22,7 @@ from bridge.cli_offline import (
 from bridge.config import Settings, load_settings
 from bridge.errors import ConfigError
 from bridge.logs import configure_logging
-from bridge.tasks import until_stopped
+from bridge.tasks import stop_requests
 
 if TYPE_CHECKING:
     from bridge.app import Bridge
@@ -164,6 +164,7 @@ async def serve(settings: Settings) -> int:
 
     from bridge.app import build_bridge, build_web_app
 
+    stopping = stop_requests()
     try:
         bridge = await build_bridge(settings)
     except ConfigError as exc:
@@ -205,7 +206,7 @@ async def serve(settings: Settings) -> int:
         ", ".join(str(a) for a in runner.addresses),
         "Socket Mode" if socket_mode else "HTTP",
     )
-    await until_stopped()
+    await stopping.wait()
     log.info("stopping")
     if socket_mode is not None:
         await socket_mode.close_async()

@@ -12,14 +12,18 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
-async def until_stopped() -> None:
-    """Return when the process is asked to stop (SIGINT or SIGTERM)."""
+def stop_requests() -> asyncio.Event:
+    """An event set when the process is asked to stop (SIGINT or SIGTERM).
+
+    Taken before anything starts: a stop asked for while the bridge is still starting
+    (a deploy that changes its mind) then ends it cleanly once it has started.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 class TaskKeeper:

@@ -17,7 +17,7 @@ import pytest
 from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.process import BridgeProcess
 from bridge.store.db import migrate
-from tests.bridge_process import REPO_ROOT
+from tests.bridge_process import REPO_ROOT, AnswerHolder
 from tests.conftest import INBOX, OUR_NUMBER, REDIS_URL, bridge_env, need_service, reset_postgres
 
 PUBLIC_URL = "https://sms.example.org"
@@ -168,6 +168,39 @@ async def test_run_warns_of_a_channel_without_the_bot_and_starts_anyway(
         await process.stop()
     warnings = [line for line in process.log.splitlines() if " WARNING " in line]
     assert any("type `/invite @smschat` in #sms-inbox" in line for line in warnings), process.log
+
+
+async def test_a_stop_asked_for_while_starting_ends_the_bridge_cleanly(
+    fake_slack: FakeSlack,
+    fake_vonage: FakeVonage,
+    ca_bundle: Path,
+    tmp_path: Path,
+    free_port: int,
+) -> None:
+    set_up_well(fake_vonage)
+    slack_origin = fake_slack.base_url.removesuffix("/api/")
+    # The start-up checks wait for Slack's late answer: SIGTERM comes meanwhile.
+    async with AnswerHolder(
+        slack_origin, holds=lambda path, _body: path.endswith("/conversations.info"), lose=2.0
+    ) as slack:
+        slack.armed = True
+        env = environment(
+            fake_slack,
+            fake_vonage,
+            ca_bundle,
+            f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
+            HOST="127.0.0.1",
+            PORT=str(free_port),
+            LOG_LEVEL="INFO",
+            SLACK_API_URL=f"http://{slack.host}/api/",
+        )
+        process = BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "bridge.log")
+        await process.start()
+        async with asyncio.timeout(10):
+            while not slack.held:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert await process.stop() == 0, process.log
+    assert "stopping" in process.log
 
 
 async def test_a_clean_start_warns_of_nothing(

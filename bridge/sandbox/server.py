@@ -47,7 +47,7 @@ from bridge.logs import configure_logging
 from bridge.sandbox import wire
 from bridge.sandbox.seed import CONTACTS, seed
 from bridge.sandbox.world import Sandbox
-from bridge.tasks import until_stopped
+from bridge.tasks import stop_requests
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +351,7 @@ def page_url(host: str, port: int) -> str:
 
 async def serve_demo(options: DemoOptions) -> int:
     """`smschat-bridge demo`: run until Ctrl-C (or SIGTERM), then stop everything."""
+    stopping = stop_requests()
     demo = Demo(options)
     configure_logging("INFO", demo.sandbox.secret_values())
     try:
@@ -359,7 +360,7 @@ async def serve_demo(options: DemoOptions) -> int:
         print(f"smschat-bridge demo: {exc}", file=sys.stderr)
         return 1
     print(f"smschat-bridge demo: open {url} (Ctrl-C stops it)", flush=True)
-    await until_stopped()
+    await stopping.wait()
     log.info("demo: stopping")
     await demo.close()
     return 0
