@@ -17,12 +17,13 @@ PENDING, RUNNING = "pending", "running"
 
 
 class SqlJobs:
-    """`Jobs` over one transaction; counts what it queued, to wake the dispatchers after."""
+    """`Jobs` over one transaction; notes the queues it added to, to wake the dispatchers
+    after: a queue runs one job at a time, so one worker per queue is all that can start."""
 
     def __init__(self, session: AsyncSession, now: Callable[[], datetime]) -> None:
         self.session = session
         self.now = now
-        self.added = 0
+        self.queues: set[str] = set()
 
     async def add(self, work: Work, *, run_after: datetime | None = None) -> None:
         now = self.now()
@@ -36,7 +37,7 @@ class SqlJobs:
                 created_at=now,
             )
         )
-        self.added += 1
+        self.queues.add(work.queue)
 
     async def _exists(self, kind: str, queue: str, statuses: list[str]) -> bool:
         found = await self.session.scalar(

@@ -75,7 +75,7 @@ class Store:
         self._listeners: list[Callable[[int], None]] = []
 
     def on_enqueued(self, listener: Callable[[int], None]) -> None:
-        """`listener(n)` is called after a unit of work committed n new jobs."""
+        """`listener(n)` is called after a unit of work committed new jobs in n queues."""
         self._listeners.append(listener)
 
     @asynccontextmanager
@@ -84,9 +84,9 @@ class Store:
             async with self.db.transaction() as session:
                 unit = SqlUnit(session, self.clock, self.key)
                 yield unit
-        if unit.jobs.added:
+        if unit.jobs.queues:
             for listener in self._listeners:
-                listener(unit.jobs.added)
+                listener(len(unit.jobs.queues))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlUnit]:
