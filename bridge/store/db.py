@@ -34,10 +34,14 @@ BEGIN_WRITING = "BEGIN IMMEDIATE"
 def create_engine(url: str) -> AsyncEngine:
     """An engine tuned for the backend: SQLite in WAL mode with writers that queue politely."""
     if url.startswith("sqlite"):
-        database = make_url(url).database or ":memory:"
-        engine = create_async_engine(
-            url, async_creator=partial(_connect_sqlite, database), hide_parameters=True
-        )
+        sqlite_url = make_url(url)
+        if sqlite_url.query:  # driver options in the URL: aiosqlite's own connect reads them
+            engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        else:
+            database = sqlite_url.database or ":memory:"
+            engine = create_async_engine(
+                url, async_creator=partial(_connect_sqlite, database), hide_parameters=True
+            )
         _tune_sqlite(engine)
     else:
         # hide_parameters: SQL errors must not carry numbers and texts into the logs.
