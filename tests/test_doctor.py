@@ -17,7 +17,7 @@ import pytest
 from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.process import BridgeProcess
 from bridge.store.db import migrate
-from tests.bridge_process import REPO_ROOT, AnswerHolder
+from tests.bridge_process import REPO_ROOT, AnswerHolder, until
 from tests.conftest import INBOX, OUR_NUMBER, REDIS_URL, bridge_env, need_service, reset_postgres
 
 PUBLIC_URL = "https://sms.example.org"
@@ -52,6 +52,28 @@ def environment(
 def set_up_well(vonage: FakeVonage) -> None:
     vonage.account.own(OUR_NUMBER, mo_http_url=f"{PUBLIC_URL}/vonage/inbound")
     vonage.account.dr_callback_url = f"{PUBLIC_URL}/vonage/status"
+
+
+def bridge_run(
+    fake_slack: FakeSlack,
+    fake_vonage: FakeVonage,
+    ca_bundle: Path,
+    tmp_path: Path,
+    port: int,
+    **extra: str,
+) -> BridgeProcess:
+    """`python -m bridge run` on a new SQLite file, logging at INFO."""
+    env = environment(
+        fake_slack,
+        fake_vonage,
+        ca_bundle,
+        f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        LOG_LEVEL="INFO",
+        **extra,
+    )
+    return BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "bridge.log")
 
 
 async def test_a_set_up_that_works_passes_every_check(
@@ -152,16 +174,7 @@ async def test_run_warns_of_a_channel_without_the_bot_and_starts_anyway(
     free_port: int,
 ) -> None:
     fake_slack.set_members(INBOX, ["U0STAFF"])  # nobody invited the bot
-    env = environment(
-        fake_slack,
-        fake_vonage,
-        ca_bundle,
-        f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
-        HOST="127.0.0.1",
-        PORT=str(free_port),
-        LOG_LEVEL="INFO",
-    )
-    process = BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "bridge.log")
+    process = bridge_run(fake_slack, fake_vonage, ca_bundle, tmp_path, free_port)
     try:
         await process.start()  # /healthz answers 200: it runs
     finally:
@@ -184,21 +197,16 @@ async def test_a_stop_asked_for_while_starting_ends_the_bridge_cleanly(
         slack_origin, holds=lambda path, _body: path.endswith("/conversations.info"), lose=2.0
     ) as slack:
         slack.armed = True
-        env = environment(
+        process = bridge_run(
             fake_slack,
             fake_vonage,
             ca_bundle,
-            f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
-            HOST="127.0.0.1",
-            PORT=str(free_port),
-            LOG_LEVEL="INFO",
+            tmp_path,
+            free_port,
             SLACK_API_URL=f"http://{slack.host}/api/",
         )
-        process = BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "bridge.log")
         await process.start()
-        async with asyncio.timeout(10):
-            while not slack.held:  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
+        await until(lambda: bool(slack.held))
         assert await process.stop() == 0, process.log
     assert "stopping" in process.log
 
@@ -210,17 +218,14 @@ async def test_a_clean_start_warns_of_nothing(
     tmp_path: Path,
     free_port: int,
 ) -> None:
-    env = environment(
+    process = bridge_run(
         fake_slack,
         fake_vonage,
         ca_bundle,
-        f"sqlite+aiosqlite:///{tmp_path / 'bridge.db'}",
-        HOST="127.0.0.1",
-        PORT=str(free_port),
-        LOG_LEVEL="INFO",
+        tmp_path,
+        free_port,
         VONAGE_SIGNATURE_SECRET="a-signature-secret-for-webhooks",
     )
-    process = BridgeProcess(env, cwd=REPO_ROOT, log_path=tmp_path / "bridge.log")
     try:
         await process.start()
     finally:

@@ -42,17 +42,17 @@ async def test_a_writer_waiting_for_another_process_leaves_the_loop_free(tmp_pat
     await migrate(url)
     db = Database(url)
     other = sqlite3.connect(path, isolation_level=None)  # a command-line import, say
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
     try:
         other.execute("BEGIN IMMEDIATE")
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        ticker = asyncio.create_task(tick())
 
         async def write() -> None:
             async with db.transaction() as session:
@@ -65,7 +65,7 @@ async def test_a_writer_waiting_for_another_process_leaves_the_loop_free(tmp_pat
         other.execute("COMMIT")
         async with asyncio.timeout(5):
             await writing
-        ticker.cancel()
     finally:
+        ticker.cancel()
         other.close()
         await db.close()
