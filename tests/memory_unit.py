@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.domain.records import CaseRecord, MessageRecord, PartRecord, ScheduleRecord
@@ -58,7 +58,6 @@ class Memory:
     auto_replies: set[tuple[int, str, str]] = field(default_factory=set)
     muted: set[int] = field(default_factory=set)
     jobs: list[Queued] = field(default_factory=list)
-    done: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (kind, queue)
     reads: dict[tuple[int, str], datetime] = field(default_factory=dict)
     counters: dict[str, itertools.count[int]] = field(default_factory=dict)
 
@@ -406,8 +405,17 @@ class MemoryJobs(_Part):
     async def live(self, kind: str, *, queue: str) -> bool:
         return await self.pending(kind, queue=queue)
 
-    async def last_done(self, kind: str, *, queue: str) -> datetime | None:
-        return self.m.done.get((kind, queue))
+    async def add_spaced(self, work: Work, *, every: timedelta, now: datetime) -> None:
+        if not await self.pending(work.kind, queue=work.queue):
+            await self.add(work, run_after=now)  # the memory runs no job: none ended
+
+    async def hasten(self, work: Work) -> bool:
+        waiting = [
+            q for q in self.m.jobs if q.work.kind == work.kind and q.work.queue == work.queue
+        ]
+        for queued in waiting:
+            queued.run_after = None
+        return bool(waiting)
 
 
 class MemoryBroadcasts(_Part):
@@ -423,8 +431,8 @@ class MemoryEmails(_Part):
     async def thread(self, case_id: int) -> None:
         return None
 
-    async def wrote_by(self, case_id: int, channel: str, **_: object) -> None:
-        return None
+    async def wrote_by(self, case_id: int, channel: str, **_: object) -> bool:
+        return False
 
 
 class MemoryUnit:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bridge.domain.contacts import ContactDetails, LabelledNumber
 from bridge.domain.values import PhoneNumber
+from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.reading import shown_texts
 from bridge.fakes.slack_payloads import (
     block_actions_payload,
@@ -18,6 +19,7 @@ from bridge.fakes.slack_payloads import (
     view_submission_payload,
 )
 from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.routing.threads import HEADER_REDRAW_EVERY
 from bridge.slack import blocks
 from bridge.store.models import Contact
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
@@ -130,6 +132,56 @@ async def test_assignment_shows_in_the_header_and_tells_the_assignee(live) -> No
     assert await live.command("assign #1 nobody") == "Case #1 is now assigned to nobody."
     await live.drained()
     assert "nobody" in latest_header_blocks(live, 1)
+
+
+def unread_in_header(live: LiveBridge, case_id: int) -> int:
+    header = next(m for m in headers(live) if f"#{case_id}" in m["text"])
+    fields = next(b["fields"] for b in header["blocks"] if b.get("fields"))
+    unread = next(f["text"] for f in fields if f["text"].startswith("*Unread*"))
+    return int(unread.removeprefix("*Unread*\n"))
+
+
+async def test_a_burst_of_texts_redraws_the_header_once_and_holds_no_text_back(
+    start_live,
+) -> None:
+    clock = ShiftedClock()
+    live = await start_live(clock=clock)
+    await text(live, "First", "B0")
+    await live.drained()
+    for n in range(1, 6):
+        await text(live, f"More {n}", f"B{n}")
+        await live.drained()
+
+    assert thread_texts(live, 1) == ["First"] + [f"More {n}" for n in range(1, 6)]
+    # Redrawn for the first text after the header, then not again within the spacing.
+    assert len(live.slack.calls("chat.update")) == 1
+    assert unread_in_header(live, 1) == 2
+
+    clock.advance(HEADER_REDRAW_EVERY)
+    await live.drained()
+    assert len(live.slack.calls("chat.update")) == 2
+    assert unread_in_header(live, 1) == 6
+
+
+async def test_an_assignment_shows_at_once_while_a_redraw_for_texts_waits(start_live) -> None:
+    clock = ShiftedClock()
+    live = await start_live(clock=clock)
+    live.slack.add_user(MANAGER, "maria", display_name="Maria")
+    for n, words in enumerate(["First", "Second", "Third"]):
+        await text(live, words, f"W{n}")
+        await live.drained()
+    assert unread_in_header(live, 1) == 2  # the third text's redraw waits
+
+    response = await live.press(blocks.ASSIGN_TO, 1, type="users_select", selected_user=MANAGER)
+    assert response.status == 200
+    await live.drained()
+    assert f"<@{MANAGER}>" in latest_header_blocks(live, 1)
+    assert unread_in_header(live, 1) == 3  # the redraw that waited drew the text too
+    assert len(live.slack.calls("chat.update")) == 2
+
+    clock.advance(HEADER_REDRAW_EVERY)
+    await live.drained()
+    assert len(live.slack.calls("chat.update")) == 2  # nothing was left waiting
 
 
 @pytest.mark.parametrize(

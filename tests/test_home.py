@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bridge.fakes.clock import ShiftedClock
 from bridge.fakes.vonage_payloads import sms_inbound_params
+from bridge.routing.threads import HEADER_REDRAW_EVERY
 from bridge.slack import blocks
 from bridge.slack.home_blocks import HOME_FORWARDING, HOME_NEW_TEXT, HOME_OPEN_CASE
 from tests.conftest import INBOX, OUR_NUMBER, STAFF, LiveBridge
@@ -83,10 +84,9 @@ async def test_guests_and_non_members_see_no_contact_data_at_home(live: LiveBrid
         assert "7700" not in home and "#1" not in home
 
 
-async def test_shared_reading_one_mark_read_clears_the_case_for_everyone(
-    live: LiveBridge,
-) -> None:
-    await team(live)
+async def test_shared_reading_one_mark_read_clears_the_case_for_everyone(start_live) -> None:
+    clock = ShiftedClock()
+    live = await team(await start_live(clock=clock))
     await text(live, "Hello")
     await text(live, "Are you there?")
     assert header_unread(live, 1) == "*Unread*\n2"
@@ -99,6 +99,10 @@ async def test_shared_reading_one_mark_read_clears_the_case_for_everyone(
 
     await text(live, "Hello again")
     assert "#1" in await live.command("list unread", user=OTHER)
+    # The header was just redrawn for the mark: its count follows a few seconds later.
+    assert header_unread(live, 1) == "*Unread*\n0"
+    clock.advance(HEADER_REDRAW_EVERY)
+    await live.drained()
     assert header_unread(live, 1) == "*Unread*\n1"
     assert "*Unread: 1*" in section(await live.open_home(OTHER), "Unread")
 

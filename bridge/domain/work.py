@@ -32,6 +32,12 @@ def slack_queue(case_id: int) -> str:
     return f"slack:case:{case_id}"
 
 
+def header_queue(case_id: int) -> str:
+    """A case's header redraws run beside its thread's posts: one spaced out to spare Slack's
+    budget for edits holds no text back."""
+    return f"slack:header:{case_id}"
+
+
 def sms_queue(our_number: str, contact_number: str) -> str:
     """Everything sent to one phone from one of our numbers runs in order."""
     return f"sms:{our_number}:{contact_number}"
@@ -83,7 +89,7 @@ class UpdateHeader(Work):
 
     @property
     def queue(self) -> str:
-        return slack_queue(self.case_id)
+        return header_queue(self.case_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,11 +231,7 @@ async def redraw(
     unit: Unit, broadcast_id: int, *, now: datetime, every: timedelta = timedelta(seconds=3)
 ) -> None:
     """Queue a redraw of the broadcast's post unless one waits; at most once in `every`."""
-    draw = DrawBroadcast(broadcast_id)
-    if await unit.jobs.pending(draw.kind, queue=draw.queue):
-        return
-    last = await unit.jobs.last_done(draw.kind, queue=draw.queue)
-    await unit.jobs.add(draw, run_after=max(now, last + every) if last else now)
+    await unit.jobs.add_spaced(DrawBroadcast(broadcast_id), every=every, now=now)
 
 
 async def link_reply_to_broadcast(unit: Unit, case: CaseRecord, *, now: datetime) -> None:

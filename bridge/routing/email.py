@@ -40,7 +40,7 @@ from bridge.routing.cases import CaseActionRefused, CaseChange, existing_case, o
 from bridge.routing.controls import unmuted
 from bridge.routing.notices import notify_assignee
 from bridge.routing.ports import Unit
-from bridge.routing.threads import note, refresh_header
+from bridge.routing.threads import note, refresh_header, refresh_header_for_text
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +76,14 @@ async def accept_email(
         token = secrets.token_hex(8)
         await unit.emails.start_thread(case.id, token=token, subject=subject, address=email.sender)
     # An auto-reply or a loop is kept, but staff replies still go where the contact wrote.
-    await unit.emails.wrote_by(
+    rerouted = await unit.emails.wrote_by(
         case.id, Channel.EMAIL, subject=subject or None, address=email.sender
     )
     await unit.messages.link(case.id, message_id)
     await unit.cases.touch(case.id, at=email.received_at, unread=1)
     await unit.jobs.add(PostMessage(case.id, message_id))
     if case.thread_ts is not None:
-        await refresh_header(unit, case.id)
+        await refresh_header_for_text(unit, case.id, rerouted=rerouted, now=now)
     heard = await unmuted(unit, [case])
     if not heard:
         return EmailResult(duplicate=False, case_id=case.id)

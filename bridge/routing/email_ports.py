@@ -49,8 +49,9 @@ class Emails(Protocol):
         *,
         subject: str | None = None,
         address: str | None = None,
-    ) -> None:
-        """The contact last wrote by `channel` (by email: from `address`, about `subject`)."""
+    ) -> bool:
+        """The contact last wrote by `channel` (by email: from `address`, about `subject`);
+        whether staff replies went by the other channel until now."""
 
     async def reply_by(self, case_id: int, channel: Channel) -> None:
         """Staff chose `channel` for the case's replies (until the contact next writes)."""

@@ -23,7 +23,7 @@ from bridge.routing.controls import unmuted
 from bridge.routing.long_texts import add_part
 from bridge.routing.notices import notify_assignee
 from bridge.routing.ports import Unit
-from bridge.routing.threads import note, refresh_header, refresh_number_headers
+from bridge.routing.threads import note, refresh_header_for_text, refresh_number_headers
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,12 @@ async def record_inbound(
         # replies notify only those who follow the thread.
         quiet = case.thread_ts is not None and now - case.last_activity_at >= rules.quiet_thread
         await unit.messages.link(case.id, message_id)
-        await unit.emails.wrote_by(case.id, Channel.SMS)  # staff replies go by SMS again
+        rerouted = await unit.emails.wrote_by(case.id, Channel.SMS)  # replies go by SMS again
         await unit.cases.touch(case.id, at=sms.received_at, unread=1)
         post = PostMessage if media is None else PostMedia
         await unit.jobs.add(post(case.id, message_id, broadcast=quiet and case in heard))
         if case.thread_ts is not None:
-            await refresh_header(unit, case.id)
+            await refresh_header_for_text(unit, case.id, rerouted=rerouted, now=now)
         if case.assignee is not None and case in heard:
             await notify_assignee(unit, case.id, message_id, rules=rules, now=now)
     if heard:

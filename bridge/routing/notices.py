@@ -30,12 +30,9 @@ async def notify_assignee(
 ) -> None:
     """Tell a case's assignee of its new texts by direct message: at once, then at most
     once per `assignee_notice_every`, counting the texts from `message_id` on."""
+    # A notice still to go counts this text too.
     notice = NotifyAssigneeOfTexts(case_id=case_id, first_message_id=message_id)
-    if await unit.jobs.pending(notice.kind, queue=notice.queue):
-        return  # the notice still to go counts this text too
-    last = await unit.jobs.last_done(notice.kind, queue=notice.queue)
-    due = now if last is None else max(now, last + rules.assignee_notice_every)
-    await unit.jobs.add(notice, run_after=due)
+    await unit.jobs.add_spaced(notice, every=rules.assignee_notice_every, now=now)
 
 
 async def job_settled(

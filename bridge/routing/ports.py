@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bridge.domain.contacts import ContactDetails
@@ -300,8 +300,13 @@ class Jobs(Protocol):
     async def live(self, kind: str, *, queue: str) -> bool:
         """Whether work of `kind` waits or runs in `queue`."""
 
-    async def last_done(self, kind: str, *, queue: str) -> datetime | None:
-        """When work of `kind` in `queue` was last done."""
+    async def add_spaced(self, work: Work, *, every: timedelta, now: datetime) -> None:
+        """Queue `work` at most once per `every`: not at all while work like it waits (that
+        one covers what came), else due `every` after the last one ended (or now)."""
+
+    async def hasten(self, work: Work) -> bool:
+        """Make work like `work` waiting its first turn in its queue due now; whether any
+        waits so."""
 
     async def dead(self) -> DeadJobs | None:
         """The work given up, if any."""

@@ -17,7 +17,7 @@ from bridge.domain.work import React, slack_queue
 from bridge.routing.cases import CaseActionRefused, CaseChange, read_case, reopen_case
 from bridge.routing.email import reply_work
 from bridge.routing.ports import Unit
-from bridge.routing.threads import refresh_header, tell
+from bridge.routing.threads import refresh_header_soon, tell
 
 # What a person may do from a word they were told (the button's action).
 REOPEN_AND_SEND = "reopen_and_send"
@@ -74,7 +74,7 @@ async def accept_reply(
         offer = Offer(REOPEN_AND_SEND, message_id)
         await tell(unit, case, reply.user, texts.CLOSED_NOT_SENT, offer=offer)
         return ReplyResult(accepted=False, reason="case closed")
-    await refresh_header(unit, case.id)  # its last activity is now
+    await refresh_header_soon(unit, case.id, now=now)  # its last activity is now
     await unit.jobs.add(await reply_work(unit, case, message_id))
     await _count_reply(unit, case, reply.user, rules=rules, now=now)
     return ReplyResult(accepted=True)

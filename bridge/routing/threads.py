@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bridge import texts
 from bridge.domain.email import Channel, email_only_contact, goes_both_ways, reply_channel
 from bridge.domain.numbers import format_number
@@ -60,12 +62,33 @@ async def _reply_route(unit: Unit, case: CaseRecord) -> ReplyRoute | None:
     return ReplyRoute(Channel.SMS, format_number(case.contact_number))
 
 
+# A case's header is redrawn at most this often for its texts and replies: Slack allows
+# some 50 edits a minute in all, and a busy case's unread count can wait a few seconds.
+HEADER_REDRAW_EVERY = timedelta(seconds=5)
+
+
 async def refresh_header(unit: Unit, case_id: int) -> None:
-    """Queue a header update; updates draw the case as it is when they run, so a burst of
-    changes needs only the one update still waiting."""
+    """Redraw the header at once, for a change someone made and looks for (an assignee, a
+    status). Updates draw the case as it is when they run: one still waiting covers this."""
     update = UpdateHeader(case_id)
-    if not await unit.jobs.pending(update.kind, queue=update.queue):
+    if not await unit.jobs.hasten(update):
         await unit.jobs.add(update)
+
+
+async def refresh_header_soon(unit: Unit, case_id: int, *, now: datetime) -> None:
+    """Redraw the header for a case's new text or reply: a burst of them, one redraw."""
+    await unit.jobs.add_spaced(UpdateHeader(case_id), every=HEADER_REDRAW_EVERY, now=now)
+
+
+async def refresh_header_for_text(
+    unit: Unit, case_id: int, *, rerouted: bool, now: datetime
+) -> None:
+    """A contact wrote: where staff replies go shows at once when that changed, else the
+    counts can wait for the next redraw."""
+    if rerouted:
+        await refresh_header(unit, case_id)
+    else:
+        await refresh_header_soon(unit, case_id, now=now)
 
 
 async def refresh_number_headers(unit: Unit, contact_number: str, our_number: str) -> None:

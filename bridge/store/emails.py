@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,23 +144,30 @@ class SqlEmails:
         *,
         subject: str | None = None,
         address: str | None = None,
-    ) -> None:
+    ) -> bool:
+        switched = await self._change(
+            case_id, EmailThread.reply_channel != channel, reply_channel=channel
+        )
         values: dict[str, object] = {}
         if subject:
             values["subject"] = subject[:200]
         if address:
             values["address"] = address
-        await self._change(case_id, reply_channel=channel, **values)
+        if values:
+            await self._change(case_id, **values)
+        return switched
 
     async def reply_by(self, case_id: int, channel: Channel) -> None:
         await self._change(case_id, reply_channel=channel)
 
-    async def _change(self, case_id: int, **values: object) -> None:
-        await self.session.execute(
+    async def _change(self, case_id: int, *where: Any, **values: object) -> bool:
+        """Change the case's email side (where `where` holds); whether it changed."""
+        result = await self.session.execute(
             update(EmailThread)
-            .where(EmailThread.case_id == case_id)
+            .where(EmailThread.case_id == case_id, *where)
             .values(**values, updated_at=self.now())
         )
+        return bool(result.rowcount)
 
     async def message_ids(self, case_id: int) -> list[str]:
         found = await self.session.scalars(

@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.privacy import Erased, number_hash
 from bridge.domain.values import CaseStatus
-from bridge.domain.work import ForwardDm, NotifyAssigneeOfTexts, PostMessage, SendSms, slack_queue
+from bridge.domain.work import (
+    ForwardDm,
+    NotifyAssigneeOfTexts,
+    PostMessage,
+    SendSms,
+    header_queue,
+    slack_queue,
+)
 from bridge.store.controls import HashKey
 from bridge.store.models import (
     AutoReplySent,
@@ -59,7 +66,9 @@ class SqlErasure:
             )
         )
         jobs = await self._drop_jobs(
-            OutboxJob.queue.in_([slack_queue(case_id), f"slack:notice:{case_id}"]),
+            OutboxJob.queue.in_(
+                [slack_queue(case_id), header_queue(case_id), f"slack:notice:{case_id}"]
+            ),
             case_id=case_id,
             message_ids=linked - shared,
         )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.records import DeadJobs
-from bridge.domain.work import DEAD, DONE, Work
+from bridge.domain.work import DEAD, Work
 from bridge.store.models import OutboxJob
 
 # A job's status: waiting to run, running, or (its outcome) done or dead.
@@ -53,12 +53,28 @@ class SqlJobs:
     async def live(self, kind: str, *, queue: str) -> bool:
         return await self._exists(kind, queue, [PENDING, RUNNING])
 
-    async def last_done(self, kind: str, *, queue: str) -> datetime | None:
-        return await self.session.scalar(
-            select(func.max(OutboxJob.finished_at)).where(
-                OutboxJob.kind == kind, OutboxJob.queue == queue, OutboxJob.status == DONE
+    async def add_spaced(self, work: Work, *, every: timedelta, now: datetime) -> None:
+        last = (
+            await self.session.execute(
+                _LATEST_OF_KIND, {"of_kind": work.kind, "in_queue": work.queue}
             )
+        ).first()
+        if last is not None and last.status == PENDING:
+            return
+        due = now
+        if last is not None:
+            # One still running may have read what it shows before this change came.
+            due = max(now, (last.finished_at or now) + every)
+        await self.add(work, run_after=due)
+
+    async def hasten(self, work: Work) -> bool:
+        result = await self.session.execute(
+            _HASTEN, {"of_kind": work.kind, "in_queue": work.queue, "now": self.now()}
         )
+        if not result.rowcount:
+            return False
+        self.queues.add(work.queue)
+        return True
 
     async def dead(self) -> DeadJobs | None:
         dead = OutboxJob.status == DEAD
@@ -75,3 +91,23 @@ class SqlJobs:
             case_id=case_id if isinstance(case_id, int) else None,
             reason=(newest.last_error or "no reason given")[:200],
         )
+
+
+# Built once, as they run for most texts.
+_LATEST_OF_KIND = (
+    select(OutboxJob.status, OutboxJob.finished_at)
+    .where(OutboxJob.queue == bindparam("in_queue"), OutboxJob.kind == bindparam("of_kind"))
+    .order_by(OutboxJob.id.desc())
+    .limit(1)
+)
+_HASTEN = (
+    update(OutboxJob)
+    .where(
+        OutboxJob.queue == bindparam("in_queue"),
+        OutboxJob.kind == bindparam("of_kind"),
+        OutboxJob.status == PENDING,
+        OutboxJob.attempts == 0,  # one backing off after a failure keeps its delay
+    )
+    .values(run_after=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
