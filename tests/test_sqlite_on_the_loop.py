@@ -1,5 +1,5 @@
-"""SQLite statements run on the event loop's thread; only a writer's BEGIN, which may wait
-for another process, goes through aiosqlite's thread."""
+"""SQLite statements run on the event loop's thread; only a writer's BEGIN that must wait
+for another process goes through aiosqlite's thread."""
 
 from __future__ import annotations
 
@@ -13,15 +13,20 @@ from sqlalchemy import text
 from bridge.store.db import Database, migrate
 
 
-async def threads_seen(db: Database, *, writing: bool) -> tuple[int, int]:
-    """(the thread a statement ran on, the loop's thread)."""
+async def statements_seen(db: Database, *, writing: bool) -> dict[str, set[int]]:
+    """Each statement SQLite ran for one transaction, with the threads it ran on."""
+    seen: dict[str, set[int]] = {}
+
+    def trace(statement: str) -> None:
+        seen.setdefault(statement, set()).add(threading.get_ident())
+
     async with db.engine.connect() as connection:
         raw = await connection.get_raw_connection()
-        await raw.driver_connection.create_function("thread_id", 0, threading.get_ident)
+        await raw.driver_connection.set_trace_callback(trace)
     transaction = db.transaction() if writing else db.reading()
     async with transaction as session:
-        ran_on = await session.scalar(text("SELECT thread_id()"))
-    return int(ran_on), threading.get_ident()
+        await session.execute(text("SELECT count(*) FROM store_keys"))
+    return seen
 
 
 async def test_reads_and_writes_run_on_the_loops_thread(tmp_path: Path) -> None:
@@ -30,8 +35,11 @@ async def test_reads_and_writes_run_on_the_loops_thread(tmp_path: Path) -> None:
     db = Database(url)
     try:
         for writing in (False, True):
-            ran_on, loop_thread = await threads_seen(db, writing=writing)
-            assert ran_on == loop_thread, "a statement made the trip to aiosqlite's thread"
+            seen = await statements_seen(db, writing=writing)
+            assert "SELECT count(*) FROM store_keys" in seen
+            assert ("BEGIN IMMEDIATE" in seen) == writing
+            threads = set().union(*seen.values())
+            assert threads == {threading.get_ident()}, f"a trip to aiosqlite's thread: {seen}"
     finally:
         await db.close()
 

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 READ_ONLY = "bridge_read_only"
 BEGIN_WRITING = "BEGIN IMMEDIATE"
+BUSY_TIMEOUT_MS = 30_000  # how long SQLite lets a writer wait for another process
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -71,21 +72,36 @@ def _storable(value: Any) -> Any:
 
 
 class _SqliteOnTheLoop(aiosqlite.Connection):
-    """aiosqlite's connection, most of its statements run on the event loop's own thread.
+    """aiosqlite's connection, its statements run on the event loop's own thread.
 
     aiosqlite hands each call to a thread of its own and back: on a 2-core machine that
     costs some 300 µs of CPU a statement, where SQLite itself takes a few microseconds. In
     WAL mode a reader never waits, and this process's writers wait in `WriterTurns`; only
-    `BEGIN IMMEDIATE` may wait for another process (a command-line import) and so still
-    goes through the thread, as do opening and closing.
+    `BEGIN IMMEDIATE` may wait for another process (a command-line import). So it is tried
+    on the loop without waiting, and only when another process writes does it wait on
+    aiosqlite's thread, as opening and closing do.
     """
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if args and args[0] == BEGIN_WRITING:
-            return await super()._execute(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        if args and args[0] == BEGIN_WRITING:
+            try:
+                return self._begin_without_waiting(fn, *args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+            return await super()._execute(fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+    def _begin_without_waiting(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        connection = self._connection
+        assert connection is not None
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 async def _connect_sqlite(database: str) -> aiosqlite.Connection:
@@ -105,7 +121,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
