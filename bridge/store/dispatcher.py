@@ -103,13 +103,15 @@ class Dispatcher:
 
     async def _worker(self) -> None:
         failures = 0
-        while not self._stopping:
+        job: ClaimedJob | None = None  # claimed as the last one was settled: run it still
+        while job is not None or not self._stopping:
             try:
                 if self.give_way is not None:
                     await self.give_way()
-                job = await self.outbox.claim()
+                if job is None:
+                    job = await self.outbox.claim()
                 if job is not None:
-                    await self.run_job(job)
+                    job = await self.run_job(job)
                     failures = 0
                     continue
                 if not self._stopping:
@@ -117,6 +119,7 @@ class Dispatcher:
             except Exception:
                 # The store itself failed (connection lost, disk full): back off and go on,
                 # the jobs are safe in the store and their leases bring them back.
+                job = None
                 failures += 1
                 log.exception("outbox worker could not reach the store")
                 await asyncio.sleep(self.policy.delay(failures, None))
@@ -131,11 +134,13 @@ class Dispatcher:
         except TimeoutError:
             pass
 
-    async def run_job(self, job: ClaimedJob) -> None:
+    async def run_job(self, job: ClaimedJob) -> ClaimedJob | None:
+        """Run one job and settle it; the next job, when one was claimed as this one was
+        settled done."""
         handler = self.handlers.get(job.kind)
         if handler is None:
             await self._bury(job, None, SendError(f"no handler for {job.kind}", retryable=False))
-            return
+            return None
         run = handler.run_again if job.attempts > 1 and isinstance(handler, RerunAware) else None
         try:
             async with self._leased(job):
@@ -146,8 +151,10 @@ class Dispatcher:
             log.exception("outbox job %s (%s) crashed", job.id, job.kind)
             await self._failed(job, handler, SendError(f"internal error: {exc}", retryable=True))
         else:
-            await self.outbox.complete(job.id)
+            after = await self.outbox.complete(job.id, claim_next=not self._stopping)
             await self._settled(job, DONE)
+            return after
+        return None
 
     @contextlib.asynccontextmanager
     async def _leased(self, job: ClaimedJob) -> AsyncIterator[None]:
