@@ -99,7 +99,7 @@ async def test_shared_reading_one_mark_read_clears_the_case_for_everyone(start_l
 
     await text(live, "Hello again")
     assert "#1" in await live.command("list unread", user=OTHER)
-    # The header was just redrawn for the mark: its count follows a few seconds later.
+    # The header was redrawn for a text a moment ago: this text's count follows shortly.
     assert header_unread(live, 1) == "*Unread*\n0"
     clock.advance(HEADER_REDRAW_EVERY)
     await live.drained()

@@ -206,7 +206,7 @@ class Row:
 
 
 def header_text(case_id: int) -> list[Work]:
-    return [PostMessage(case_id, 1), UpdateHeader(case_id)]
+    return [PostMessage(case_id, 1), UpdateHeader(case_id, spaced=True)]
 
 
 def automated(message_id: int) -> SendSms:
@@ -247,20 +247,30 @@ INBOUND_ROWS = [
         "a text naming an open case (#2) goes to that case alone",
         [case, case],
         inbound("About #2, please"),
-        [PostMessage(2, 1), UpdateHeader(2)],
+        [PostMessage(2, 1), UpdateHeader(2, spaced=True)],
         {"cases": {1: (CaseStatus.OPEN, 0, None), 2: (CaseStatus.OPEN, 1, None)}},
     ),
     Row(
         "a text naming no open case goes to every open case",
         [case, case],
         inbound("About #9"),
-        [PostMessage(1, 1), UpdateHeader(1), PostMessage(2, 1), UpdateHeader(2)],
+        [
+            PostMessage(1, 1),
+            UpdateHeader(1, spaced=True),
+            PostMessage(2, 1),
+            UpdateHeader(2, spaced=True),
+        ],
     ),
     Row(
         "a word such as 'item#2' names no case",
         [case, case],
         inbound("item#2"),
-        [PostMessage(1, 1), UpdateHeader(1), PostMessage(2, 1), UpdateHeader(2)],
+        [
+            PostMessage(1, 1),
+            UpdateHeader(1, spaced=True),
+            PostMessage(2, 1),
+            UpdateHeader(2, spaced=True),
+        ],
     ),
     Row(
         "after a closed case, a text opens a new one linked to it",
@@ -273,7 +283,7 @@ INBOUND_ROWS = [
         "a text to a thread quiet for long is shown in the channel too",
         [lambda m: case(m, last_activity_at=NOW - timedelta(hours=2))],
         inbound("Still there?"),
-        [PostMessage(1, 1, broadcast=True), UpdateHeader(1)],
+        [PostMessage(1, 1, broadcast=True), UpdateHeader(1, spaced=True)],
     ),
     Row(
         "the assignee hears of a text by direct message at once",
@@ -515,7 +525,7 @@ REPLY_ROWS = [
         "a staff reply in the thread is queued as SMS, naming its case",
         [case],
         reply("On my way"),
-        [UpdateHeader(1), SendSms(1, 1)],
+        [UpdateHeader(1, spaced=True), SendSms(1, 1)],
         {"messages": {1: (Direction.OUTBOUND, MessageStatus.QUEUED)}},
     ),
     Row(

@@ -33,8 +33,8 @@ def slack_queue(case_id: int) -> str:
 
 
 def header_queue(case_id: int) -> str:
-    """A case's header redraws run beside its thread's posts: one spaced out to spare Slack's
-    budget for edits holds no text back."""
+    """A case's spaced-out header redraws run beside its thread's posts: one waiting to
+    spare Slack's budget for edits holds no text back."""
     return f"slack:header:{case_id}"
 
 
@@ -82,14 +82,19 @@ class PostHeader(Work):
 
 @dataclass(frozen=True, slots=True)
 class UpdateHeader(Work):
-    """Redraw a case's header as the case is when the job runs."""
+    """Redraw a case's header as the case is when the job runs.
+
+    A redraw for texts and replies (`spaced`), made once the thread is up, runs in a queue
+    of its own; any other runs in the thread's, after the header it may be waiting for.
+    """
 
     kind: ClassVar[str] = "slack.update_header"
     case_id: int
+    spaced: bool = False
 
     @property
     def queue(self) -> str:
-        return header_queue(self.case_id)
+        return header_queue(self.case_id) if self.spaced else slack_queue(self.case_id)
 
 
 @dataclass(frozen=True, slots=True)

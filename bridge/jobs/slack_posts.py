@@ -200,25 +200,30 @@ class PostThreadMessage(JobHandler[PostMessage]):
 class UpdateCaseHeader(JobHandler[UpdateHeader]):
     """Draws the case as it is now; one update covers every change made before it ran.
 
-    It runs in a queue of its own, so it never posts a header: only the case's own queue
-    may (`thread_of`). A header still on its way may have drawn the case before the change
-    this update is for: the update waits for it.
+    Only a redraw in the thread's own queue may post a missing header (`thread_of`); a
+    spaced one, in a queue of its own, waits for a header still on its way instead.
     """
 
     async def run(self, work: UpdateHeader) -> None:
-        header = PostHeader(work.case_id)
+        case = await self._thread(work)
+        if case is None or case.thread_ts is None:
+            return
         async with self.ctx.units.reading() as unit:
-            case = await unit.cases.get(work.case_id)
-            if case is None:
-                return
-            if case.thread_ts is None:
-                if await unit.jobs.live(header.kind, queue=header.queue):
-                    raise SendError(f"case #{case.id} has no thread yet", retryable=True)
-                return  # the next post in its thread posts the header, drawn as it is then
             view = await case_view(unit, case, inbox=self.ctx.inbox)
             shown = await unit.messages.shown_at(case.id, case.thread_ts)
         view = dataclasses.replace(view, texts=shown_texts(shown))
         await self.ctx.poster.update_header(case.channel, case.thread_ts, view)
+
+    async def _thread(self, work: UpdateHeader) -> CaseRecord | None:
+        if not work.spaced:
+            return await thread_of(self.ctx, work.case_id)
+        header = PostHeader(work.case_id)
+        async with self.ctx.units.reading() as unit:
+            case = await unit.cases.get(work.case_id)
+            if case is not None and case.thread_ts is None:
+                if await unit.jobs.live(header.kind, queue=header.queue):
+                    raise SendError(f"case #{case.id} has no thread yet", retryable=True)
+            return case
 
 
 class PostThreadNote(JobHandler[ThreadNote]):

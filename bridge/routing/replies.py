@@ -74,7 +74,8 @@ async def accept_reply(
         offer = Offer(REOPEN_AND_SEND, message_id)
         await tell(unit, case, reply.user, texts.CLOSED_NOT_SENT, offer=offer)
         return ReplyResult(accepted=False, reason="case closed")
-    await refresh_header_soon(unit, case.id, now=now)  # its last activity is now
+    if not case.unread:  # else reading it redrew the header already
+        await refresh_header_soon(unit, case.id, now=now)  # its last activity is now
     await unit.jobs.add(await reply_work(unit, case, message_id))
     await _count_reply(unit, case, reply.user, rules=rules, now=now)
     return ReplyResult(accepted=True)

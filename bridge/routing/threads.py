@@ -69,15 +69,20 @@ HEADER_REDRAW_EVERY = timedelta(seconds=5)
 
 async def refresh_header(unit: Unit, case_id: int) -> None:
     """Redraw the header at once, for a change someone made and looks for (an assignee, a
-    status). Updates draw the case as it is when they run: one still waiting covers this."""
+    status). Updates draw the case as it is when they run: one still waiting covers this,
+    and one spaced out for texts is made to run now."""
+    if await unit.jobs.hasten(UpdateHeader(case_id, spaced=True)):
+        return
     update = UpdateHeader(case_id)
-    if not await unit.jobs.hasten(update):
+    if not await unit.jobs.pending(update.kind, queue=update.queue):
         await unit.jobs.add(update)
 
 
 async def refresh_header_soon(unit: Unit, case_id: int, *, now: datetime) -> None:
-    """Redraw the header for a case's new text or reply: a burst of them, one redraw."""
-    await unit.jobs.add_spaced(UpdateHeader(case_id), every=HEADER_REDRAW_EVERY, now=now)
+    """Redraw the header of a case whose thread is up for its new text or reply: a burst
+    of them, one redraw."""
+    update = UpdateHeader(case_id, spaced=True)
+    await unit.jobs.add_spaced(update, every=HEADER_REDRAW_EVERY, now=now)
 
 
 async def refresh_header_for_text(
