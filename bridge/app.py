@@ -228,6 +228,7 @@ async def build_bridge(
     shared = RedisWakeups(redis, dispatcher.notify) if redis else None
     wakeups = Wakeups(dispatcher.notify, shared, tasks=tasks)
     store.on_enqueued(wakeups.committed)
+    store.on_scheduled(dispatcher.due_at)
     outbox.on_revived(wakeups.committed)
 
     router = Router(

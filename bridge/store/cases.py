@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, func, select, table, union, update
+from sqlalchemy import bindparam, column, func, select, table, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.records import CaseFilter, CaseRecord
@@ -61,10 +61,10 @@ class SqlCases:
         return [case_record(row) for row in rows]
 
     async def _set(self, case_id: int, **values: Any) -> None:
-        await self.session.execute(update(Case).where(Case.id == case_id).values(**values))
+        await self.session.execute(update(_CASES).where(_CASES.c.id == case_id).values(**values))
 
     async def get(self, case_id: int) -> CaseRecord | None:
-        row = await self.session.get(Case, case_id, populate_existing=True)
+        row = (await self.session.execute(_CASE_BY_ID, {"case_id": case_id})).first()
         return case_record(row) if row is not None else None
 
     async def by_thread(self, channel: str, thread_ts: str) -> CaseRecord | None:
@@ -137,7 +137,7 @@ class SqlCases:
         await self._set(case_id, thread_ts=thread_ts)
 
     async def touch(self, case_id: int, *, at: datetime, unread: int = 0) -> None:
-        await self._set(case_id, last_activity_at=at, unread=Case.unread + unread)
+        await self.session.execute(_TOUCH, {"case_id": case_id, "at": at, "more_unread": unread})
 
     async def staff_wrote(self, case_id: int, *, at: datetime) -> None:
         await self._set(case_id, last_staff_activity_at=at)
@@ -239,3 +239,14 @@ def _conditions(case_filter: CaseFilter) -> list[Any]:
     if case_filter.unread_by:
         conditions.append(Case.id.in_(unread_links(case_filter.unread_by).distinct()))
     return conditions
+
+
+# On the table, built once: the store reads its rows afresh each time (populate_existing),
+# so the ORM's bookkeeping buys nothing on the statements most texts run.
+_CASES = Case.__table__
+_CASE_BY_ID = select(_CASES).where(_CASES.c.id == bindparam("case_id"))
+_TOUCH = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("case_id"))
+    .values(last_activity_at=bindparam("at"), unread=_CASES.c.unread + bindparam("more_unread"))
+)

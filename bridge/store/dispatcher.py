@@ -12,6 +12,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bridge.domain.work import DEAD, DONE, RETRY, WAITING
@@ -86,6 +87,12 @@ class Dispatcher:
         # of commits does not make every worker query the store for the same job.
         self._wake: asyncio.Queue[None] = asyncio.Queue(maxsize=workers)
         self._stopping = False
+        # One alarm for the earliest job waiting for its time: it wakes one worker, and
+        # each worker it wakes that finds a job wakes the next (`_chasing`), until one
+        # finds none. Every idle worker sleeping until that time would wake together,
+        # all but one to claim nothing: a case's header redraw waits its turn that way.
+        self._alarm: asyncio.TimerHandle | None = None
+        self._chasing = False
 
     def notify(self, jobs: int = 1) -> None:
         """`jobs` new jobs were committed: wake as many sleeping workers (at most all)."""
@@ -99,6 +106,9 @@ class Dispatcher:
     def stop(self) -> None:
         """Let each worker finish the job in hand, then end `run()`."""
         self._stopping = True
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
         self.notify(self.workers)
 
     async def _worker(self) -> None:
@@ -110,6 +120,8 @@ class Dispatcher:
                     await self.give_way()
                 if job is None:
                     job = await self.outbox.claim()
+                    if self._chasing:
+                        self._chase(found=job is not None)
                 if job is not None:
                     job = await self.run_job(job)
                     failures = 0
@@ -124,15 +136,40 @@ class Dispatcher:
                 log.exception("outbox worker could not reach the store")
                 await asyncio.sleep(self.policy.delay(failures, None))
 
+    def due_at(self, moment: datetime) -> None:
+        """A job was committed to run at `moment`: wake a worker then (none before)."""
+        self._alarm_at(max(0.0, (moment - self.outbox.clock.now()).total_seconds()) + 0.01)
+
     async def _sleep_until_due(self) -> None:
         due = await self.outbox.next_due()
-        timeout = self.max_idle
         if due is not None:
-            timeout = min(timeout, max(0.0, (due - self.outbox.clock.now()).total_seconds()) + 0.01)
+            self.due_at(due)
         try:
-            await asyncio.wait_for(self._wake.get(), timeout)
+            await asyncio.wait_for(self._wake.get(), self.max_idle)
         except TimeoutError:
             pass
+
+    def _alarm_at(self, delay: float) -> None:
+        """Wake a worker in `delay` seconds, unless the alarm rings sooner already."""
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        if self._alarm is not None:
+            if self._alarm.when() <= when:
+                return
+            self._alarm.cancel()
+        self._alarm = loop.call_at(when, self._ring)
+
+    def _ring(self) -> None:
+        self._alarm = None
+        self._chasing = True
+        self.notify()
+
+    def _chase(self, *, found: bool) -> None:
+        """After the alarm: a worker that found a job wakes another, as more may be due."""
+        if found:
+            self.notify()
+        else:
+            self._chasing = False
 
     async def run_job(self, job: ClaimedJob) -> ClaimedJob | None:
         """Run one job and settle it; the next job, when one was claimed as this one was

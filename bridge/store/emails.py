@@ -146,7 +146,7 @@ class SqlEmails:
         address: str | None = None,
     ) -> bool:
         switched = await self._change(
-            case_id, EmailThread.reply_channel != channel, reply_channel=channel
+            case_id, EmailThread.__table__.c.reply_channel != channel, reply_channel=channel
         )
         values: dict[str, object] = {}
         if subject:
@@ -162,9 +162,10 @@ class SqlEmails:
 
     async def _change(self, case_id: int, *where: Any, **values: object) -> bool:
         """Change the case's email side (where `where` holds); whether it changed."""
+        threads = EmailThread.__table__
         result = await self.session.execute(
-            update(EmailThread)
-            .where(EmailThread.case_id == case_id, *where)
+            update(threads)
+            .where(threads.c.case_id == case_id, *where)
             .values(**values, updated_at=self.now())
         )
         return bool(result.rowcount)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.records import DeadJobs
@@ -17,27 +17,33 @@ PENDING, RUNNING = "pending", "running"
 
 
 class SqlJobs:
-    """`Jobs` over one transaction; notes the queues it added to, to wake the dispatchers
-    after: a queue runs one job at a time, so one worker per queue is all that can start."""
+    """`Jobs` over one transaction; notes the queues it added jobs due now to, to wake the
+    dispatchers after (a queue runs one job at a time, so one worker per queue is all that
+    can start), and when the first job it added for later is due (`later`)."""
 
     def __init__(self, session: AsyncSession, now: Callable[[], datetime]) -> None:
         self.session = session
         self.now = now
         self.queues: set[str] = set()
+        self.later: datetime | None = None
 
     async def add(self, work: Work, *, run_after: datetime | None = None) -> None:
         now = self.now()
-        self.session.add(
-            OutboxJob(
-                kind=work.kind,
-                queue=work.queue,
-                payload=work.payload(),
-                status=PENDING,
-                run_after=run_after or now,
-                created_at=now,
-            )
+        due = run_after or now
+        await self.session.execute(
+            _ADD,
+            {
+                "kind": work.kind,
+                "queue": work.queue,
+                "payload": work.payload(),
+                "run_after": due,
+                "created_at": now,
+            },
         )
-        self.queues.add(work.queue)
+        if due <= now:
+            self.queues.add(work.queue)
+        elif self.later is None or due < self.later:
+            self.later = due
 
     async def _exists(self, kind: str, queue: str, statuses: list[str]) -> bool:
         found = await self.session.scalar(
@@ -93,7 +99,8 @@ class SqlJobs:
         )
 
 
-# Built once, as they run for most texts.
+# Built once, on the table (no ORM bookkeeping), as they run for most texts.
+_ADD = insert(OutboxJob.__table__).values(status=PENDING, attempts=0)
 _LATEST_OF_KIND = (
     select(OutboxJob.status, OutboxJob.finished_at)
     .where(OutboxJob.queue == bindparam("in_queue"), OutboxJob.kind == bindparam("of_kind"))

@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import insert as plain_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.records import CaseRecord, MessageRecord
@@ -36,7 +37,7 @@ class SqlMessages:
         return message.id
 
     async def get(self, message_id: int) -> MessageRecord | None:
-        row = await self.session.get(Message, message_id, populate_existing=True)
+        row = (await self.session.execute(_MESSAGE_BY_ID, {"message_id": message_id})).first()
         return message_record(row) if row is not None else None
 
     async def from_slack(self, channel: str, ts: str) -> MessageRecord | None:
@@ -195,14 +196,13 @@ class SqlMessages:
         await self._set(message_id, send_ref=None, send_started_at=None)
 
     async def link(self, case_id: int, message_id: int, *, slack_ts: str | None = None) -> None:
-        self.session.add(CaseMessage(case_id=case_id, message_id=message_id, slack_ts=slack_ts))
-        await self.session.flush()
+        await self.session.execute(
+            _LINK, {"case_id": case_id, "message_id": message_id, "slack_ts": slack_ts}
+        )
 
     async def set_posted(self, case_id: int, message_id: int, slack_ts: str) -> None:
         await self.session.execute(
-            update(CaseMessage)
-            .where(CaseMessage.case_id == case_id, CaseMessage.message_id == message_id)
-            .values(slack_ts=slack_ts)
+            _SET_POSTED, {"in_case": case_id, "of_message": message_id, "posted_ts": slack_ts}
         )
 
     async def postings(self, message_id: int) -> list[tuple[CaseRecord, SlackTs]]:
@@ -315,3 +315,14 @@ class SqlReads:
             query.add_columns(func.count()).group_by(CaseMessage.case_id)
         )
         return {case_id: count for case_id, count in rows.all()}
+
+
+# On the tables, built once: they run for most texts (see bridge/store/cases.py).
+_MESSAGES, _LINKS = Message.__table__, CaseMessage.__table__
+_MESSAGE_BY_ID = select(_MESSAGES).where(_MESSAGES.c.id == bindparam("message_id"))
+_LINK = plain_insert(_LINKS)
+_SET_POSTED = (
+    update(_LINKS)
+    .where(_LINKS.c.case_id == bindparam("in_case"), _LINKS.c.message_id == bindparam("of_message"))
+    .values(slack_ts=bindparam("posted_ts"))
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,10 +74,17 @@ class Store:
         self.clock = clock or SystemClock()
         self.key = HashKey(erasure_key)
         self._listeners: list[Callable[[int], None]] = []
+        self._schedulers: list[Callable[[datetime], None]] = []
 
     def on_enqueued(self, listener: Callable[[int], None]) -> None:
-        """`listener(n)` is called after a unit of work committed new jobs in n queues."""
+        """`listener(n)` is called after a unit of work committed new jobs due now in n
+        queues."""
         self._listeners.append(listener)
+
+    def on_scheduled(self, listener: Callable[[datetime], None]) -> None:
+        """`listener(moment)` is called after a unit of work committed jobs due later, the
+        first of them at `moment`."""
+        self._schedulers.append(listener)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
@@ -87,6 +95,9 @@ class Store:
         if unit.jobs.queues:
             for listener in self._listeners:
                 listener(len(unit.jobs.queues))
+        if unit.jobs.later is not None:
+            for scheduler in self._schedulers:
+                scheduler(unit.jobs.later)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlUnit]:
