@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bridge.domain.work import ThreadNote
 from bridge.errors import SendError
 from bridge.store.db import Database
 from bridge.store.dispatcher import Dispatcher, RetryPolicy
 from bridge.store.models import OutboxJob, utcnow
 from bridge.store.outbox import Outbox
+from bridge.store.unit import Store
 
 
 async def enqueue(db: Database, *jobs: tuple[str, str]) -> None:
@@ -176,3 +178,28 @@ def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1, "jitter spreads retries"
     assert policy.delay(1, 30.0) == 30.0
+
+
+async def test_jobs_committed_for_later_run_at_their_time_with_no_worker_polling(
+    db: Database,
+) -> None:
+    """Idle workers wait for a wake-up, not for the time of a job due later: a unit that
+    commits jobs for later sets one alarm, which wakes a worker, which wakes the next."""
+    store = Store(db)
+    handler = Recorder([])
+    dispatcher = Dispatcher(Outbox(db), {ThreadNote.kind: handler}, workers=4, max_idle=60)
+    store.on_scheduled(dispatcher.due_at)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await asyncio.sleep(0.1)  # every worker asleep, none due for a minute
+        async with store.unit() as unit:
+            for case_id in (1, 2, 3):
+                later = utcnow() + timedelta(seconds=0.3)
+                await unit.jobs.add(ThreadNote(case_id, "later"), run_after=later)
+        async with asyncio.timeout(5):
+            while len(handler.runs) < 3:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    finally:
+        dispatcher.stop()
+        await running
+    assert sorted(run["case_id"] for run in handler.runs) == [1, 2, 3]
