@@ -107,14 +107,14 @@ _LATEST_OF_KIND = (
     .order_by(OutboxJob.id.desc())
     .limit(1)
 )
+_JOBS = OutboxJob.__table__.c
 _HASTEN = (
-    update(OutboxJob)
+    update(OutboxJob.__table__)
     .where(
-        OutboxJob.queue == bindparam("in_queue"),
-        OutboxJob.kind == bindparam("of_kind"),
-        OutboxJob.status == PENDING,
-        OutboxJob.attempts == 0,  # one backing off after a failure keeps its delay
+        _JOBS.queue == bindparam("in_queue"),
+        _JOBS.kind == bindparam("of_kind"),
+        _JOBS.status == PENDING,
+        _JOBS.attempts == 0,  # one backing off after a failure keeps its delay
     )
     .values(run_after=bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
