@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bridge.domain.contacts import ContactDetails, LabelledNumber
 from bridge.domain.values import PhoneNumber
 from bridge.fakes.clock import ShiftedClock
-from bridge.fakes.reading import shown_texts
+from bridge.fakes.reading import header_field, shown_texts
 from bridge.fakes.slack_payloads import (
     block_actions_payload,
     interaction_form,
@@ -136,9 +136,7 @@ async def test_assignment_shows_in_the_header_and_tells_the_assignee(live) -> No
 
 def unread_in_header(live: LiveBridge, case_id: int) -> int:
     header = next(m for m in headers(live) if f"#{case_id}" in m["text"])
-    fields = next(b["fields"] for b in header["blocks"] if b.get("fields"))
-    unread = next(f["text"] for f in fields if f["text"].startswith("*Unread*"))
-    return int(unread.removeprefix("*Unread*\n"))
+    return int(header_field(header, "Unread").removeprefix("*Unread*\n"))
 
 
 async def test_a_burst_of_texts_redraws_the_header_once_and_holds_no_text_back(

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from bridge.fakes.clock import ShiftedClock
+from bridge.fakes.reading import header_field
 from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.routing.threads import HEADER_REDRAW_EVERY
 from bridge.slack import blocks
@@ -50,8 +51,7 @@ def section(home: dict, title: str) -> str:
 
 def header_unread(live: LiveBridge, case_id: int) -> str:
     header = next(m for m in live.slack.messages(INBOX) if f"#{case_id}" in m["text"])
-    fields = header["blocks"][1]["fields"]
-    return next(f["text"] for f in fields if f["text"].startswith("*Unread*"))
+    return header_field(header, "Unread")
 
 
 async def test_the_home_tab_lists_unread_assigned_and_open_cases(live: LiveBridge) -> None:

@@ -49,3 +49,9 @@ def thread_lines(thread: list[Params]) -> list[str]:
         marked = (message.get("metadata") or {}).get("event_type") in (HEADER_MARK, POSTING_MARK)
         lines += shown_texts([message]) if marked else [message.get("text", "")]
     return lines
+
+
+def header_field(header: Params, title: str) -> str:
+    """One of a case header's fields as it reads, `*Title*` and its value: `*Unread*\n2`."""
+    fields = next(b["fields"] for b in header["blocks"] if b.get("fields"))
+    return next(f["text"] for f in fields if f["text"].startswith(f"*{title}*"))
