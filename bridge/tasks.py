@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 from collections.abc import Coroutine, Iterator
 from typing import Any
@@ -48,18 +49,27 @@ class TaskKeeper:
 
 
 class Foreground:
-    """Webhooks being kept, which a carrier waits on: background work (routing, the outbox)
-    gives way to them for a bounded while, so that a storm of texts is answered first and
-    routed after, without routing ever stopping."""
+    """Webhooks being kept, which a carrier waits on, and the background work (routing
+    batches, outbox jobs) that gives way to them.
 
-    def __init__(self, *, most: float = 0.2) -> None:
-        self.most = most  # seconds a background step waits for webhooks at most
+    While webhooks keep coming (one is being kept, or two arrived within `quiet` seconds),
+    background steps go one at a time, `spacing` seconds apart, all of them together: a
+    storm is answered first and routed after, and routing never stops. A lone webhook
+    holds nothing back once it is answered, so a quiet day's text is routed at once.
+    """
+
+    def __init__(self, *, quiet: float = 0.02, spacing: float = 0.1) -> None:
+        self.quiet = quiet
+        self.spacing = spacing
         self._serving = 0
         self._clear = asyncio.Event()
         self._clear.set()
+        self._arrivals = (-math.inf, -math.inf)  # loop times of the two latest webhooks
+        self._next_turn = -math.inf
 
     @contextlib.contextmanager
     def serving(self) -> Iterator[None]:
+        self._arrivals = (self._arrivals[1], asyncio.get_running_loop().time())
         self._serving += 1
         self._clear.clear()
         try:
@@ -69,8 +79,29 @@ class Foreground:
             if not self._serving:
                 self._clear.set()
 
-    async def give_way(self) -> None:
-        """Return once no webhook is being kept, or after `most` seconds."""
+    def _pressed_until(self, now: float) -> float | None:
+        """While webhooks keep coming: until when at least (None: not now)."""
         if self._serving:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._clear.wait(), self.most)
+            return now + self.quiet
+        calm_at = self._arrivals[0] + self.quiet
+        return calm_at if calm_at > now else None
+
+    async def give_way(self) -> bool:
+        """Return at once when webhooks are not coming; else at this step's turn, or as soon
+        as they stop. True when webhooks were still coming (a step had better be short)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._pressed_until(now) is None:
+            return False
+        turn = self._next_turn = max(now, self._next_turn + self.spacing)
+        while now < turn:
+            pressed_until = self._pressed_until(now)
+            if pressed_until is None:
+                return False
+            if self._serving:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._clear.wait(), turn - now)
+            else:
+                await asyncio.sleep(min(turn, pressed_until) - now)
+            now = loop.time()
+        return True

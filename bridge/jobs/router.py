@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 # Events routed in one transaction at most. On SQLite a batch holds the one writer that
 # webhooks wait for: short ones keep their answers quick; PostgreSQL gains from long ones.
 BATCH_BY_STORE = {"sqlite": 10, "postgresql": 100}
+# Events routed in one transaction while webhooks keep coming: their answers wait for the
+# loop (and, on SQLite, for the writer) no longer than such a batch takes.
+BATCH_UNDER_LOAD = 3
 STORE_AWAY_SECONDS = 1.0  # how long to wait before trying a store that was away again
 
 
@@ -67,7 +70,7 @@ class Router:
         sole_claimer: bool = False,
         max_idle: float = 5.0,
         on_routed: Callable[[Routed], None] | None = None,
-        give_way: Callable[[], Awaitable[None]] | None = None,
+        give_way: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.units = units
         self.book = book
@@ -79,7 +82,8 @@ class Router:
         # Without Redis nothing tells this instance of events another instance kept.
         self.max_idle = max_idle
         self.on_routed = on_routed
-        # Awaited before each batch: lets webhooks being answered go first, for a while.
+        # Awaited before each batch: lets webhooks being answered go first, for a while;
+        # True when they keep coming.
         self.give_way = give_way
         self._wake = asyncio.Event()
         self._stopping = False
@@ -98,9 +102,8 @@ class Router:
             # Cleared before the claim: an event kept after the claim looked sets it again.
             self._wake.clear()
             try:
-                if self.give_way is not None:
-                    await self.give_way()
-                routed = await self.route_some()
+                under_load = self.give_way is not None and await self.give_way()
+                routed = await self.route_some(under_load=under_load)
             except StoreUnavailable as exc:
                 log.warning("router waiting for the store: %s", exc)
                 await asyncio.sleep(STORE_AWAY_SECONDS)
@@ -112,9 +115,13 @@ class Router:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.max_idle)
 
-    async def route_some(self) -> Routed:
-        """Route the next batch (one event while being careful); what it did."""
-        most = 1 if self._careful else self.batch
+    async def route_some(self, *, under_load: bool = False) -> Routed:
+        """Route the next batch (one event while being careful, a few while webhooks keep
+        coming); what it did."""
+        if self._careful:
+            most = 1
+        else:
+            most = min(self.batch, BATCH_UNDER_LOAD) if under_load else self.batch
         claimed: list[tuple[int, InboxEvent]] = []
         try:
             async with self.units.unit() as unit:

@@ -74,7 +74,7 @@ class Dispatcher:
         # put back (`jobs retry`): it looks for due work at least this often.
         max_idle: float = 5.0,
         # Awaited before each claim: lets webhooks being answered go first, for a while.
-        give_way: Callable[[], Awaitable[None]] | None = None,
+        give_way: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.outbox = outbox
         self.handlers = handlers
