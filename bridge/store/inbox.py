@@ -14,12 +14,12 @@ import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import InboxEvent
 from bridge.store.db import Database
 from bridge.store.models import InboxEventRow
-from bridge.store.sql import insert
 from bridge.tasks import Foreground
 
 log = logging.getLogger(__name__)
@@ -88,17 +88,11 @@ class InboxWriter:
                 "conversation": e.conversation,
                 "payload": e.payload,
                 "received_at": e.received_at,
-                "status": PENDING,
-                "attempts": 0,
             }
             for e in events
         ]
         async with self.db.transaction(urgent=True) as session:
-            # A repeat (the carrier retried a webhook whose answer it lost) is kept once.
-            await session.execute(
-                insert(session, InboxEventRow).on_conflict_do_nothing(index_elements=["key"]),
-                rows,
-            )
+            await session.execute(_KEEP_ONCE[self.db.dialect], rows)
 
 
 class SqlInbox:
@@ -185,7 +179,12 @@ class SqlInbox:
         )
 
 
-# Built once, on the table: it runs for every batch the router takes.
+# Built once, on the table: they run for every batch the webhooks and the router commit.
+# A repeat (the carrier retried a webhook whose answer it lost) is kept once.
+_KEEP_ONCE = {
+    name: dialect.insert(InboxEventRow.__table__).on_conflict_do_nothing(index_elements=["key"])
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 _ROUTED = delete(InboxEventRow.__table__).where(
     InboxEventRow.__table__.c.id.in_(bindparam("event_ids", expanding=True))
 )
