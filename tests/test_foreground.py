@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bridge.domain.events import receipt_event
 from bridge.domain.values import DeliveryReceipt, MessageStatus
-from bridge.jobs.router import BATCH_UNDER_LOAD, Router
+from bridge.jobs.router import BatchSizes, Router
 from bridge.routing.chat_settings import SettingsBook
 from bridge.settings_rules import chat_rules, chat_settings_defaults
 from bridge.store.db import Database
@@ -103,16 +103,17 @@ async def test_under_load_the_router_routes_a_few_events_per_transaction(
         default_channel=settings.slack_channel,
     )
     intake = InboxWriter(db)
-    waiting = BATCH_UNDER_LOAD + 4
+    sizes = BatchSizes(usual=100, under_load=3)
+    waiting = sizes.under_load + 4
     for number in range(waiting):
         # Receipts for sends this store never made: routed by being kept for later.
         receipt = DeliveryReceipt(f"unknown-{number}", MessageStatus.DELIVERED)
         await intake.keep(receipt_event(receipt, at=datetime.now(UTC)))
-    router = Router(store, book, store.clock, batch=100)
+    router = Router(store, book, store.clock, batch=sizes)
 
     under_load = await router.route_some(under_load=True)
-    assert (under_load.events, under_load.more) == (BATCH_UNDER_LOAD, True)
+    assert (under_load.events, under_load.more) == (sizes.under_load, True)
     rest = await router.route_some()
-    assert rest.events == waiting - BATCH_UNDER_LOAD
+    assert rest.events == waiting - sizes.under_load
     async with db.reading() as session:
         assert await SqlInbox(session).pending() == 0

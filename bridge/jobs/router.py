@@ -40,12 +40,24 @@ from bridge.routing.receipts import accept_receipt
 
 log = logging.getLogger(__name__)
 
-# Events routed in one transaction at most. On SQLite a batch holds the one writer that
-# webhooks wait for: short ones keep their answers quick; PostgreSQL gains from long ones.
-BATCH_BY_STORE = {"sqlite": 10, "postgresql": 100}
-# Events routed in one transaction while webhooks keep coming: their answers wait for the
-# loop (and, on SQLite, for the writer) no longer than such a batch takes.
-BATCH_UNDER_LOAD = 3
+
+@dataclass(frozen=True, slots=True)
+class BatchSizes:
+    """Events routed in one transaction at most: usually, and while webhooks keep coming
+    (their answers wait for such a batch)."""
+
+    usual: int
+    under_load: int
+
+
+# On SQLite a batch holds the one writer that webhooks wait for, and its statements run on
+# the loop without a break (a new case takes some 13 ms): short batches keep their answers
+# quick, and one event at a time under load. PostgreSQL gains from long batches, and lets
+# webhooks in between statements.
+BATCH_BY_STORE = {
+    "sqlite": BatchSizes(usual=4, under_load=1),
+    "postgresql": BatchSizes(usual=100, under_load=3),
+}
 STORE_AWAY_SECONDS = 1.0  # how long to wait before trying a store that was away again
 
 
@@ -66,7 +78,7 @@ class Router:
         book: SettingsBook,
         clock: Clock,
         *,
-        batch: int = BATCH_BY_STORE["postgresql"],
+        batch: BatchSizes = BATCH_BY_STORE["postgresql"],
         sole_claimer: bool = False,
         max_idle: float = 5.0,
         on_routed: Callable[[Routed], None] | None = None,
@@ -121,7 +133,7 @@ class Router:
         if self._careful:
             most = 1
         else:
-            most = min(self.batch, BATCH_UNDER_LOAD) if under_load else self.batch
+            most = self.batch.under_load if under_load else self.batch.usual
         claimed: list[tuple[int, InboxEvent]] = []
         try:
             async with self.units.unit() as unit:
