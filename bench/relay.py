@@ -13,7 +13,8 @@ first), and measures, in this order:
 * reply: signed staff replies in those threads posted to /slack/events one at a time, until
   FakeVonage accepts the SMS;
 * ingest: signed SMS API inbound webhooks (form POST, distinct messageIds, spread over 50
-  phones) answered 200 per second by `C` concurrent clients; each 200 means the text is
+  phones, or with `--new-phones` each from a phone of its own, opening a case) answered 200
+  per second by `C` concurrent clients; each 200 means the text is
   stored. In the same run the same client loop drives a bare aiohttp handler that only
   answers 200: the ceiling of this machine. The load comes from a separate process, so the
   client shares neither the server's event loop nor its core. Afterwards the Slack posts
@@ -373,6 +374,7 @@ async def measure_ingest(
     concurrency: int,
     window: float,
     budget: float,
+    new_phones: bool,
 ) -> dict[str, Any]:
     """The bare ceiling, then the bridge, with one client loop; then how fast it relays."""
     from sqlalchemy import func, select
@@ -381,10 +383,14 @@ async def measure_ingest(
     from bridge.store.outbox import Outbox
 
     def bodies(kind: str, count: int) -> list[bytes]:
+        # New phones: the warm-up's and the measured texts' apart from each other's.
+        new_prefix = "44772" if kind.startswith("warm") else "44771"
+
+        def sender(i: int) -> str:
+            return f"{new_prefix}{i:07d}" if new_phones else f"4477009{i % SENDERS:05d}"
+
         return [
-            rig.inbound_body(
-                f"4477009{i % SENDERS:05d}", token(tag, kind, i), f"{tag}-{kind}-{i:07d}"
-            )
+            rig.inbound_body(sender(i), token(tag, kind, i), f"{tag}-{kind}-{i:07d}")
             for i in range(count)
         ]
 
@@ -428,7 +434,7 @@ async def measure_ingest(
     bridge_rate, ceiling_rate = (r["sent"] / r["seconds"] for r in (bridge, ceiling))
     return {
         "texts": texts,
-        "senders": SENDERS,
+        "senders": "new" if new_phones else SENDERS,
         "concurrency": concurrency,
         "bridge_sent": bridge["sent"],
         "bridge_per_s": round(bridge_rate, 1),
@@ -593,6 +599,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             concurrency=args.concurrency,
             window=args.relay_window,
             budget=budget,
+            new_phones=args.new_phones,
         )
         report["relay"], report["reply"] = relay, reply
         report["outbox_dead"] = await Outbox(rig.db).dead_count()
@@ -625,8 +632,13 @@ def render(report: dict[str, Any]) -> str:
         "limits     "
         + (", ".join(f"{k}={v:g}" for k, v in report["bridge_limits"].items()) or "none"),
         "",
-        f"ingest     signed inbound SMS webhooks (form POST) from {ingest['senders']} phones, "
-        f"{ingest['concurrency']} concurrent clients, one client loop for both",
+        "ingest     signed inbound SMS webhooks (form POST) "
+        + (
+            "each from a new phone"
+            if ingest["senders"] == "new"
+            else f"from {ingest['senders']} phones"
+        )
+        + f", {ingest['concurrency']} concurrent clients, one client loop for both",
         f"  bridge   {ingest['bridge_per_s']:9.1f} texts/s  ack {_ms(ingest['bridge_ack'])}"
         f"   n={_of(ingest['bridge_sent'], ingest['texts'])}",
         f"  ceiling  {ingest['ceiling_per_s']:9.1f} req/s    ack {_ms(ingest['ceiling_ack'])}"
@@ -665,6 +677,11 @@ def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--texts", type=int, default=2000, help="ingest texts (2000)")
     parser.add_argument("--concurrency", type=int, default=32, help="ingest clients (32)")
+    parser.add_argument(
+        "--new-phones",
+        action="store_true",
+        help="each ingest text from a phone of its own, opening a case (default: 50 phones)",
+    )
     parser.add_argument(
         "--latency", type=int, default=200, help="texts, and replies, timed one by one (200)"
     )
