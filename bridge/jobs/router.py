@@ -41,23 +41,13 @@ from bridge.routing.receipts import accept_receipt
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class BatchSizes:
-    """Events routed in one transaction at most: usually, and while webhooks keep coming
-    (their answers wait for such a batch)."""
-
-    usual: int
-    under_load: int
-
-
-# On SQLite a batch holds the one writer that webhooks wait for, and its statements run on
-# the loop without a break (a new case takes some 13 ms): short batches keep their answers
-# quick, and one event at a time under load. PostgreSQL gains from long batches, and lets
-# webhooks in between statements.
-BATCH_BY_STORE = {
-    "sqlite": BatchSizes(usual=4, under_load=1),
-    "postgresql": BatchSizes(usual=100, under_load=3),
-}
+# Events routed in one transaction at most. On SQLite a batch holds the one writer that
+# webhooks wait for, and its statements run on the loop without a break (a new case takes
+# some 13 ms): short batches keep their answers quick. PostgreSQL gains from long ones.
+BATCH_BY_STORE = {"sqlite": 4, "postgresql": 100}
+# While webhooks keep coming, one event per transaction on either store: a routing step
+# then takes the loop from them for a few milliseconds at a time.
+BATCH_UNDER_LOAD = 1
 STORE_AWAY_SECONDS = 1.0  # how long to wait before trying a store that was away again
 
 
@@ -78,7 +68,7 @@ class Router:
         book: SettingsBook,
         clock: Clock,
         *,
-        batch: BatchSizes = BATCH_BY_STORE["postgresql"],
+        batch: int = BATCH_BY_STORE["postgresql"],
         sole_claimer: bool = False,
         max_idle: float = 5.0,
         on_routed: Callable[[Routed], None] | None = None,
@@ -128,12 +118,9 @@ class Router:
                 await asyncio.wait_for(self._wake.wait(), self.max_idle)
 
     async def route_some(self, *, under_load: bool = False) -> Routed:
-        """Route the next batch (one event while being careful, a few while webhooks keep
+        """Route the next batch (one event while being careful or while webhooks keep
         coming); what it did."""
-        if self._careful:
-            most = 1
-        else:
-            most = self.batch.under_load if under_load else self.batch.usual
+        most = 1 if self._careful else BATCH_UNDER_LOAD if under_load else self.batch
         claimed: list[tuple[int, InboxEvent]] = []
         try:
             async with self.units.unit() as unit:
