@@ -41,7 +41,7 @@ UNSUPPORTED_PLACEHOLDER = "[{kind} message not shown]"
 SMS_API_TEXT_TYPES = frozenset({"text", "unicode"})
 SMS_API_BINARY_TYPE = "binary"
 # SMS API `message-timestamp`: UTC, "YYYY-MM-DD HH:MM:SS" (read by hand: `strptime` costs
-# some 20 µs, a thirtieth of a webhook's CPU).
+# some 17 µs, a fortieth of a webhook's CPU).
 SMS_API_TIMESTAMP = re.compile(r"(\d{4})-(\d\d?)-(\d\d?) (\d\d?):(\d\d?):(\d\d?)")
 
 # E.164: a country code that never starts with 0, at most 15 digits in all. Vonage sends
