@@ -40,13 +40,12 @@ from bridge.routing.receipts import accept_receipt
 
 log = logging.getLogger(__name__)
 
-
 # Events routed in one transaction at most. On SQLite a batch holds the one writer that
 # webhooks wait for, and its statements run on the loop without a break (a new case takes
 # some 13 ms): short batches keep their answers quick. PostgreSQL gains from long ones.
 BATCH_BY_STORE = {"sqlite": 4, "postgresql": 100}
-# While webhooks keep coming, one event per transaction on either store: a routing step
-# then takes the loop from them for a few milliseconds at a time.
+# In a storm of webhooks, one event per transaction on either store: a routing step then
+# takes the loop from them for a few milliseconds at a time.
 BATCH_UNDER_LOAD = 1
 STORE_AWAY_SECONDS = 1.0  # how long to wait before trying a store that was away again
 
@@ -84,8 +83,8 @@ class Router:
         # Without Redis nothing tells this instance of events another instance kept.
         self.max_idle = max_idle
         self.on_routed = on_routed
-        # Awaited before each batch: lets webhooks being answered go first, for a while;
-        # True when they keep coming.
+        # Awaited before each batch: gives way to a storm of webhooks (`Foreground`); True
+        # while one lasts.
         self.give_way = give_way
         self._wake = asyncio.Event()
         self._stopping = False
@@ -118,8 +117,8 @@ class Router:
                 await asyncio.wait_for(self._wake.wait(), self.max_idle)
 
     async def route_some(self, *, under_load: bool = False) -> Routed:
-        """Route the next batch (one event while being careful or while webhooks keep
-        coming); what it did."""
+        """Route the next batch (one event while being careful, or in a storm of webhooks);
+        what it did."""
         most = 1 if self._careful else BATCH_UNDER_LOAD if under_load else self.batch
         claimed: list[tuple[int, InboxEvent]] = []
         try:

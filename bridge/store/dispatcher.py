@@ -73,7 +73,7 @@ class Dispatcher:
         # Without Redis nothing tells this instance of jobs another process committed or
         # put back (`jobs retry`): it looks for due work at least this often.
         max_idle: float = 5.0,
-        # Awaited before each claim: lets webhooks being answered go first, for a while.
+        # Awaited before each claim: gives way to a storm of webhooks (`Foreground`).
         give_way: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.outbox = outbox
