@@ -14,11 +14,11 @@ first), and measures, in this order:
   FakeVonage accepts the SMS;
 * ingest: signed SMS API inbound webhooks (form POST, distinct messageIds, spread over 50
   phones, or with `--new-phones` each from a phone of its own, opening a case) answered 200
-  per second by `C` concurrent clients; each 200 means the text is
-  stored. In the same run the same client loop drives a bare aiohttp handler that only
-  answers 200: the ceiling of this machine. The load comes from a separate process, so the
-  client shares neither the server's event loop nor its core. Afterwards the Slack posts
-  are counted for `--relay-window` seconds more; what is still queued then is left behind.
+  per second by `C` concurrent clients; each 200 means the text is stored. In the same
+  run the same client loop drives a bare aiohttp handler that only answers 200: the
+  ceiling of this machine. The load comes from a separate process, so the client shares
+  neither the server's event loop nor its core. Afterwards the Slack posts are counted for
+  `--relay-window` seconds more; what is still queued then is left behind.
 
 Each phase also reports the bridge process's CPU time (user + system) per text or reply:
 the target is 3 ms, in and out.
