@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
+import asyncpg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from bridge.domain.work import PostHeader, SendSms
 from bridge.fakes.slack_payloads import event_callback_body, message_event, slack_signature_headers
@@ -327,3 +329,42 @@ async def test_metrics_count_inbound_texts_in_prometheus_text(live: LiveBridge) 
     families = {f.name: f for f in text_string_to_metric_families(await response.text())}
     assert families["smschat_messages_in"].type == "counter"
     assert (await scrape(live))[("smschat_messages_in_total", ())] == 2
+
+
+async def test_webhooks_are_kept_after_the_server_dropped_the_stores_connections(
+    live: LiveBridge, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a SQLite file has no server to drop connections")
+
+    async def drop_the_bridges() -> None:
+        """What a restarted server does to every connection in the bridge's pool."""
+        admin = await asyncpg.connect(
+            make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        )
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+
+    for number, word in enumerate(["first", "second", "third"]):
+        if word == "third":
+            await drop_the_bridges()
+            await asyncio.sleep(1.1)  # idle long enough to be pinged before use
+        response = await live.vonage_webhook(
+            "/vonage/inbound", inbound(word, message_id=f"0D0{number}")
+        )
+        assert response.status == 200, word
+        if word == "first":
+            # Once the bridge is idle, at once after its connections were used: the pool
+            # takes them as alive, and the webhook's is the first to fail.
+            await live.drained()
+            await drop_the_bridges()
+    await live.drained()
+    thread = live.slack.thread(INBOX, live.slack.messages(INBOX)[0]["ts"])
+    shown = "\n".join(m["text"] for m in thread)  # texts waiting together share a post
+    assert re.search(r"first.*second.*third", shown, re.DOTALL), shown
+    assert await count_messages(live) == 3

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import InboxEvent
@@ -91,6 +92,17 @@ class InboxWriter:
             }
             for e in events
         ]
+        try:
+            await self._insert(rows)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The server dropped the connection (a restart): the pool lets its others go, and
+            # a fresh one takes the batch. Should the first commit have landed, its repeat
+            # keeps nothing twice.
+            await self._insert(rows)
+
+    async def _insert(self, rows: list[dict[str, object]]) -> None:
         async with self.db.transaction(urgent=True) as session:
             await session.execute(_KEEP_ONCE[self.db.dialect], rows)
 
