@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
 from bridge.domain.values import ChannelId
-from bridge.errors import ConfigError, SendError
+from bridge.errors import ConfigError, SendError, StoreUnavailable
 from bridge.jobs.context import JobContext
 from bridge.jobs.registry import job_handlers
 from bridge.jobs.router import BATCH_BY_STORE, Router
@@ -348,8 +349,33 @@ def voice_caller(settings: Settings) -> VonageVoice | None:
     return VonageVoice(vonage_client(settings), event_url=event_url)
 
 
+STORE_AWAY_RETRY_AFTER_SECONDS = 5
+
+
+def store_away_middleware(metrics: Metrics) -> Middleware:
+    """A webhook the store could not keep is answered 503, so its sender tries it again
+    later, with one line in the log instead of a traceback: an outage, not a bug."""
+
+    @web.middleware
+    async def answer_store_away(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except StoreUnavailable as away:
+            metrics.webhooks_deferred.inc()
+            log.warning("answered 503 to %s %s: %s", request.method, request.path, away)
+            return web.json_response(
+                {"error": "the bridge cannot store this now; try again later"},
+                status=503,
+                headers={"Retry-After": str(STORE_AWAY_RETRY_AFTER_SECONDS)},
+            )
+
+    return answer_store_away
+
+
 def build_web_app(bridge: Bridge) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[store_away_middleware(bridge.metrics)]
+    )
     webhooks = VonageWebhooks(
         intake=bridge.intake,
         metrics=bridge.metrics,

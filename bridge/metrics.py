@@ -23,6 +23,11 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.webhooks_deferred = Counter(
+            "smschat_webhooks_deferred",
+            "Webhooks answered 503 because the store could not keep them (the sender retries)",
+            registry=self.registry,
+        )
         self.jobs = Counter(
             "smschat_outbox_jobs",
             "Outbox job attempts by kind and outcome",

@@ -9,15 +9,15 @@ import math
 import sqlite3
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 from sqlalchemy import event, make_url, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bridge.domain.text import storable
+from bridge.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,17 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+@contextmanager
+def unavailable_as_such() -> Iterator[None]:
+    """A store that cannot be reached (or is locked, or lost its connection) says so as
+    `StoreUnavailable`: worth trying again later, unlike a bug."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreUnavailable(f"the store is unavailable: {said}") from exc
 
 
 def alembic_config(url: str) -> Any:

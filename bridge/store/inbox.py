@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
@@ -19,11 +18,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import InboxEvent
-from bridge.store.db import Database
+from bridge.store.db import Database, unavailable_as_such
 from bridge.store.models import InboxEventRow
 from bridge.tasks import Foreground
-
-log = logging.getLogger(__name__)
 
 PENDING, FAILED = "pending", "failed"
 
@@ -69,8 +66,7 @@ class InboxWriter:
             batch, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
             try:
                 await self._commit([event for event, _ in batch])
-            except Exception as exc:
-                log.warning("inbox could not keep %s event(s): %s", len(batch), type(exc).__name__)
+            except Exception as exc:  # each request waiting on it answers for it
                 for _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
@@ -92,15 +88,16 @@ class InboxWriter:
             }
             for e in events
         ]
-        try:
-            await self._insert(rows)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            # The server dropped the connection (a restart): the pool lets its others go, and
-            # a fresh one takes the batch. Should the first commit have landed, its repeat
-            # keeps nothing twice.
-            await self._insert(rows)
+        with unavailable_as_such():
+            try:
+                await self._insert(rows)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # The server dropped the connection (a restart): the pool lets its others go,
+                # and a fresh one takes the batch. Should the first commit have landed, its
+                # repeat keeps nothing twice.
+                await self._insert(rows)
 
     async def _insert(self, rows: list[dict[str, object]]) -> None:
         async with self.db.transaction(urgent=True) as session:

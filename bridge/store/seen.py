@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge.clock import Clock
 from bridge.store.coordination import token_key
-from bridge.store.db import Database
+from bridge.store.db import Database, unavailable_as_such
 from bridge.store.models import SeenToken
 
 # Expired tokens are swept out now and then, by the call that happens to come along.
@@ -40,12 +40,14 @@ class StoreSeenOnce:
             .returning(SeenToken.key)
         )
         self._calls += 1
-        async with self.db.transaction() as session:
-            fresh = await session.scalar(statement) is not None
-            if self._calls % _SWEEP_EVERY == 0:
-                await session.execute(delete(SeenToken).where(SeenToken.expires_at < now))
+        with unavailable_as_such():
+            async with self.db.transaction() as session:
+                fresh = await session.scalar(statement) is not None
+                if self._calls % _SWEEP_EVERY == 0:
+                    await session.execute(delete(SeenToken).where(SeenToken.expires_at < now))
         return fresh
 
     async def forget(self, token: str) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(delete(SeenToken).where(SeenToken.key == token_key(token)))
+        with unavailable_as_such():
+            async with self.db.transaction() as session:
+                await session.execute(delete(SeenToken).where(SeenToken.key == token_key(token)))

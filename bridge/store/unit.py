@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.clock import Clock, SystemClock
-from bridge.errors import StoreUnavailable
 from bridge.store.broadcasts import SqlBroadcasts
 from bridge.store.cases import SqlCases
 from bridge.store.contacts import SqlContacts
 from bridge.store.controls import HashKey, SqlCalls, SqlMutes
-from bridge.store.db import Database
+from bridge.store.db import Database, unavailable_as_such
 from bridge.store.emails import SqlEmails
 from bridge.store.erasure import SqlErasure
 from bridge.store.inbox import SqlInbox
@@ -88,7 +86,7 @@ class Store:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[SqlUnit]:
-        with _unavailable_as_such():
+        with unavailable_as_such():
             async with self.db.transaction() as session:
                 unit = SqlUnit(session, self.clock, self.key)
                 yield unit
@@ -102,17 +100,6 @@ class Store:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlUnit]:
         """A unit for reads only (on SQLite it does not take the write lock)."""
-        with _unavailable_as_such():
+        with unavailable_as_such():
             async with self.db.reading() as session:
                 yield SqlUnit(session, self.clock, self.key)
-
-
-@contextmanager
-def _unavailable_as_such() -> Iterator[None]:
-    """A store that cannot be reached (or is locked, or lost its connection) says so as
-    `StoreUnavailable`: worth trying again later, unlike a bug."""
-    try:
-        yield
-    except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
-        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StoreUnavailable(f"the store is unavailable: {said}") from exc
