@@ -398,8 +398,13 @@ def build_web_app(bridge: Bridge) -> web.Application:
         return web.json_response({"ok": ok, **health}, status=200 if ok else 503)
 
     async def metrics(_request: web.Request) -> web.Response:
-        bridge.metrics.outbox_depth.set(await bridge.outbox.depth())
-        bridge.metrics.outbox_dead.set(await bridge.outbox.dead_count())
+        try:
+            bridge.metrics.outbox_depth.set(await bridge.outbox.depth())
+            bridge.metrics.outbox_dead.set(await bridge.outbox.dead_count())
+        except (SQLAlchemyError, OSError) as exc:
+            # The counters still tell of the outage (webhooks deferred); the two gauges keep
+            # what the store last said.
+            log.warning("metrics: outbox figures unreadable: %s", type(exc).__name__)
         return web.Response(
             body=bridge.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

@@ -70,6 +70,7 @@ async def test_a_webhook_the_store_cannot_keep_is_answered_503_and_kept_when_ret
             assert response.status == 503
             assert response.headers["Retry-After"] == "5"
             assert "try again later" in (await response.json())["error"]
+    assert await deferred_total(live) == 1, "the count is there while the store is away"
     answered = [r for r in caplog.records if "answered 503 to POST /vonage/inbound" in r.message]
     assert len(answered) == 1, [r.message for r in caplog.records]
     assert not [r for r in caplog.records if r.exc_info], "an outage is logged without a trace"
