@@ -354,7 +354,11 @@ STORE_AWAY_RETRY_AFTER_SECONDS = 5
 
 def store_away_middleware(metrics: Metrics) -> Middleware:
     """A webhook the store could not keep is answered 503, so its sender tries it again
-    later, with one line in the log instead of a traceback: an outage, not a bug."""
+    later, with one line in the log instead of a traceback: an outage, not a bug.
+
+    Vonage resends an inbound message not answered 200 or 204 "for the next 24 hours"
+    (https://developer.vonage.com/messaging/sms/guides/inbound-sms); Mailgun and Slack
+    retry a 5xx too."""
 
     @web.middleware
     async def answer_store_away(request: web.Request, handler: Handler) -> web.StreamResponse:
