@@ -357,8 +357,8 @@ def store_away_middleware(metrics: Metrics) -> Middleware:
     later, with one line in the log instead of a traceback: an outage, not a bug.
 
     Vonage resends an inbound message not answered 200 or 204 "for the next 24 hours"
-    (https://developer.vonage.com/messaging/sms/guides/inbound-sms); Mailgun and Slack
-    retry a 5xx too."""
+    (https://developer.vonage.com/messaging/sms/guides/inbound-sms); Mailgun retries any
+    answer but 200 and 406, and Slack's Events API a failed delivery three times."""
 
     @web.middleware
     async def answer_store_away(request: web.Request, handler: Handler) -> web.StreamResponse:
