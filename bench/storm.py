@@ -98,6 +98,7 @@ async def storm(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 for text in shown_texts(rig.slack.thread(INBOX, header["ts"]))
             ]
 
+        measured_on = machine()  # the load before the storm, not after it
         cpu0, start = cpu_seconds(rig.bridge.pid), time.perf_counter()
         killing = [kill_and_start_again()] if args.kill_after else []
         await asyncio.gather(*(phone_writes(phone) for phone in phones), *killing)
@@ -117,7 +118,7 @@ async def storm(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         updates = sum(1 for c in calls if c.method == "chat.update")
         in_order = all([t for t in texts if t.startswith(phone)] == sent[phone] for phone in phones)
         return {
-            "machine": machine(),
+            "machine": measured_on,
             "backend": rig.backend,
             "texts": total,
             "phones": args.phones,
