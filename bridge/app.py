@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
-from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from slack_bolt.async_app import AsyncApp
@@ -20,14 +18,14 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
 from bridge.domain.values import ChannelId
-from bridge.errors import ConfigError, SendError, StoreUnavailable
+from bridge.errors import ConfigError, SendError
 from bridge.jobs.context import JobContext
 from bridge.jobs.registry import job_handlers
 from bridge.jobs.router import BATCH_BY_STORE, Router
-from bridge.mail.http import mount_email, smtp_sender
+from bridge.mail.http import smtp_sender
 from bridge.mail.intake import MailIntake
 from bridge.mail.smtp_server import SmtpListener, smtp_listener
-from bridge.metrics import CONTENT_TYPE_LATEST, Metrics
+from bridge.metrics import Metrics
 from bridge.routing.chat_settings import SettingsBook
 from bridge.routing.erasure import keep_sweeping
 from bridge.routing.notices import job_settled
@@ -37,13 +35,11 @@ from bridge.settings_rules import broadcast_rules, chat_rules, chat_settings_def
 from bridge.slack.access import Gatekeeper
 from bridge.slack.eraser import SlackEraser
 from bridge.slack.files import SlackFiles
-from bridge.slack.gate import SlackGate
 from bridge.slack.listeners import build_bolt_app
 from bridge.slack.poster import SlackPoster
 from bridge.sms.client import VonageClient
-from bridge.sms.http import VonageWebhooks
 from bridge.sms.media import VonageMedia
-from bridge.sms.media_links import MediaEndpoint, SignedMediaLinks
+from bridge.sms.media_links import SignedMediaLinks
 from bridge.sms.sender import VonageSender, vonage_auth
 from bridge.sms.voice import EVENT_PATH as VOICE_EVENT_PATH
 from bridge.sms.voice import VonageVoice
@@ -65,9 +61,6 @@ from bridge.store.unit import Store
 from bridge.tasks import Foreground, TaskKeeper
 
 log = logging.getLogger(__name__)
-
-# Webhook bodies larger than this are refused with 413 (a long SMS is a few kB).
-MAX_BODY_BYTES = 256 * 1024
 
 
 @dataclass
@@ -347,88 +340,3 @@ def voice_caller(settings: Settings) -> VonageVoice | None:
         return None
     event_url = f"{settings.public_url}{VOICE_EVENT_PATH}" if settings.public_url else None
     return VonageVoice(vonage_client(settings), event_url=event_url)
-
-
-STORE_AWAY_RETRY_AFTER_SECONDS = 5
-
-
-def store_away_middleware(metrics: Metrics) -> Middleware:
-    """A webhook the store could not keep is answered 503, so its sender tries it again
-    later, with one line in the log instead of a traceback: an outage, not a bug.
-
-    Vonage resends an inbound message not answered 200 or 204 "for the next 24 hours"
-    (https://developer.vonage.com/messaging/sms/guides/inbound-sms); Mailgun retries any
-    answer but 200 and 406, and Slack's Events API a failed delivery three times."""
-
-    @web.middleware
-    async def answer_store_away(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except StoreUnavailable as away:
-            metrics.webhooks_deferred.inc()
-            log.warning("answered 503 to %s %s: %s", request.method, request.path, away)
-            return web.json_response(
-                {"error": "the bridge cannot store this now; try again later"},
-                status=503,
-                headers={"Retry-After": str(STORE_AWAY_RETRY_AFTER_SECONDS)},
-            )
-
-    return answer_store_away
-
-
-def build_web_app(bridge: Bridge) -> web.Application:
-    app = web.Application(
-        client_max_size=MAX_BODY_BYTES, middlewares=[store_away_middleware(bridge.metrics)]
-    )
-    webhooks = VonageWebhooks(
-        intake=bridge.intake,
-        metrics=bridge.metrics,
-        signature_secret=bridge.settings.vonage_signature_secret,
-        signature_method=bridge.settings.vonage_signature_method,
-        seen=bridge.seen,
-        clock=bridge.clock,
-    )
-
-    async def healthz(_request: web.Request) -> web.Response:
-        health = {"store": "ok"}
-        try:
-            await bridge.db.ping()
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("health check: store unreachable: %s", type(exc).__name__)
-            health["store"] = "unreachable"
-        if bridge.redis is not None:
-            health["redis"] = "ok" if bridge.redis.up else "unreachable"
-        ok = all(state == "ok" for state in health.values())
-        return web.json_response({"ok": ok, **health}, status=200 if ok else 503)
-
-    async def metrics(_request: web.Request) -> web.Response:
-        try:
-            bridge.metrics.outbox_depth.set(await bridge.outbox.depth())
-            bridge.metrics.outbox_dead.set(await bridge.outbox.dead_count())
-        except (SQLAlchemyError, OSError) as exc:
-            # The counters still tell of the outage (webhooks deferred); the two gauges keep
-            # what the store last said.
-            log.warning("metrics: outbox figures unreadable: %s", type(exc).__name__)
-        return web.Response(
-            body=bridge.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
-
-    secret = bridge.settings.slack_signing_secret
-    if not bridge.settings.socket_mode and secret is not None:
-        gate = SlackGate(bridge.bolt, signing_secret=secret.get_secret_value(), seen=bridge.seen)
-        app.router.add_post("/slack/events", gate.handle)
-    app.router.add_route("*", "/vonage/inbound", webhooks.inbound)
-    app.router.add_route("*", "/vonage/status", webhooks.status)
-    mount_email(
-        app,
-        bridge.settings,
-        intake=bridge.intake,
-        metrics=bridge.metrics,
-        seen=bridge.seen,
-        clock=bridge.clock,
-    )
-    app.router.add_route("*", VOICE_EVENT_PATH, webhooks.voice_event)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/media/{token}", MediaEndpoint(bridge.links, bridge.store).serve)
-    return app

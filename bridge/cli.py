@@ -163,7 +163,8 @@ async def warn_of_setup_problems(bridge: Bridge) -> None:
 async def serve(settings: Settings) -> int:
     from aiohttp import web
 
-    from bridge.app import build_bridge, build_web_app
+    from bridge.app import build_bridge
+    from bridge.web_app import build_web_app
 
     stopping = stop_requests()
     try:

@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import and_, func, make_url, or_, select
 
-from bridge.app import Bridge, build_bridge, build_web_app
+from bridge.app import Bridge, build_bridge
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
@@ -42,6 +42,7 @@ from bridge.fakes.views import home_opened_event, submitted_state
 from bridge.store.db import Database, migrate
 from bridge.store.dispatcher import RetryPolicy
 from bridge.store.models import Base, InboxEventRow, OutboxJob
+from bridge.web_app import build_web_app
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-bot-token-0123456789"

@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from bridge.app import build_bridge, build_web_app
+from bridge.app import build_bridge
 from bridge.fakes import FakeSlack, FakeVonage
 from bridge.fakes.process import BridgeProcess
 from bridge.fakes.slack_payloads import (
@@ -39,6 +39,7 @@ from bridge.fakes.vonage_payloads import sms_inbound_params, sms_receipt_params
 from bridge.logs import RedactingFilter, configure_logging
 from bridge.store.db import Database
 from bridge.store.models import Case
+from bridge.web_app import build_web_app
 from tests.conftest import (
     BOT_TOKEN,
     INBOX,

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp import web
 
-from bridge.app import Bridge, build_bridge, build_web_app
+from bridge.app import Bridge, build_bridge
 from bridge.config import Settings
 from bridge.fakes import FakeSlack, FakeVonage, TestTls
 from bridge.fakes.clock import ShiftedClock
@@ -63,6 +63,7 @@ from bridge.sandbox.scene import (
 from bridge.sandbox.staff import StaffActions
 from bridge.sandbox.surfaces import VIEW_EVENTS, Surfaces
 from bridge.tasks import TaskKeeper
+from bridge.web_app import build_web_app
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event, make_url, text
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -253,8 +253,16 @@ def unavailable_as_such() -> Iterator[None]:
     try:
         yield
     except (OperationalError, InterfaceError, ConnectionError, TimeoutError) as exc:
-        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StoreUnavailable(f"the store is unavailable: {said}") from exc
+        raise _unavailable(exc) from exc
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:  # a lost connection mid-statement says only this
+            raise
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: Exception) -> StoreUnavailable:
+    said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return StoreUnavailable(f"the store is unavailable: {said}")
 
 
 def alembic_config(url: str) -> Any:

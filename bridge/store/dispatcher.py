@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bridge.domain.work import DEAD, DONE, RETRY, WAITING
-from bridge.errors import SendError
+from bridge.errors import SendError, StoreUnavailable
+from bridge.store.db import unavailable_as_such
 from bridge.store.outbox import ClaimedJob, Outbox
 
 log = logging.getLogger(__name__)
@@ -116,24 +117,29 @@ class Dispatcher:
         job: ClaimedJob | None = None  # claimed as the last one was settled: run it still
         while job is not None or not self._stopping:
             try:
-                if self.give_way is not None:
-                    await self.give_way()
-                if job is None:
-                    job = await self.outbox.claim()
-                    if self._chasing:
-                        self._chase(found=job is not None)
-                if job is not None:
-                    job = await self.run_job(job)
-                    failures = 0
-                    continue
-                if not self._stopping:
-                    await self._sleep_until_due()
-            except Exception:
+                with unavailable_as_such():
+                    if self.give_way is not None:
+                        await self.give_way()
+                    if job is None:
+                        job = await self.outbox.claim()
+                        if self._chasing:
+                            self._chase(found=job is not None)
+                    if job is not None:
+                        job = await self.run_job(job)
+                        failures = 0
+                        continue
+                    if not self._stopping:
+                        await self._sleep_until_due()
+            except Exception as exc:
                 # The store itself failed (connection lost, disk full): back off and go on,
-                # the jobs are safe in the store and their leases bring them back.
+                # the jobs are safe in the store and their leases bring them back. An outage
+                # is one line in the log; anything else, a trace.
                 job = None
                 failures += 1
-                log.exception("outbox worker could not reach the store")
+                if isinstance(exc, StoreUnavailable):
+                    log.warning("outbox worker waiting for the store: %s", exc)
+                else:
+                    log.exception("outbox worker could not reach the store")
                 await asyncio.sleep(self.policy.delay(failures, None))
 
     def due_at(self, moment: datetime) -> None:
