@@ -133,12 +133,18 @@ class PostThreadMessage(JobHandler[PostMessage]):
         await self._post(work, look_first=True)
 
     async def _post(self, work: PostMessage, *, look_first: bool) -> None:
-        case = await thread_of(self.ctx, work.case_id)
+        # The case, the text and where it shows, in one read when the thread is up (almost
+        # always: a case's header goes before its texts in their queue).
         async with self.ctx.units.reading() as unit:
+            case = await unit.cases.get(work.case_id)
             message = await unit.messages.get(work.message_id)
-            if case is None or case.thread_ts is None or message is None:
-                return
-            postings = await unit.messages.postings(message.id)
+            postings = await unit.messages.postings(work.message_id) if message else []
+        if case is not None and case.thread_ts is None:
+            case = await thread_of(self.ctx, work.case_id)
+            async with self.ctx.units.reading() as unit:  # the header may show the text now
+                postings = await unit.messages.postings(work.message_id)
+        if case is None or case.thread_ts is None or message is None:
+            return
         if any(posted.id == case.id for posted, _ts in postings):
             return  # shown already: in the header, or in a post with texts before it
         if look_first:
