@@ -177,6 +177,21 @@ async def test_a_header_slack_refuses_for_good_is_a_dead_job(live: LiveBridge) -
     assert [c.error for c in live.slack.calls("chat.postMessage")][:1] == ["invalid_blocks"]
 
 
+async def test_a_text_waiting_behind_a_header_that_gave_up_posts_it_and_shows_once(
+    fast_live: LiveBridge,
+) -> None:
+    live = fast_live
+    live.slack.fail_next("chat.postMessage", error="internal_error", times=5)  # every try
+    await live.vonage_webhook("/vonage/inbound", inbound("Anyone there?", message_id="0C11"))
+    await live.vonage_webhook("/vonage/inbound", inbound("Still there?", message_id="0C12"))
+    await live.drained()
+    # The texts' posts found no thread and no header on its way: the first posted the
+    # header, which shows both texts, and neither text was posted a second time.
+    assert [j.status for j in await jobs(live, PostHeader.kind)] == ["dead"]
+    assert live.shown_texts() == ["Anyone there?", "Still there?"]
+    assert len(live.slack.messages(INBOX)) == 1
+
+
 # -- Bad requests from Slack ------------------------------------------------------------------
 
 

@@ -140,9 +140,9 @@ class PostThreadMessage(JobHandler[PostMessage]):
             message = await unit.messages.get(work.message_id)
             postings = await unit.messages.postings(work.message_id) if message else []
         if case is not None and case.thread_ts is None:
+            # A header this posts shows the contact's texts waiting: the read of the texts
+            # waiting, in the channel's turn below, finds this one shown then.
             case = await thread_of(self.ctx, work.case_id)
-            async with self.ctx.units.reading() as unit:  # the header may show the text now
-                postings = await unit.messages.postings(work.message_id)
         if case is None or case.thread_ts is None or message is None:
             return
         if any(posted.id == case.id for posted, _ts in postings):
