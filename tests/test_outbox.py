@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from bridge.domain.work import ThreadNote
-from bridge.errors import SendError
+from bridge.errors import SendError, StoreUnavailable
 from bridge.store.db import Database
 from bridge.store.dispatcher import Dispatcher, RetryPolicy
 from bridge.store.models import OutboxJob, utcnow
@@ -116,7 +118,7 @@ async def test_two_instances_never_claim_the_same_job_or_queue_at_once(database_
 class Recorder:
     """A job handler that fails as told and records what happened."""
 
-    def __init__(self, failures: list[SendError]) -> None:
+    def __init__(self, failures: list[Exception]) -> None:
         self.failures = failures
         self.runs: list[dict[str, Any]] = []
         self.given_up: list[str] = []
@@ -169,6 +171,18 @@ async def test_retries_end_in_a_dead_letter(db: Database) -> None:
     await enqueue(db, ("work", "q"))
     await run_until(Dispatcher(Outbox(db), {"work": handler}, policy=FAST), handler.done)
     assert len(handler.runs) == FAST.max_attempts and handler.given_up == ["down"]
+
+
+async def test_a_job_that_finds_the_store_away_is_retried_with_no_trace_in_the_log(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    handler = Recorder([StoreUnavailable("the store is unavailable: database is locked")])
+    await enqueue(db, ("work", "q"))
+    with caplog.at_level(logging.WARNING):
+        await run_until(Dispatcher(Outbox(db), {"work": handler}, policy=FAST), handler.done)
+    assert len(handler.runs) == 2 and handler.given_up == []
+    assert any("database is locked" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.exc_info], "an outage is no bug"
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:

@@ -190,6 +190,8 @@ class Dispatcher:
                 await (run or handler.run)(job.payload)
         except SendError as error:
             await self._failed(job, handler, error)
+        except StoreUnavailable as away:  # an outage, not a bug: no trace in the log
+            await self._failed(job, handler, SendError(str(away), retryable=True))
         except Exception as exc:
             log.exception("outbox job %s (%s) crashed", job.id, job.kind)
             await self._failed(job, handler, SendError(f"internal error: {exc}", retryable=True))
