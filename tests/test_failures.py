@@ -157,6 +157,24 @@ async def test_a_rate_limited_post_waits_for_retry_after_and_posts_once(
     assert live.shown_texts() == ["Busy day?"]
 
 
+async def test_a_rate_limited_header_redraw_holds_no_text_back(fast_live: LiveBridge) -> None:
+    # Slack limits chat.update apart from chat.postMessage: its 429 pauses redraws only.
+    live = fast_live
+    await open_case(live, "First")
+    live.slack.fail_next("chat.update", error="ratelimited", status=429, retry_after=3)
+    await live.vonage_webhook("/vonage/inbound", inbound("Second", message_id="0A02"))
+    [refused] = await live.slack.wait_for("chat.update", count=1)
+    assert refused.status == 429
+
+    await live.vonage_webhook("/vonage/inbound", inbound("Third", message_id="0A03"))
+    await live.slack.wait_until(lambda: "Third" in live.shown_texts(), what="Third shown")
+    [third] = [c for c in live.slack.calls("chat.postMessage") if "Third" in str(c.params)]
+    assert third.at - refused.at < 2.0, "the text waited out the redraw's Retry-After"
+    redraws = await live.slack.wait_for("chat.update", count=2, timeout=8)
+    assert redraws[1].status == 200 and redraws[1].at - refused.at >= 2.9  # waited it out
+    assert live.shown_texts() == ["First", "Second", "Third"]
+
+
 async def test_a_header_slack_refuses_for_good_is_a_dead_job(live: LiveBridge) -> None:
     # A refusal nobody can lift by inviting the bot or replacing a token (those wait:
     # tests/test_recovery.py).

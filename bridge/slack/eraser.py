@@ -8,7 +8,7 @@ from typing import Any
 from bridge.domain.values import ChannelId, SlackTs
 from bridge.errors import SendError
 from bridge.slack.marks import SEARCH_PAGE
-from bridge.slack.poster import SlackPoster
+from bridge.slack.poster import SlackPoster, method_gate
 
 # https://docs.slack.dev/reference/methods/chat.delete#errors: the message is gone already.
 _GONE = {"message_not_found", "thread_not_found"}
@@ -54,18 +54,13 @@ class SlackEraser:
 
     async def delete(self, channel: ChannelId, ts: SlackTs) -> None:
         try:
-            await self.poster.call(channel, self.poster.client.chat_delete, channel=channel, ts=ts)
+            await self.poster.call(
+                method_gate("chat.delete"), self.poster.client.chat_delete, channel=channel, ts=ts
+            )
         except SendError as error:
             if error.code not in _GONE:
                 raise
 
     async def tombstone(self, channel: ChannelId, ts: SlackTs, text: str) -> None:
         block = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-        await self.poster.call(
-            channel,
-            self.poster.client.chat_update,
-            channel=channel,
-            ts=ts,
-            text=text,
-            blocks=[block],
-        )
+        await self.poster.edit(channel, ts, text=text, blocks=[block])

@@ -79,6 +79,18 @@ FIXABLE_ERRORS = {
 _ALREADY_DONE = {"already_reacted", "no_reaction"}
 # Who the workspace's admins are is asked again after this long.
 ADMINS_TTL_SECONDS = 600
+
+
+# Slack limits each Web API method on its own, per workspace and app: a 429 for an edit says
+# nothing of posting (https://docs.slack.dev/apis/web-api/rate-limits). Posts wait out a
+# channel's Retry-After; every other call waits out its method's, so a header redraw that
+# was refused never holds a text back.
+def method_gate(method: str) -> str:
+    return f"slack-method:{method}"
+
+
+EDITS = method_gate("chat.update")
+
 # The channel whose posting budget the running job already waited for (`SlackPoster.turn`).
 _reserved: contextvars.ContextVar[str | None] = contextvars.ContextVar("reserved", default=None)
 
@@ -106,7 +118,8 @@ class SlackPoster(FindsMarkedPosts):
     async def call(
         self, gate_key: str, call: Callable[..., Awaitable[Any]], /, **kwargs: Any
     ) -> Any:
-        """Call Slack unless `gate_key` (a channel) is waiting out a rate limit."""
+        """Call Slack unless `gate_key` (a channel, or a method: `method_gate`) is waiting out
+        a rate limit."""
         waiting = await self.pauses.remaining(gate_key)
         if waiting > 0:
             raise SendError(
@@ -145,14 +158,7 @@ class SlackPoster(FindsMarkedPosts):
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
     async def update_header(self, channel: ChannelId, ts: SlackTs, view: CaseView) -> None:
-        await self.call(
-            channel,
-            self.client.chat_update,
-            channel=channel,
-            ts=ts,
-            text=header_text(view),
-            blocks=header_blocks(view),
-        )
+        await self.edit(channel, ts, text=header_text(view), blocks=header_blocks(view))
 
     async def post_broadcast(self, channel: ChannelId, view: BroadcastView) -> PostedMessage:
         response = await self._post(
@@ -168,13 +174,14 @@ class SlackPoster(FindsMarkedPosts):
         return PostedMessage(ChannelId(response["channel"]), SlackTs(response["ts"]))
 
     async def update_broadcast(self, channel: ChannelId, ts: SlackTs, view: BroadcastView) -> None:
+        await self.edit(channel, ts, text=broadcast_text(view), blocks=broadcast_blocks(view))
+
+    async def edit(
+        self, channel: ChannelId, ts: SlackTs, *, text: str, blocks: list[dict[str, Any]]
+    ) -> None:
+        """chat.update, which waits out its own Retry-After, never a channel's."""
         await self.call(
-            channel,
-            self.client.chat_update,
-            channel=channel,
-            ts=ts,
-            text=broadcast_text(view),
-            blocks=broadcast_blocks(view),
+            EDITS, self.client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks
         )
 
     @asynccontextmanager
@@ -268,7 +275,11 @@ class SlackPoster(FindsMarkedPosts):
 
     async def react(self, channel: ChannelId, ts: SlackTs, name: str) -> None:
         await self.call(
-            channel, self.client.reactions_add, channel=channel, timestamp=ts, name=name
+            method_gate("reactions.add"),
+            self.client.reactions_add,
+            channel=channel,
+            timestamp=ts,
+            name=name,
         )
 
     async def tell_user(
@@ -281,7 +292,7 @@ class SlackPoster(FindsMarkedPosts):
         offer: Offer | None = None,
     ) -> None:
         await self.call(
-            channel,
+            method_gate("chat.postEphemeral"),
             self.client.chat_postEphemeral,
             channel=channel,
             user=user,
@@ -345,7 +356,10 @@ class SlackPoster(FindsMarkedPosts):
     async def permalink(self, channel: ChannelId, ts: SlackTs) -> str | None:
         try:
             response = await self.call(
-                channel, self.client.chat_getPermalink, channel=channel, message_ts=ts
+                method_gate("chat.getPermalink"),
+                self.client.chat_getPermalink,
+                channel=channel,
+                message_ts=ts,
             )
         except SendError as error:
             log.warning("no permalink for a thread in %s: %s", channel, error.reason)
