@@ -38,7 +38,10 @@ def store_away_middleware(metrics: Metrics) -> Middleware:
             return await handler(request)
         except StoreUnavailable as away:
             metrics.webhooks_deferred.inc()
-            log.warning("answered 503 to %s %s: %s", request.method, request.path, away)
+            # The route, not the path: a media link's path is the token that opens it.
+            route = request.match_info.route.resource
+            shown = route.canonical if route is not None else "?"
+            log.warning("answered 503 to %s %s: %s", request.method, shown, away)
             return web.json_response(
                 {"error": "the bridge cannot store this now; try again later"},
                 status=503,

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import and_, func, make_url, or_, select
 
 from bridge.app import Bridge, build_bridge
@@ -351,6 +352,17 @@ class LiveBridge:
             },
         )
         return await self.signed_form(interaction_form(payload))
+
+    async def scrape(self) -> dict[tuple[str, tuple], float]:
+        """/metrics as {(sample name, sorted labels): value}."""
+        async with self.http.get(f"{self.url}/metrics") as response:
+            assert response.status == 200
+            body = await response.text()
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(body)
+            for sample in family.samples
+        }
 
     async def drained(self) -> None:
         """Wait (at most 10 s) until no outbox job is due or running."""

@@ -63,17 +63,6 @@ async def jobs(live: LiveBridge, kind: str) -> list[OutboxJob]:
         return list(found)
 
 
-async def scrape(live: LiveBridge) -> dict[tuple[str, tuple], float]:
-    """/metrics as {(sample name, sorted labels): value}."""
-    response = await live.http.get(f"{live.url}/metrics")
-    assert response.status == 200
-    samples = {}
-    for family in text_string_to_metric_families(await response.text()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
 # -- Vonage refuses or throttles a send ------------------------------------------------------
 
 
@@ -186,7 +175,7 @@ async def test_a_header_slack_refuses_for_good_is_a_dead_job(live: LiveBridge) -
         return [j.status for j in await jobs(live, PostHeader.kind)] == ["dead"]
 
     await eventually(header_dead)
-    metrics = await scrape(live)
+    metrics = await live.scrape()
     assert metrics[("smschat_outbox_dead", ())] >= 1
     dead = ("smschat_outbox_jobs_total", (("kind", PostHeader.kind), ("outcome", "dead")))
     assert metrics[dead] == 1
@@ -361,7 +350,7 @@ async def test_metrics_count_inbound_texts_in_prometheus_text(live: LiveBridge) 
     assert response.headers["Content-Type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(await response.text())}
     assert families["smschat_messages_in"].type == "counter"
-    assert (await scrape(live))[("smschat_messages_in_total", ())] == 2
+    assert (await live.scrape())[("smschat_messages_in_total", ())] == 2
 
 
 async def test_webhooks_are_kept_after_the_server_dropped_the_stores_connections(

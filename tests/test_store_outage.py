@@ -11,14 +11,15 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, make_url, select
 
 from bridge.fakes.reading import thread_lines
 from bridge.fakes.vonage_payloads import sms_inbound_params
 from bridge.store.models import Message
-from tests.conftest import INBOX, OUR_NUMBER, LiveBridge
+from tests.conftest import INBOX, OUR_NUMBER
 from tests.proxy import CuttableProxy
+
+DEFERRED = ("smschat_webhooks_deferred_total", ())
 
 # The server, not a SQLite file, is what a network can lose.
 pytestmark = pytest.mark.parametrize(
@@ -41,18 +42,6 @@ def text_in(text: str, message_id: str) -> dict[str, str]:
     )
 
 
-async def deferred_total(live: LiveBridge) -> float:
-    async with live.http.get(f"{live.url}/metrics") as response:
-        assert response.status == 200
-        families = text_string_to_metric_families(await response.text())
-    return next(
-        sample.value
-        for family in families
-        for sample in family.samples
-        if sample.name == "smschat_webhooks_deferred_total"
-    )
-
-
 async def test_a_webhook_the_store_cannot_keep_is_answered_503_and_kept_when_retried(
     proxy: CuttableProxy, start_live, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -70,7 +59,7 @@ async def test_a_webhook_the_store_cannot_keep_is_answered_503_and_kept_when_ret
             assert response.status == 503
             assert response.headers["Retry-After"] == "5"
             assert "try again later" in (await response.json())["error"]
-    assert await deferred_total(live) == 1, "the count is there while the store is away"
+    assert (await live.scrape())[DEFERRED] == 1, "the count is there while the store is away"
     answered = [r for r in caplog.records if "answered 503 to POST /vonage/inbound" in r.message]
     assert len(answered) == 1, [r.message for r in caplog.records]
     assert not [r for r in caplog.records if r.exc_info], "an outage is logged without a trace"
@@ -89,4 +78,4 @@ async def test_a_webhook_the_store_cannot_keep_is_answered_503_and_kept_when_ret
     assert thread_lines(thread)[-2:] == ["Before", "During"], thread_lines(thread)
     async with live.bridge.db.reading() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 2
-    assert await deferred_total(live) == deferred
+    assert (await live.scrape())[DEFERRED] == deferred
